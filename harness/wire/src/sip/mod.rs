@@ -1,0 +1,22 @@
+//! SIP (RFC 3261) message model, framing, parsing and building.
+//!
+//! The model ([`SipMessage`]) keeps header lines as they were received or built, in order, so
+//! that a message can be re-emitted byte-exactly and so that the harness can build malformed
+//! messages on purpose. Grammar validation is delegated to a [`SipParser`]; the default one,
+//! [`RsipParser`], uses the `rsip` module of the maintained rsipstack crate behind our own trait.
+
+mod addr;
+mod builder;
+mod framing;
+mod message;
+mod parser;
+mod validate;
+mod via;
+
+pub use addr::{split_list, NameAddr, Param};
+pub use builder::{reason_phrase, RequestBuilder, ResponseBuilder};
+pub use framing::{split_datagram, DatagramParts, StreamFramer, MAX_MESSAGE_SIZE};
+pub use message::{canonical_name, Header, Method, SipMessage, StartLine};
+pub use parser::{RsipParser, SipParser};
+pub use validate::Defect;
+pub use via::Via;

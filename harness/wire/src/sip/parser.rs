@@ -1,0 +1,204 @@
+//! The parser trait and its default implementation on top of rsipstack's `rsip` module.
+
+use super::addr::is_token_char;
+use super::framing::split_datagram;
+use super::message::{Header, Method, SipMessage, StartLine};
+use crate::WireError;
+
+/// Turns one framed message (a datagram, or one message cut out of a stream by
+/// [`StreamFramer`](super::StreamFramer)) into a [`SipMessage`].
+///
+/// Implementations must never panic on any input. Syntax errors are `Err`; semantic defects of a
+/// syntactically valid message are reported by [`SipMessage::defects`].
+pub trait SipParser: Send + Sync {
+    /// Parses one message.
+    fn parse(&self, bytes: &[u8]) -> Result<SipMessage, WireError>;
+}
+
+/// The default parser: our framing and line splitting, with the start line and Request-URI checked
+/// by the `rsip` module of rsipstack (the maintained continuation of the rsip crate; rsip 0.4.0
+/// rejects `MESSAGE urn:service:sos SIP/2.0`, this one accepts it).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RsipParser {
+    /// Skip the rsip grammar pass (our own structural checks still run). Used on hot load paths.
+    pub skip_grammar: bool,
+}
+
+impl SipParser for RsipParser {
+    fn parse(&self, bytes: &[u8]) -> Result<SipMessage, WireError> {
+        let parts = split_datagram(bytes)?;
+        let (start_raw, header_lines) = split_lines(parts.head)?;
+        let start = parse_start_line(start_raw)?;
+        if !self.skip_grammar {
+            rsip_check(parts.head)?;
+        }
+        Ok(SipMessage {
+            start,
+            headers: header_lines,
+            body: parts.body.to_vec(),
+        })
+    }
+}
+
+/// Runs the rsip grammar over the header section (the body is not needed for the grammar).
+fn rsip_check(head: &[u8]) -> Result<(), WireError> {
+    let mut buf = Vec::with_capacity(head.len() + 4);
+    buf.extend_from_slice(head);
+    buf.extend_from_slice(b"\r\n\r\n");
+    match std::panic::catch_unwind(|| rsipstack::rsip::SipMessage::try_from(buf.as_slice())) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(WireError::Grammar(e.to_string())),
+        Err(_) => Err(WireError::Grammar(
+            "the rsip parser panicked on this input".into(),
+        )),
+    }
+}
+
+/// Splits the header section into the start line and unfolded header lines.
+fn split_lines(head: &[u8]) -> Result<(&[u8], Vec<Header>), WireError> {
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let start = lines
+        .next()
+        .ok_or_else(|| WireError::BadStartLine("empty message".into()))?;
+    let mut headers: Vec<Header> = Vec::with_capacity(16);
+    for (idx, line) in lines.enumerate() {
+        let lineno = idx + 2;
+        if line.first().is_some_and(|&b| b == b' ' || b == b'\t') {
+            let cont = std::str::from_utf8(line).map_err(|_| {
+                WireError::NonUtf8Header(
+                    headers.last().map_or_else(String::new, |h| h.name.clone()),
+                )
+            })?;
+            let Some(last) = headers.last_mut() else {
+                return Err(WireError::BadHeaderLine {
+                    line: lineno,
+                    text: cont.to_string(),
+                });
+            };
+            let cont = cont.trim();
+            if !cont.is_empty() {
+                if !last.value.is_empty() {
+                    last.value.push(' ');
+                }
+                last.value.push_str(cont);
+            }
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            return Err(WireError::BadHeaderLine {
+                line: lineno,
+                text: String::from_utf8_lossy(line).into_owned(),
+            });
+        };
+        let name_raw = &line[..colon];
+        let name_trimmed = name_raw
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(&name_raw[..0], |e| &name_raw[..=e]);
+        if name_trimmed.is_empty() || !name_trimmed.iter().all(|&b| is_token_char(b)) {
+            return Err(WireError::BadHeaderLine {
+                line: lineno,
+                text: String::from_utf8_lossy(line).into_owned(),
+            });
+        }
+        let name = String::from_utf8_lossy(name_trimmed).into_owned();
+        let value = std::str::from_utf8(&line[colon + 1..])
+            .map_err(|_| WireError::NonUtf8Header(name.clone()))?
+            .trim()
+            .to_string();
+        headers.push(Header { name, value });
+    }
+    Ok((start, headers))
+}
+
+fn parse_start_line(raw: &[u8]) -> Result<StartLine, WireError> {
+    let text = std::str::from_utf8(raw)
+        .map_err(|_| WireError::BadStartLine("start line is not valid UTF-8".into()))?;
+    if let Some(rest) = text.strip_prefix("SIP/") {
+        let (version, rest) = rest
+            .split_once(' ')
+            .ok_or_else(|| WireError::BadStartLine(text.to_string()))?;
+        if version != "2.0" {
+            return Err(WireError::UnsupportedVersion(format!("SIP/{version}")));
+        }
+        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(WireError::BadStatusCode(code.to_string()));
+        }
+        let code: u16 = code
+            .parse()
+            .map_err(|_| WireError::BadStatusCode(code.to_string()))?;
+        if !(100..=699).contains(&code) {
+            return Err(WireError::BadStatusCode(code.to_string()));
+        }
+        return Ok(StartLine::Response {
+            code,
+            reason: reason.to_string(),
+        });
+    }
+    let mut parts = text.split(' ');
+    let (Some(method), Some(uri), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(WireError::BadStartLine(format!(
+            "request line {text:?} is not `Method SP Request-URI SP SIP-Version`"
+        )));
+    };
+    if method.is_empty() || !method.bytes().all(is_token_char) {
+        return Err(WireError::BadStartLine(format!(
+            "method {method:?} is not a token"
+        )));
+    }
+    if uri.is_empty() {
+        return Err(WireError::BadStartLine("empty Request-URI".into()));
+    }
+    if version != "SIP/2.0" {
+        return Err(WireError::UnsupportedVersion(version.to_string()));
+    }
+    Ok(StartLine::Request {
+        method: Method::from_token(method),
+        uri: uri.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ng112_request_uri() {
+        let m = b"MESSAGE urn:service:sos SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <urn:service:sos>\r\nCall-ID: x\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\nContent-Length: 2\r\n\r\nhi";
+        let msg = RsipParser::default().parse(m).unwrap();
+        assert_eq!(msg.request_uri(), Some("urn:service:sos"));
+        assert_eq!(msg.method(), Some(Method::Message));
+        assert_eq!(msg.body, b"hi");
+        assert_eq!(msg.to_bytes(), m.to_vec());
+    }
+
+    #[test]
+    fn unfolds_continuation_lines() {
+        let m = b"SIP/2.0 200 OK\r\nSubject: a\r\n  b\r\nContent-Length: 0\r\n\r\n";
+        let msg = RsipParser::default().parse(m).unwrap();
+        assert_eq!(msg.header("subject"), Some("a b"));
+        assert_eq!(msg.status(), Some(200));
+    }
+
+    #[test]
+    fn rejects_bad_start_lines() {
+        let p = RsipParser::default();
+        assert!(matches!(
+            p.parse(b"SIP/2.0 2000 OK\r\n\r\n"),
+            Err(WireError::BadStatusCode(_))
+        ));
+        assert!(matches!(
+            p.parse(b"OPTIONS sip:a SIP/7.0\r\n\r\n"),
+            Err(WireError::UnsupportedVersion(_))
+        ));
+        assert!(matches!(
+            p.parse(b"OPTIONS  sip:a SIP/2.0\r\n\r\n"),
+            Err(WireError::BadStartLine(_))
+        ));
+    }
+}

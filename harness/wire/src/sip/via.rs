@@ -1,0 +1,223 @@
+//! The Via header (RFC 3261 20.42, RFC 3581 `rport`).
+
+use std::fmt;
+
+use super::addr::{parse_params, Param};
+use crate::WireError;
+
+/// One Via value: `SIP/2.0/UDP host:port;branch=z9hG4bK…;received=…;rport`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via {
+    /// Transport token, upper-cased (`UDP`, `TCP`, `TLS`, …).
+    pub transport: String,
+    /// sent-by host (IPv6 references keep their brackets).
+    pub host: String,
+    /// sent-by port, if given.
+    pub port: Option<u16>,
+    /// Parameters in order.
+    pub params: Vec<Param>,
+}
+
+impl Via {
+    /// A Via with a branch parameter (and `rport`, so responses follow NATs per RFC 3581).
+    pub fn new(transport: &str, host: &str, port: u16, branch: &str) -> Self {
+        Self {
+            transport: transport.to_ascii_uppercase(),
+            host: host.to_string(),
+            port: Some(port),
+            params: vec![
+                Param {
+                    name: "branch".into(),
+                    value: Some(branch.to_string()),
+                },
+                Param {
+                    name: "rport".into(),
+                    value: None,
+                },
+            ],
+        }
+    }
+
+    /// Parses one Via value.
+    pub fn parse(text: &str) -> Result<Self, WireError> {
+        let bad = |reason: String| WireError::BadHeader {
+            header: "Via",
+            reason,
+        };
+        let text = text.trim();
+        // sent-protocol = name SLASH version SLASH transport, where SLASH allows LWS around '/'.
+        let mut fields = Vec::with_capacity(3);
+        let mut rest = text;
+        for i in 0..3 {
+            rest = rest.trim_start();
+            let end = rest
+                .find(|c: char| c == '/' || c.is_ascii_whitespace())
+                .unwrap_or(rest.len());
+            fields.push(&rest[..end]);
+            rest = rest[end..].trim_start();
+            if i < 2 {
+                rest = rest.strip_prefix('/').ok_or_else(|| {
+                    bad(format!(
+                        "sent-protocol in {text:?} is not NAME/VERSION/TRANSPORT"
+                    ))
+                })?;
+            }
+        }
+        let (name, version, transport) = (fields[0], fields[1], fields[2]);
+        if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
+            return Err(bad(format!(
+                "sent-protocol {name}/{version} is not SIP/2.0"
+            )));
+        }
+        if transport.is_empty() || !transport.bytes().all(super::addr::is_token_char) {
+            return Err(bad(format!("bad transport {transport:?}")));
+        }
+        if rest.is_empty() {
+            return Err(bad(format!("no sent-by in {text:?}")));
+        }
+        let rest = rest.trim();
+        let (sent_by, params) = match rest.find(';') {
+            Some(i) => (rest[..i].trim(), parse_params(&rest[i + 1..]).map_err(bad)?),
+            None => (rest, Vec::new()),
+        };
+        let (host, port) = split_host_port(sent_by).map_err(bad)?;
+        Ok(Self {
+            transport: transport.to_ascii_uppercase(),
+            host,
+            port,
+            params,
+        })
+    }
+
+    fn param(&self, name: &str) -> Option<Option<&str>> {
+        self.params
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+            .map(|p| p.value.as_deref())
+    }
+
+    /// The branch parameter.
+    pub fn branch(&self) -> Option<&str> {
+        self.param("branch").flatten()
+    }
+
+    /// The `received` parameter.
+    pub fn received(&self) -> Option<&str> {
+        self.param("received").flatten()
+    }
+
+    /// The `rport` parameter: `Some(None)` when present without value.
+    pub fn rport(&self) -> Option<Option<u16>> {
+        self.param("rport").map(|v| v.and_then(|v| v.parse().ok()))
+    }
+
+    /// Sets (or replaces) a parameter.
+    pub fn set_param(&mut self, name: &str, value: Option<String>) {
+        if let Some(p) = self
+            .params
+            .iter_mut()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+        {
+            p.value = value;
+        } else {
+            self.params.push(Param {
+                name: name.to_string(),
+                value,
+            });
+        }
+    }
+
+    /// Whether the transport is reliable (anything but UDP).
+    pub fn is_reliable(&self) -> bool {
+        self.transport != "UDP"
+    }
+}
+
+/// Splits `host[:port]`, keeping IPv6 brackets on the host.
+pub(crate) fn split_host_port(text: &str) -> Result<(String, Option<u16>), String> {
+    if text.is_empty() {
+        return Err("empty host".into());
+    }
+    let (host, port) = if let Some(stripped) = text.strip_prefix('[') {
+        let end = stripped
+            .find(']')
+            .ok_or_else(|| format!("unterminated IPv6 reference in {text:?}"))?;
+        let host = &text[..end + 2];
+        match &stripped[end + 1..] {
+            "" => (host, None),
+            p => (
+                host,
+                Some(
+                    p.strip_prefix(':')
+                        .ok_or_else(|| format!("garbage after IPv6 reference in {text:?}"))?,
+                ),
+            ),
+        }
+    } else {
+        match text.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (text, None),
+        }
+    };
+    if host.contains(char::is_whitespace) || host.is_empty() {
+        return Err(format!("bad host {host:?}"));
+    }
+    let port = port
+        .map(|p| {
+            p.trim()
+                .parse::<u16>()
+                .map_err(|_| format!("bad port {p:?}"))
+        })
+        .transpose()?;
+    Ok((host.to_string(), port))
+}
+
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SIP/2.0/{} {}", self.transport, self.host)?;
+        if let Some(p) = self.port {
+            write!(f, ":{p}")?;
+        }
+        for p in &self.params {
+            match &p.value {
+                Some(v) => write!(f, ";{}={}", p.name, v)?,
+                None => write!(f, ";{}", p.name)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints() {
+        let v = Via::parse("SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK77;rport").unwrap();
+        assert_eq!(v.transport, "UDP");
+        assert_eq!(v.host, "127.0.0.1");
+        assert_eq!(v.port, Some(5060));
+        assert_eq!(v.branch(), Some("z9hG4bK77"));
+        assert_eq!(v.rport(), Some(None));
+        assert_eq!(
+            v.to_string(),
+            "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK77;rport"
+        );
+    }
+
+    #[test]
+    fn ipv6_and_spaces() {
+        let v = Via::parse("SIP / 2.0 / TCP [2001:db8::9:1]:5070 ;branch=z9hG4bKa").unwrap();
+        assert_eq!(v.host, "[2001:db8::9:1]");
+        assert_eq!(v.port, Some(5070));
+        assert_eq!(v.transport, "TCP");
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(Via::parse("SIP/2.0/UDP").is_err());
+        assert!(Via::parse("HTTP/1.1/TCP a").is_err());
+        assert!(Via::parse("SIP/2.0/UDP host:99999").is_err());
+    }
+}
