@@ -67,7 +67,10 @@ mod tests {
                 "verdict"
             ]
         );
-        assert!(scenario["reason"].is_null(), "reason must be null when none");
+        assert!(
+            scenario["reason"].is_null(),
+            "reason must be null when none"
+        );
         assert_eq!(scenario["verdict"], "pass");
         assert_eq!(value["scenarios"][1]["verdict"], "fail");
         assert_eq!(value["scenarios"][2]["verdict"], "inconclusive");
@@ -84,7 +87,14 @@ mod tests {
         summary_keys.sort_unstable();
         assert_eq!(
             summary_keys,
-            ["duration_ms", "fail", "inconclusive", "pass", "skipped", "total"]
+            [
+                "duration_ms",
+                "fail",
+                "inconclusive",
+                "pass",
+                "skipped",
+                "total"
+            ]
         );
         assert_eq!(value["summary"]["total"], 4);
 

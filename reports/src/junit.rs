@@ -59,23 +59,8 @@ fn group_by_feature(scenarios: &[ScenarioResult]) -> Vec<(&str, Vec<&ScenarioRes
 }
 
 fn write_suite(out: &mut String, report: &RunReport, feature: &str, cases: &[&ScenarioResult]) {
-    let mut counts = Summary {
-        total: cases.len(),
-        pass: 0,
-        fail: 0,
-        inconclusive: 0,
-        skipped: 0,
-        duration_ms: 0.0,
-    };
-    for case in cases {
-        match case.verdict {
-            Verdict::Pass => counts.pass += 1,
-            Verdict::Fail => counts.fail += 1,
-            Verdict::Inconclusive => counts.inconclusive += 1,
-            Verdict::Skipped => counts.skipped += 1,
-        }
-        counts.duration_ms += finite_ms(case.duration_ms);
-    }
+    let duration_ms = cases.iter().map(|c| finite_ms(c.duration_ms)).sum();
+    let counts = Summary::from_verdicts(cases.iter().map(|c| c.verdict), duration_ms);
 
     out.push_str("  <testsuite");
     attr(out, "name", feature);
@@ -344,14 +329,251 @@ mod tests {
         document.children.remove(0)
     }
 
-    const GOLDEN: &str = "";
+    /// Expected output for [`sample_report`]; `{CR}` stands for a carriage
+    /// return (SIP messages use CRLF line ends, which are kept verbatim).
+    const GOLDEN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="lmpe-harness 0.1.0" tests="4" failures="1" errors="1" skipped="1" time="5.200">
+  <testsuite name="IM2 session start" tests="2" failures="1" errors="0" skipped="0" time="0.150">
+    <properties>
+      <property name="tool" value="lmpe-harness 0.1.0"/>
+      <property name="target" value="embedded reference ESInet"/>
+      <property name="started" value="2024-05-01T10:00:00Z"/>
+    </properties>
+    <testcase classname="IM2 session start" name="TP_PSAP_IM2_START_BV_01 Start chat" time="0.120">
+      <properties>
+        <property name="clause" value="6.2.2"/>
+        <property name="tags" value="@clause-6.2.2 @TP_PSAP_IM2_START_BV_01 @BV"/>
+      </properties>
+    </testcase>
+    <testcase classname="IM2 session start" name="TP_PSAP_IM2_START_BV_02 Start chat with location" time="0.030">
+      <properties>
+        <property name="clause" value="6.2.2"/>
+        <property name="tags" value="@clause-6.2.2 @TP_PSAP_IM2_START_BV_02 @BV"/>
+      </properties>
+      <failure message="clause 6.2.2: expected 200 OK" type="fail">clause 6.2.2: expected 200 OK
+got: SIP/2.0 488 &lt;Not Acceptable&gt; &amp; \u{0} &apos;x&apos;</failure>
+      <system-out>--- [1] +0.500 ms  APP -&gt; BCF  (TCP)  MESSAGE sip:urn:service:sos SIP/2.0
+MESSAGE sip:urn:service:sos SIP/2.0{CR}
+To: &lt;sip:urn:service:sos&gt;{CR}
+{CR}
+help &amp; &quot;now&quot;\u{0}
+--- [2] +12.250 ms  BCF -&gt; APP  (TCP)  SIP/2.0 488 Not Acceptable Here
+SIP/2.0 488 Not Acceptable Here{CR}
+{CR}
+</system-out>
+    </testcase>
+  </testsuite>
+  <testsuite name="IM2 session end" tests="2" failures="0" errors="1" skipped="1" time="5.000">
+    <properties>
+      <property name="tool" value="lmpe-harness 0.1.0"/>
+      <property name="target" value="embedded reference ESInet"/>
+      <property name="started" value="2024-05-01T10:00:00Z"/>
+    </properties>
+    <testcase classname="IM2 session end" name="TP_PSAP_IM2_END_BV_01 End chat" time="5.000">
+      <properties>
+        <property name="clause" value="6.2.4"/>
+        <property name="tags" value="@clause-6.2.4 @TP_PSAP_IM2_END_BV_01 @BV"/>
+      </properties>
+      <error message="clause 6.2.4: no response within 5 s" type="inconclusive">clause 6.2.4: no response within 5 s</error>
+    </testcase>
+    <testcase classname="IM2 session end" name="TP_PSAP_IM2_END_BV_02 End chat by PSAP" time="0.000">
+      <properties>
+        <property name="clause" value="6.2.4"/>
+        <property name="tags" value="@clause-6.2.4 @TP_PSAP_IM2_END_BV_02 @BV"/>
+      </properties>
+      <skipped message="not applicable to target"/>
+    </testcase>
+  </testsuite>
+</testsuites>
+"#;
 
     #[test]
-    fn golden() {
+    fn golden_output() {
         let xml = junit_xml(&sample_report());
-        println!("{xml}");
-        let root = parse(&xml);
-        println!("{root:#?}");
-        assert_eq!(xml, GOLDEN);
+        assert_eq!(xml, GOLDEN.replace("{CR}", "\r"));
+        assert!(!xml.contains('\0'), "NUL must never reach the XML");
+    }
+
+    #[test]
+    fn golden_output_is_well_formed_with_expected_structure() {
+        let report = sample_report();
+        let root = parse(&junit_xml(&report));
+
+        assert_eq!(root.name, "testsuites");
+        assert_eq!(root.attr("name"), "lmpe-harness 0.1.0");
+        assert_eq!(
+            (
+                root.attr("tests"),
+                root.attr("failures"),
+                root.attr("errors")
+            ),
+            ("4", "1", "1")
+        );
+        assert_eq!((root.attr("skipped"), root.attr("time")), ("1", "5.200"));
+        assert_eq!(root.names(), ["testsuite", "testsuite"]);
+
+        let start = &root.children[0];
+        let end = &root.children[1];
+        assert_eq!(start.attr("name"), "IM2 session start");
+        assert_eq!(end.attr("name"), "IM2 session end");
+        for (suite, counts) in [(start, ["2", "1", "0", "0"]), (end, ["2", "0", "1", "1"])] {
+            let got = ["tests", "failures", "errors", "skipped"].map(|k| suite.attr(k));
+            assert_eq!(got, counts, "counts of {}", suite.attr("name"));
+            assert_eq!(suite.names(), ["properties", "testcase", "testcase"]);
+        }
+
+        let cases: Vec<&Node> = root
+            .children
+            .iter()
+            .flat_map(|suite| suite.children.iter().filter(|c| c.name == "testcase"))
+            .collect();
+        assert_eq!(cases.len(), report.scenarios.len());
+        for (case, scenario) in cases.iter().zip(&report.scenarios) {
+            assert_eq!(case.attr("classname"), scenario.feature);
+            assert_eq!(
+                case.attr("name"),
+                format!("{} {}", scenario.id, scenario.name)
+            );
+            let props = case.child("properties").expect("properties");
+            assert_eq!(props.children[0].attr("name"), "clause");
+            assert_eq!(props.children[0].attr("value"), scenario.clause);
+            assert_eq!(props.children[1].attr("name"), "tags");
+            assert_eq!(props.children[1].attr("value"), scenario.tags.join(" "));
+        }
+        assert_eq!(cases[0].names(), ["properties"]);
+        assert_eq!(cases[1].names(), ["properties", "failure", "system-out"]);
+        assert_eq!(cases[2].names(), ["properties", "error"]);
+        assert_eq!(cases[3].names(), ["properties", "skipped"]);
+
+        // Escaped content reads back as the original text, NUL made visible.
+        let failure = cases[1].child("failure").expect("failure");
+        assert_eq!(failure.attr("type"), "fail");
+        assert_eq!(failure.attr("message"), "clause 6.2.2: expected 200 OK");
+        let reason = report.scenarios[1].reason.as_deref().expect("reason");
+        assert_eq!(failure.text, reason.replace('\0', "\\u{0}"));
+        assert!(failure.text.contains("<Not Acceptable> & \\u{0} 'x'"));
+
+        let out = &cases[1].child("system-out").expect("system-out").text;
+        assert!(out.contains("APP -> BCF  (TCP)  MESSAGE sip:urn:service:sos SIP/2.0\n"));
+        assert!(out.contains("To: <sip:urn:service:sos>\n\nhelp & \"now\"\\u{0}\n"));
+        assert!(out.contains("--- [2] +12.250 ms  BCF -> APP"));
+
+        let error = cases[2].child("error").expect("error");
+        assert_eq!(error.attr("type"), "inconclusive");
+        assert_eq!(error.text, "clause 6.2.4: no response within 5 s");
+        let skipped = cases[3].child("skipped").expect("skipped");
+        assert_eq!(skipped.attr("message"), "not applicable to target");
+    }
+
+    #[test]
+    fn hostile_text_everywhere_stays_well_formed() {
+        let nasty: String = (0u32..128)
+            .filter_map(char::from_u32)
+            .chain(['\u{85}', '\u{fffe}', '\u{ffff}', 'é', '😀'])
+            .collect::<String>()
+            + "]]> <![CDATA[ &amp; &#0; \r lone-cr";
+        let mut report = sample_report();
+        for s in &mut report.scenarios {
+            s.id = nasty.clone();
+            s.name = nasty.clone();
+            s.feature = nasty.clone();
+            s.clause = nasty.clone();
+            s.tags = vec![nasty.clone(), nasty.clone()];
+            s.reason = Some(nasty.clone());
+            for m in &mut s.messages {
+                m.direction = nasty.clone();
+                m.transport = nasty.clone();
+                m.summary = nasty.clone();
+                m.text = nasty.clone();
+            }
+        }
+        report.tool = nasty.clone();
+        report.target = nasty.clone();
+        report.started = nasty.clone();
+        let root = parse(&junit_xml(&report));
+
+        // Attribute values survive exactly, except for characters XML cannot
+        // carry, which become visible escapes.
+        let mut expected = String::new();
+        escape_illegal_only(&nasty, &mut expected);
+        assert_eq!(root.attr("name"), expected);
+        assert_eq!(root.children.len(), 1, "all scenarios share one feature");
+        let case = &root.children[0].children[2];
+        assert_eq!(case.attr("classname"), expected);
+        assert_eq!(case.child("failure").expect("failure").attr("message"), {
+            expected.lines().next().expect("line").trim()
+        });
+        // Text content: XML end-of-line handling turns CR into LF.
+        assert_eq!(
+            case.child("failure").expect("failure").text,
+            expected.replace("\r\n", "\n").replace('\r', "\n")
+        );
+    }
+
+    #[test]
+    fn checker_rejects_malformed_xml() {
+        let bad = [
+            "<a><b></a></b>",
+            "<a>&bogus;</a>",
+            "<a x=\"1\" x=\"2\"/>",
+            "<a>\u{0}</a>",
+            "<a>\u{1b}</a>",
+            "<a/><b/>",
+            "<a>",
+        ];
+        for doc in bad {
+            let result = std::panic::catch_unwind(|| parse(doc));
+            assert!(result.is_err(), "accepted malformed {doc:?}");
+        }
+    }
+
+    /// Reference for what survives: only the characters XML 1.0 forbids are
+    /// replaced.
+    fn escape_illegal_only(s: &str, out: &mut String) {
+        for c in s.chars() {
+            match c {
+                '\t' | '\n' | '\r' => out.push(c),
+                '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => {
+                    out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+                }
+                _ => out.push(c),
+            }
+        }
+    }
+
+    #[test]
+    fn empty_report_and_missing_reason() {
+        let empty = RunReport::new("t", "x", "2024-01-01T00:00:00Z", vec![], 0.0);
+        let xml = junit_xml(&empty);
+        assert!(xml.ends_with(
+            "<testsuites name=\"t\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\" time=\"0.000\">\n</testsuites>\n"
+        ));
+        assert!(parse(&xml).children.is_empty());
+
+        let mut report = sample_report();
+        for s in &mut report.scenarios {
+            s.reason = None;
+            s.duration_ms = f64::NAN;
+        }
+        let xml = junit_xml(&report);
+        assert!(xml.contains("<failure message=\"scenario failed\" type=\"fail\"/>"));
+        assert!(xml.contains("<error message=\"scenario inconclusive\" type=\"inconclusive\"/>"));
+        assert!(xml.contains("<skipped message=\"scenario skipped\"/>"));
+        assert!(!xml.contains("NaN"));
+        parse(&xml);
+    }
+
+    #[test]
+    fn write_junit_reports_the_path_on_error() {
+        let path = std::env::temp_dir().join(format!(
+            "lmpe-reports-missing-{}/sub/junit.xml",
+            std::process::id()
+        ));
+        let err = write_junit(&sample_report(), &path).expect_err("parent does not exist");
+        match &err {
+            ReportError::Io { path: p, .. } => assert_eq!(p, &path),
+            other => panic!("unexpected error {other:?}"),
+        }
+        assert!(err.to_string().contains("junit.xml"), "{err}");
     }
 }

@@ -99,16 +99,25 @@ impl Summary {
     /// Counts the verdicts of `results`; `duration_ms` is the run's total
     /// wall-clock time (not the sum of scenario durations).
     pub fn from_results(results: &[ScenarioResult], duration_ms: f64) -> Self {
+        Self::from_verdicts(results.iter().map(|r| r.verdict), duration_ms)
+    }
+
+    /// Counts `verdicts`; `duration_ms` is stored as given.
+    pub(crate) fn from_verdicts(
+        verdicts: impl IntoIterator<Item = Verdict>,
+        duration_ms: f64,
+    ) -> Self {
         let mut summary = Summary {
-            total: results.len(),
+            total: 0,
             pass: 0,
             fail: 0,
             inconclusive: 0,
             skipped: 0,
             duration_ms,
         };
-        for result in results {
-            match result.verdict {
+        for verdict in verdicts {
+            summary.total += 1;
+            match verdict {
                 Verdict::Pass => summary.pass += 1,
                 Verdict::Fail => summary.fail += 1,
                 Verdict::Inconclusive => summary.inconclusive += 1,
@@ -294,7 +303,10 @@ mod tests {
         assert!(!report.exit_ok());
         report.scenarios.retain(|s| s.verdict != Verdict::Fail);
         report.summary = Summary::from_results(&report.scenarios, 1.0);
-        assert!(report.exit_ok(), "inconclusive/skipped must not fail the run");
+        assert!(
+            report.exit_ok(),
+            "inconclusive/skipped must not fail the run"
+        );
     }
 
     #[test]
