@@ -1,1 +1,185 @@
-fn main() {}
+//! `lmpe-harness`: conformance and load-test harness for NG112 emergency chat (ETSI TS 103 698).
+//!
+//! * `lmpe-harness conformance`: runs the Gherkin features against the embedded reference ESInet
+//!   (default) and writes `junit.xml` and `results.json`; exits non-zero when a scenario fails.
+//! * `lmpe-harness sut --listen ADDR`: runs the reference ESInet alone, for any SIP peer.
+
+mod esinet;
+mod ladder;
+mod runner;
+mod steps;
+mod world;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use lmpe_proto::roles::PsapFaults;
+use lmpe_wire::lmpe::IdentifierProfile;
+
+/// Run-wide settings shared by all scenarios.
+#[derive(Debug, Clone)]
+pub(crate) struct RunConfig {
+    /// Deliberate faults injected into the reference PSAP.
+    pub(crate) faults: PsapFaults,
+    /// Identifier profile.
+    pub(crate) profile: IdentifierProfile,
+    /// How long to wait for an answer from the SUT.
+    pub(crate) response_timeout: Duration,
+    /// Longest accepted gap between PSAP heartbeats.
+    pub(crate) heartbeat_limit: Duration,
+}
+
+static RUN: OnceLock<Arc<RunConfig>> = OnceLock::new();
+
+/// The run configuration (defaults when none was set).
+pub(crate) fn run_config() -> Arc<RunConfig> {
+    RUN.get_or_init(|| {
+        Arc::new(RunConfig {
+            faults: PsapFaults::default(),
+            profile: IdentifierProfile::default(),
+            response_timeout: Duration::from_secs(3),
+            heartbeat_limit: Duration::from_secs(20),
+        })
+    })
+    .clone()
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "lmpe-harness", version, about = "Conformance and load-test harness for NG112 emergency chat (ETSI TS 103 698, LMPE)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the conformance features (default: against the embedded reference ESInet).
+    Conformance {
+        /// Where junit.xml and results.json go.
+        #[arg(long, default_value = "reports/out")]
+        report_dir: PathBuf,
+        /// Directory of .feature files.
+        #[arg(long)]
+        features: Option<PathBuf>,
+        /// Only scenarios whose name or tags contain this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Identifier profile: lenient (default), deployed, strict-text.
+        #[arg(long, default_value = "lenient")]
+        profile: String,
+        /// Break the reference PSAP on purpose to see checks fail (self-test of the verdicts).
+        #[arg(long, value_name = "FAULT")]
+        inject_fault: Option<String>,
+        /// Seconds to wait for each answer of the SUT.
+        #[arg(long, default_value_t = 3.0)]
+        response_timeout: f64,
+    },
+    /// Run the embedded reference ESInet alone (UDP and TCP on the BCF's public address).
+    Sut {
+        /// The BCF's public address.
+        #[arg(long, default_value = "127.0.0.1:5060")]
+        listen: SocketAddr,
+        /// Break the reference PSAP on purpose.
+        #[arg(long, value_name = "FAULT")]
+        fault: Option<String>,
+        /// The PSAP sends heartbeats every N seconds (optional in 6.2.5).
+        #[arg(long)]
+        psap_heartbeat: Option<f64>,
+    },
+}
+
+fn fault(name: Option<&str>) -> Result<PsapFaults, String> {
+    match name {
+        None => Ok(PsapFaults::default()),
+        Some(n) => PsapFaults::by_name(n).ok_or_else(|| {
+            format!("unknown fault {n:?}; known: {}", PsapFaults::NAMES.join(", "))
+        }),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Conformance {
+        report_dir: PathBuf::from("reports/out"),
+        features: None,
+        filter: None,
+        profile: "lenient".into(),
+        inject_fault: None,
+        response_timeout: 3.0,
+    });
+    match command {
+        Command::Conformance { report_dir, features, filter, profile, inject_fault, response_timeout } => {
+            let faults = match fault(inject_fault.as_deref()) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let Some(profile) = IdentifierProfile::by_name(&profile) else {
+                eprintln!("error: unknown profile {profile:?}; known: lenient, deployed, strict-text");
+                return ExitCode::from(2);
+            };
+            if !(response_timeout.is_finite() && response_timeout > 0.0) {
+                eprintln!("error: --response-timeout must be a positive number of seconds");
+                return ExitCode::from(2);
+            }
+            let _ = RUN.set(Arc::new(RunConfig {
+                faults: faults.clone(),
+                profile,
+                response_timeout: Duration::from_secs_f64(response_timeout),
+                heartbeat_limit: Duration::from_secs(20),
+            }));
+            let features = features.unwrap_or_else(runner::default_features_dir);
+            let target = match &inject_fault {
+                Some(f) => format!("embedded reference ESInet with deliberate PSAP fault {f}"),
+                None => "embedded reference ESInet".to_string(),
+            };
+            match runner::run(&features, filter.as_deref(), &report_dir, &target).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Sut { listen, fault: f, psap_heartbeat } => {
+            let faults = match fault(f.as_deref()) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let opts = esinet::EsinetOptions {
+                listen,
+                faults,
+                psap_heartbeat: psap_heartbeat.filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64),
+                ..esinet::EsinetOptions::default()
+            };
+            let e = match esinet::EmbeddedEsinet::start(opts).await {
+                Ok(e) => e,
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    return ExitCode::from(2);
+                }
+            };
+            let addr = e.public_addr();
+            println!("reference ESInet listening on {addr} (UDP and TCP): BCF sip:{addr}; send MESSAGE urn:service:sos SIP/2.0 to it");
+            println!("reference PSAP Reply-To: sip:psap@{addr}; ESRP routes urn:service:sos and sub-services to it");
+            let _ = tokio::signal::ctrl_c().await;
+            e.shutdown().await;
+            ExitCode::SUCCESS
+        }
+    }
+}

@@ -1,1 +1,31 @@
-//! placeholder
+//! Tokio SIP transport for lmpe-harness: the only crate that touches sockets and clocks.
+//!
+//! Protocol logic lives in sans-IO [`Endpoint`](lmpe_proto::endpoint::Endpoint)s. This crate
+//! drives one: [`spawn_endpoint`] binds UDP and TCP on the same port and spawns a single driver
+//! task that owns the endpoint and the UDP socket. Each wake-up of the driver reads the clock
+//! once, feeds received datagrams / framed stream messages and due timeouts to the endpoint,
+//! drains [`poll_transmit`](lmpe_proto::endpoint::Endpoint::poll_transmit) to the sockets and
+//! re-arms its timer from [`poll_timeout`](lmpe_proto::endpoint::Endpoint::poll_timeout).
+//!
+//! Hot path (UDP): no task per message, one reused receive buffer, bounded receive batches
+//! (64 datagrams per wake-up) before transmits are drained, 4 MiB kernel socket buffers.
+//!
+//! TCP: one listener task and one task per connection (stream framing with
+//! [`StreamFramer`](lmpe_wire::sip::StreamFramer), a per-connection write queue). Connections
+//! are keyed by remote address and reused in both directions, so a response to a request
+//! received over TCP leaves on the same connection. TLS is not implemented.
+//!
+//! Callers act on the endpoint through [`EndpointHandle::with`], which runs a closure on the
+//! driver task.
+
+mod driver;
+mod error;
+mod stats;
+mod tcp;
+mod transport;
+mod udp;
+
+pub use driver::{spawn_endpoint, EndpointHandle};
+pub use error::NetError;
+pub use stats::NetStats;
+pub use transport::SipSocketConfig;

@@ -7,3 +7,6 @@
 
 pub mod endpoint;
 pub mod transaction;
+pub mod roles;
+pub mod session;
+pub mod ua;

@@ -7,6 +7,9 @@
 //! * [`lmpe`]: LMPE identifiers (ETSI TS 103 698 6.1.2.7, 6.1.2.11, Annex A.5) and profiles.
 
 pub mod error;
+pub mod headers;
+pub mod lmpe;
+pub mod multipart;
 pub mod sip;
 
 pub use error::WireError;

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::uri::check_uri;
 use crate::WireError;
 
 /// A `;name[=value]` parameter.
@@ -9,79 +10,257 @@ use crate::WireError;
 pub struct Param {
     /// Parameter name (case preserved; compare case-insensitively).
     pub name: String,
-    /// Value without surrounding quotes, if any.
+    /// Value without surrounding quotes and with quoted-pairs resolved, if any.
     pub value: Option<String>,
 }
 
-/// Splits a header value on top-level commas (not inside `"…"` or `<…>`), trimming each item.
-/// Empty items are dropped.
-pub fn split_list(value: &str) -> impl Iterator<Item = &str> + '_ {
-    let mut items = Vec::new();
-    let bytes = value.as_bytes();
-    let (mut start, mut in_quote, mut in_angle, mut i) = (0usize, false, false, 0usize);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if in_quote => i += 1,
-            b'"' => in_quote = !in_quote,
-            b'<' if !in_quote => in_angle = true,
-            b'>' if !in_quote => in_angle = false,
-            b',' if !in_quote && !in_angle => {
-                items.push(&value[start..i]);
-                start = i + 1;
-            }
-            _ => {}
+impl Param {
+    /// A parameter with a value.
+    pub fn new(name: &str, value: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            value: Some(value.to_string()),
         }
-        i += 1;
     }
-    items.push(&value[start.min(value.len())..]);
-    items.into_iter().map(str::trim).filter(|s| !s.is_empty())
+
+    /// A parameter without value (a flag such as `lr`).
+    pub fn flag(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            value: None,
+        }
+    }
 }
 
-/// Splits `;`-separated parameters (outside quotes) into [`Param`]s.
-pub(crate) fn parse_params(text: &str) -> Result<Vec<Param>, String> {
-    let mut params = Vec::new();
+impl fmt::Display for Param {
+    /// `name`, `name=value` (token or host) or `name="quoted value"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        match &self.value {
+            None => Ok(()),
+            Some(v) if !v.is_empty() && v.bytes().all(is_gen_value_char) => write!(f, "={v}"),
+            Some(v) => {
+                f.write_str("=")?;
+                write_quoted(f, v)
+            }
+        }
+    }
+}
+
+/// Writes `;p1;p2=v` for each parameter.
+pub(crate) fn write_params(f: &mut fmt::Formatter<'_>, params: &[Param]) -> fmt::Result {
+    for p in params {
+        write!(f, ";{p}")?;
+    }
+    Ok(())
+}
+
+/// Writes `value` as a quoted-string, escaping `"`, `\` and control characters.
+pub(crate) fn write_quoted(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    for c in value.chars() {
+        if c == '"' || c == '\\' || (c.is_ascii_control() && c != '\t') {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    f.write_str("\"")
+}
+
+/// Characters of an unquoted `gen-value` (`token / host`; `:` `[` `]` for IPv6 hosts).
+fn is_gen_value_char(b: u8) -> bool {
+    is_token_char(b) || b == b':' || b == b'[' || b == b']'
+}
+
+/// Splits a header value on top-level commas (not inside `"…"` or `<…>`), trimming each item.
+/// Empty items are dropped. Inside `<…>` a `"` has no meaning. Does not allocate.
+pub fn split_list(value: &str) -> impl Iterator<Item = &str> + '_ {
+    SplitList { rest: Some(value) }
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Like [`split_list`] but keeps empty items (untrimmed), to detect `a,,b`.
+pub(crate) fn split_list_raw(value: &str) -> impl Iterator<Item = &str> + '_ {
+    SplitList { rest: Some(value) }
+}
+
+struct SplitList<'a> {
+    rest: Option<&'a str>,
+}
+
+impl<'a> Iterator for SplitList<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let value = self.rest?;
+        let bytes = value.as_bytes();
+        let (mut in_quote, mut in_angle, mut i) = (false, false, 0usize);
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if in_quote => i += 1,
+                b'"' if !in_angle => in_quote = !in_quote,
+                b'<' if !in_quote => in_angle = true,
+                b'>' if !in_quote => in_angle = false,
+                b',' if !in_quote && !in_angle => {
+                    self.rest = Some(&value[i + 1..]);
+                    return Some(&value[..i]);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        self.rest = None;
+        Some(value)
+    }
+}
+
+/// Scans a quoted-string at the start of `text` (which must begin with `"`).
+/// Returns the raw inner text (quoted-pairs not yet resolved) and the text after the closing quote.
+pub(crate) fn scan_quoted(text: &str) -> Result<(&str, &str), String> {
     let bytes = text.as_bytes();
-    let (mut start, mut in_quote, mut i) = (0usize, false, 0usize);
-    let mut pieces = Vec::new();
+    if bytes.first() != Some(&b'"') {
+        return Err("expected a quoted-string".into());
+    }
+    let mut i = 1;
     while i < bytes.len() {
         match bytes[i] {
-            b'\\' if in_quote => i += 1,
-            b'"' => in_quote = !in_quote,
-            b';' if !in_quote => {
-                pieces.push(&text[start..i]);
-                start = i + 1;
+            b'\\' => {
+                if i + 1 >= bytes.len() {
+                    break;
+                }
+                i += 2;
+                continue;
+            }
+            b'"' => return Ok((&text[1..i], &text[i + 1..])),
+            b'\r' | b'\n' => return Err("line break inside a quoted-string".into()),
+            c if c < 0x20 && c != b'\t' || c == 0x7F => {
+                return Err(format!(
+                    "control character 0x{c:02X} inside a quoted-string must be escaped"
+                ))
             }
             _ => {}
         }
         i += 1;
     }
-    if in_quote {
-        return Err("unterminated quoted string in parameters".into());
+    Err(format!("unterminated quoted-string {text:?}"))
+}
+
+/// Resolves quoted-pairs (`\x` → `x`) in the inner text of a quoted-string.
+pub(crate) fn unescape_quoted(inner: &str) -> std::borrow::Cow<'_, str> {
+    if !inner.contains('\\') {
+        return std::borrow::Cow::Borrowed(inner);
     }
-    pieces.push(&text[start.min(text.len())..]);
-    for p in pieces {
-        let p = p.trim();
-        if p.is_empty() {
-            continue;
-        }
-        let (name, value) = match p.split_once('=') {
-            Some((n, v)) => {
-                let v = v.trim();
-                let v = if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
-                    v[1..v.len() - 1].to_string()
-                } else {
-                    v.to_string()
-                };
-                (n.trim().to_string(), Some(v))
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
             }
-            None => (p.to_string(), None),
-        };
-        if name.is_empty() || !name.bytes().all(is_token_char) {
-            return Err(format!("parameter name {name:?} is not a token"));
+        } else {
+            out.push(c);
         }
-        params.push(Param { name, value });
     }
-    Ok(params)
+    std::borrow::Cow::Owned(out)
+}
+
+/// A parameter as written: name and raw value (a quoted value keeps its quotes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawParam<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) value: Option<&'a str>,
+}
+
+impl<'a> RawParam<'a> {
+    /// The value with quotes removed and quoted-pairs resolved.
+    pub(crate) fn value(&self) -> Option<std::borrow::Cow<'a, str>> {
+        self.value.map(|v| match v.strip_prefix('"') {
+            Some(q) => unescape_quoted(q.strip_suffix('"').unwrap_or(q)),
+            None => std::borrow::Cow::Borrowed(v),
+        })
+    }
+
+    pub(crate) fn to_param(self) -> Param {
+        Param {
+            name: self.name.to_string(),
+            value: self.value().map(std::borrow::Cow::into_owned),
+        }
+    }
+}
+
+/// Iterates over `;`-separated parameters (the text after the first `;`), validating each against
+/// `generic-param = token [ EQUAL gen-value ]`, `gen-value = token / host / quoted-string`
+/// (RFC 3261 25.1). LWS around `;` and `=` is allowed. Does not allocate unless it fails.
+pub(crate) fn raw_params(text: &str) -> impl Iterator<Item = Result<RawParam<'_>, String>> + '_ {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        let bytes = t.as_bytes();
+        let (mut in_quote, mut i) = (false, 0usize);
+        let mut end = t.len();
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if in_quote => i += 1,
+                b'"' => in_quote = !in_quote,
+                b';' if !in_quote => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        rest = if end < t.len() {
+            Some(&t[end + 1..])
+        } else {
+            None
+        };
+        Some(check_param(t[..end].trim()))
+    })
+}
+
+fn check_param(p: &str) -> Result<RawParam<'_>, String> {
+    if p.is_empty() {
+        return Err("empty parameter (stray ';')".into());
+    }
+    let (name, value) = match p.split_once('=') {
+        Some((n, v)) => (n.trim_end(), Some(v.trim_start())),
+        None => (p, None),
+    };
+    if name.is_empty() || !name.bytes().all(is_token_char) {
+        return Err(format!("parameter name {name:?} is not a token"));
+    }
+    if let Some(v) = value {
+        if v.is_empty() {
+            return Err(format!("parameter {name} has an empty value"));
+        }
+        if v.starts_with('"') {
+            let (_, after) = scan_quoted(v).map_err(|e| format!("parameter {name}: {e}"))?;
+            if !after.is_empty() {
+                return Err(format!(
+                    "parameter {name}: text {after:?} after the quoted-string"
+                ));
+            }
+        } else if !v.bytes().all(is_gen_value_char) {
+            return Err(format!(
+                "value {v:?} of parameter {name} is neither a token, a host nor a quoted-string"
+            ));
+        }
+    }
+    Ok(RawParam { name, value })
+}
+
+/// Splits `;`-separated parameters (the text after the first `;`) into [`Param`]s.
+pub(crate) fn parse_params(text: &str) -> Result<Vec<Param>, String> {
+    raw_params(text)
+        .map(|r| r.map(RawParam::to_param))
+        .collect()
+}
+
+/// [`parse_params`] for optional parameter text (`None`: no `;` at all).
+pub(crate) fn parse_params_opt(text: Option<&str>) -> Result<Vec<Param>, String> {
+    text.map_or(Ok(Vec::new()), parse_params)
 }
 
 /// RFC 3261 `token` characters.
@@ -89,10 +268,42 @@ pub(crate) fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
 }
 
+/// Splits `<uri>;params` (text starting with `<`) into the URI and the text after the first `;`
+/// following `>` (`None` when there are no parameters). The URI is checked with [`check_uri`].
+pub(crate) fn split_bracketed(text: &str) -> Result<(&str, Option<&str>), String> {
+    let inner = text
+        .strip_prefix('<')
+        .ok_or_else(|| format!("{text:?} does not start with '<'"))?;
+    let gt = inner
+        .find('>')
+        .ok_or_else(|| "'<' without matching '>'".to_string())?;
+    let uri = &inner[..gt];
+    if uri.is_empty() {
+        return Err("empty URI in <>".into());
+    }
+    if uri.starts_with(char::is_whitespace) || uri.ends_with(char::is_whitespace) {
+        return Err(format!(
+            "white space inside <{uri}> (RFC 3261 LAQUOT/RAQUOT allow none)"
+        ));
+    }
+    if uri.contains(char::is_whitespace) {
+        return Err(format!("URI {uri:?} contains white space"));
+    }
+    check_uri(uri).map_err(|e| e.to_string())?;
+    let after = inner[gt + 1..].trim_start();
+    if after.is_empty() {
+        return Ok((uri, None));
+    }
+    match after.strip_prefix(';') {
+        Some(p) => Ok((uri, Some(p))),
+        None => Err(format!("unexpected text {after:?} after <{uri}>")),
+    }
+}
+
 /// A `name-addr` (`"Display" <uri>;params`) or `addr-spec` (`uri;params`) with header parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameAddr {
-    /// Display name without quotes, if present.
+    /// Display name without quotes (quoted-pairs resolved), if present.
     pub display: Option<String>,
     /// The URI (without angle brackets).
     pub uri: String,
@@ -123,79 +334,68 @@ impl NameAddr {
     }
 
     /// Parses one value (not a comma-separated list; use [`split_list`] first).
+    ///
+    /// Validates the RFC 3261 grammar: display name as tokens or one quoted-string, no white
+    /// space inside `<>`, the URI (SIP-URI grammar for `sip`/`sips`, `absoluteURI` otherwise),
+    /// the header parameters, and that an addr-spec contains no `?` or `,` (RFC 3261 20.10:
+    /// such URIs must be enclosed in `<>`).
     pub fn parse(header: &'static str, text: &str) -> Result<Self, WireError> {
         let bad = |reason: String| WireError::BadHeader { header, reason };
         let text = text.trim();
         if text.is_empty() {
             return Err(bad("empty value".into()));
         }
-        if let Some(lt) = find_unquoted(text, b'<') {
+        let (display, bracketed_part) = if text.starts_with('"') {
+            let (inner, rest) = scan_quoted(text).map_err(|e| bad(format!("display name: {e}")))?;
+            let rest = rest.trim_start();
+            if !rest.starts_with('<') {
+                return Err(bad("quoted display name is not followed by <URI>".into()));
+            }
+            (Some(unescape_quoted(inner).into_owned()), rest)
+        } else if let Some(lt) = text.find('<') {
             let display_raw = text[..lt].trim();
-            let display = if display_raw.is_empty() {
-                None
-            } else if let Some(inner) = display_raw
-                .strip_prefix('"')
-                .and_then(|s| s.strip_suffix('"'))
+            if !display_raw
+                .split_whitespace()
+                .all(|w| w.bytes().all(is_token_char))
             {
-                Some(inner.to_string())
-            } else if display_raw.starts_with('"') {
-                return Err(bad("unterminated quoted display name".into()));
-            } else {
-                if !display_raw
-                    .split_whitespace()
-                    .all(|w| w.bytes().all(is_token_char))
-                {
-                    return Err(bad(format!(
-                        "display name {display_raw:?} has non-token characters and is not quoted"
-                    )));
-                }
-                Some(display_raw.to_string())
-            };
-            let rest = &text[lt + 1..];
-            let gt = rest
-                .find('>')
-                .ok_or_else(|| bad("'<' without matching '>'".into()))?;
-            let uri = rest[..gt].trim();
-            if uri.is_empty() {
-                return Err(bad("empty URI in <>".into()));
+                return Err(bad(format!(
+                    "display name {display_raw:?} has non-token characters and is not quoted"
+                )));
             }
-            if uri.contains(char::is_whitespace) {
-                return Err(bad(format!("URI {uri:?} contains white space")));
-            }
-            let after = rest[gt + 1..].trim();
-            let params = match after.strip_prefix(';') {
-                Some(p) => parse_params(p).map_err(bad)?,
-                None if after.is_empty() => Vec::new(),
-                None => return Err(bad(format!("unexpected text {after:?} after URI"))),
-            };
-            Ok(Self {
-                display,
-                uri: uri.to_string(),
-                params,
-                bracketed: true,
-            })
+            let display = (!display_raw.is_empty()).then(|| display_raw.to_string());
+            (display, &text[lt..])
         } else {
-            if text.starts_with('"') {
-                return Err(bad("quoted display name without <URI>".into()));
-            }
             // addr-spec: parameters after ';' are header parameters (RFC 3261 20.10).
             let (uri, params) = match text.find(';') {
-                Some(i) => (&text[..i], parse_params(&text[i + 1..]).map_err(bad)?),
+                Some(i) => (
+                    text[..i].trim_end(),
+                    parse_params(&text[i + 1..]).map_err(bad)?,
+                ),
                 None => (text, Vec::new()),
             };
             if uri.contains(char::is_whitespace) {
                 return Err(bad(format!("URI {uri:?} contains white space")));
             }
-            if !uri.contains(':') {
-                return Err(bad(format!("{uri:?} is not a URI (no scheme)")));
+            if uri.contains(['?', ',']) {
+                return Err(bad(format!(
+                    "URI {uri:?} contains '?' or ',' and must be enclosed in <> (RFC 3261 20.10)"
+                )));
             }
-            Ok(Self {
+            check_uri(uri).map_err(|e| bad(e.to_string()))?;
+            return Ok(Self {
                 display: None,
                 uri: uri.to_string(),
                 params,
                 bracketed: false,
-            })
-        }
+            });
+        };
+        let (uri, params) = split_bracketed(bracketed_part).map_err(bad)?;
+        Ok(Self {
+            display,
+            uri: uri.to_string(),
+            params: parse_params_opt(params).map_err(bad)?,
+            bracketed: true,
+        })
     }
 
     /// Value of the first parameter with this name (case-insensitive); `Some(None)` for a flag.
@@ -214,45 +414,28 @@ impl NameAddr {
             .unwrap_or_default()
             .to_ascii_lowercase()
     }
+
+    /// Whether the URI scheme is `scheme` (case-insensitive), without allocating.
+    pub fn has_scheme(&self, scheme: &str) -> bool {
+        self.uri
+            .split_once(':')
+            .is_some_and(|(s, _)| s.eq_ignore_ascii_case(scheme))
+    }
 }
 
 impl fmt::Display for NameAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(d) = &self.display {
-            write!(f, "\"{}\" ", d.replace('\\', "\\\\").replace('"', "\\\""))?;
+            write_quoted(f, d)?;
+            f.write_str(" ")?;
         }
         if self.bracketed || self.display.is_some() {
             write!(f, "<{}>", self.uri)?;
         } else {
             f.write_str(&self.uri)?;
         }
-        for p in &self.params {
-            match &p.value {
-                Some(v) if v.bytes().all(is_token_char) && !v.is_empty() => {
-                    write!(f, ";{}={}", p.name, v)?
-                }
-                Some(v) => write!(f, ";{}=\"{}\"", p.name, v)?,
-                None => write!(f, ";{}", p.name)?,
-            }
-        }
-        Ok(())
+        write_params(f, &self.params)
     }
-}
-
-fn find_unquoted(text: &str, needle: u8) -> Option<usize> {
-    let mut in_quote = false;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if in_quote => i += 1,
-            b'"' => in_quote = !in_quote,
-            b if b == needle && !in_quote => return Some(i),
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 #[cfg(test)]

@@ -10,13 +10,18 @@ mod builder;
 mod framing;
 mod message;
 mod parser;
+mod uri;
 mod validate;
 mod via;
 
+pub(crate) use addr::{
+    is_token_char, parse_params_opt, raw_params, split_bracketed, write_params, write_quoted,
+};
 pub use addr::{split_list, NameAddr, Param};
 pub use builder::{reason_phrase, RequestBuilder, ResponseBuilder};
 pub use framing::{split_datagram, DatagramParts, StreamFramer, MAX_MESSAGE_SIZE};
 pub use message::{canonical_name, Header, Method, SipMessage, StartLine};
 pub use parser::{RsipParser, SipParser};
-pub use validate::Defect;
+pub use uri::{check_uri, is_hvalue_char, percent_decode, percent_encode, SipUri};
+pub use validate::{Defect, Severity};
 pub use via::Via;

@@ -30,7 +30,7 @@ impl SipParser for RsipParser {
         let (start_raw, header_lines) = split_lines(parts.head)?;
         let start = parse_start_line(start_raw)?;
         if !self.skip_grammar {
-            rsip_check(parts.head)?;
+            rsip_check(parts.head, &start)?;
         }
         Ok(SipMessage {
             start,
@@ -41,9 +41,26 @@ impl SipParser for RsipParser {
 }
 
 /// Runs the rsip grammar over the header section (the body is not needed for the grammar).
-fn rsip_check(head: &[u8]) -> Result<(), WireError> {
-    let mut buf = Vec::with_capacity(head.len() + 4);
-    buf.extend_from_slice(head);
+///
+/// rsip only knows the methods it implements and rejects every extension method, although
+/// RFC 3261 allows any `token` (RFC 4475 3.1.1.2 `intmeth`, 3.1.1.5 `esc02`). When the method of a
+/// request is a token rsip does not know, it has already been validated as a token by
+/// [`parse_start_line`], so the rsip pass runs with `OPTIONS` substituted for it: the rest of the
+/// message still gets the grammar check, the method keeps ours. The substitution only happens in
+/// this private copy; the parsed message keeps the method as received.
+fn rsip_check(head: &[u8], start: &StartLine) -> Result<(), WireError> {
+    let mut buf = Vec::with_capacity(head.len() + 8);
+    match start {
+        StartLine::Request { method, .. }
+            if method.as_str().parse::<rsipstack::rsip::Method>().is_err() =>
+        {
+            let sp = head.iter().position(|&b| b == b' ').unwrap_or(head.len());
+            buf.extend_from_slice(b"OPTIONS");
+            buf.extend_from_slice(&head[sp..]);
+        }
+        _ => buf.extend_from_slice(head),
+    }
+    collapse_ipv6_extra_colon(&mut buf);
     buf.extend_from_slice(b"\r\n\r\n");
     match std::panic::catch_unwind(|| rsipstack::rsip::SipMessage::try_from(buf.as_slice())) {
         Ok(Ok(_)) => Ok(()),
@@ -51,6 +68,33 @@ fn rsip_check(head: &[u8]) -> Result<(), WireError> {
         Err(_) => Err(WireError::Grammar(
             "the rsip parser panicked on this input".into(),
         )),
+    }
+}
+
+/// RFC 5118 4.10: the RFC 3261 `IPv6reference` ABNF (inherited from RFC 2373) admits an extra
+/// colon, as in `[2001:db8:::192.0.2.1]`, and implementations must tolerate it. rsip rejects it,
+/// so in the private copy checked by rsip every `:::` inside an IPv6 reference (`[` hex digits,
+/// colons and dots `]`) becomes `::`. Our own host check accepts both forms.
+fn collapse_ipv6_extra_colon(buf: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < buf.len() {
+        if buf[i] != b'[' {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let len = buf[start..]
+            .iter()
+            .take_while(|&&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            .count();
+        let end = start + len;
+        if buf.get(end) == Some(&b']') {
+            if let Some(p) = buf[start..end].windows(3).position(|w| w == b":::") {
+                buf.remove(start + p);
+                continue;
+            }
+        }
+        i = end.max(i + 1);
     }
 }
 
@@ -183,6 +227,16 @@ mod tests {
         let msg = RsipParser::default().parse(m).unwrap();
         assert_eq!(msg.header("subject"), Some("a b"));
         assert_eq!(msg.status(), Some(200));
+    }
+
+    #[test]
+    fn collapses_only_ipv6_triple_colons() {
+        let mut b = b"OPTIONS sip:u@[2001:db8:::192.0.2.1] SIP/2.0\r\nX: a:::b [::::1]".to_vec();
+        collapse_ipv6_extra_colon(&mut b);
+        assert_eq!(
+            b,
+            b"OPTIONS sip:u@[2001:db8::192.0.2.1] SIP/2.0\r\nX: a:::b [::1]".to_vec()
+        );
     }
 
     #[test]

@@ -81,6 +81,7 @@ impl Via {
             None => (rest, Vec::new()),
         };
         let (host, port) = split_host_port(sent_by).map_err(bad)?;
+        super::uri::check_host(&host).map_err(bad)?;
         Ok(Self {
             transport: transport.to_ascii_uppercase(),
             host,
@@ -178,13 +179,7 @@ impl fmt::Display for Via {
         if let Some(p) = self.port {
             write!(f, ":{p}")?;
         }
-        for p in &self.params {
-            match &p.value {
-                Some(v) => write!(f, ";{}={}", p.name, v)?,
-                None => write!(f, ";{}", p.name)?,
-            }
-        }
-        Ok(())
+        super::addr::write_params(f, &self.params)
     }
 }
 

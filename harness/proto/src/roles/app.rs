@@ -1,0 +1,390 @@
+//! The simulated APP (5.6): holds any number of chats through one UA core.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use lmpe_wire::lmpe::{CallId, LmpeIds};
+use lmpe_wire::sip::{reason_phrase, ResponseBuilder, SipMessage};
+
+use super::build::{chat_request, Sender};
+use super::{token, RoleEvent, WireRecord};
+use crate::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
+use crate::session::{AppSession, ChatParams, OutgoingChat, SessionError};
+use crate::ua::{UaConfig, UaEvent, UserAgent};
+
+/// Configuration of a simulated APP.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// SIP user part of the APP's URI (`sip:USER@ip:port`).
+    pub user: String,
+    /// Element Identifier written into Call Identifiers.
+    pub element_id: String,
+    /// Where requests go: the BCF (transport and address).
+    pub outbound: (TransportKind, SocketAddr),
+    /// Session settings.
+    pub params: ChatParams,
+    /// Location reported (WGS84 latitude, longitude).
+    pub location: (f64, f64),
+    /// Extra headers on every request (e.g. `Resource-Priority`).
+    pub extra_headers: Vec<(String, String)>,
+    /// UA settings (local address is set by the driver).
+    pub ua: UaConfig,
+}
+
+#[derive(Debug)]
+struct Chat {
+    session: AppSession,
+    sip_call_id: String,
+    from_tag: String,
+    cseq: u32,
+    pending: HashMap<u64, u64>,
+}
+
+/// The simulated APP.
+#[derive(Debug)]
+pub struct AppRole {
+    cfg: AppConfig,
+    ua: UserAgent,
+    chats: HashMap<String, Chat>,
+    order: Vec<String>,
+    raw_pending: HashMap<u64, ()>,
+    events: VecDeque<RoleEvent>,
+    wire: Vec<WireRecord>,
+    seq: u64,
+    record: bool,
+    last_now: Option<Instant>,
+}
+
+impl AppRole {
+    /// A new APP.
+    pub fn new(cfg: AppConfig) -> Self {
+        Self {
+            ua: UserAgent::new(cfg.ua.clone()),
+            cfg,
+            chats: HashMap::new(),
+            order: Vec::new(),
+            raw_pending: HashMap::new(),
+            events: VecDeque::new(),
+            wire: Vec::new(),
+            seq: 0,
+            record: true,
+            last_now: None,
+        }
+    }
+
+    /// Sets the bound address (called once the driver bound the socket).
+    pub fn set_local(&mut self, local: SocketAddr) {
+        self.ua.set_local(local);
+    }
+
+    /// Stops recording wire messages (load runs).
+    pub fn set_recording(&mut self, on: bool) {
+        self.record = on;
+    }
+
+    /// The APP's own SIP URI (From, 6.2.2).
+    pub fn uri(&self) -> String {
+        format!("sip:{}@{}", self.cfg.user, self.ua.local())
+    }
+
+    /// Changes the outbound proxy.
+    pub fn set_outbound(&mut self, outbound: (TransportKind, SocketAddr)) {
+        self.cfg.outbound = outbound;
+    }
+
+    /// Starts a chat to `service` (6.2.2); returns the Call Identifier's unique part.
+    pub fn start_chat(&mut self, now: Instant, service: &str, text: &str) -> Result<String, SessionError> {
+        self.seq += 1;
+        let seed = u64::from(self.ua.local().port()) << 16 ^ 0x1f2e_3d4c;
+        let unique = format!("{}{}", token(seed, self.seq, 12), self.seq);
+        let call_id = CallId::new(&unique, &self.cfg.element_id).map_err(|e| SessionError::NotAllowed {
+            command: "start",
+            state: e.to_string(),
+        })?;
+        let mut session = AppSession::new(call_id, &self.uri(), service, self.cfg.params.clone());
+        session.start(now, text)?;
+        self.chats.insert(
+            unique.clone(),
+            Chat {
+                session,
+                sip_call_id: format!("{unique}@{}", self.cfg.element_id),
+                from_tag: token(seed, self.seq + 7, 8),
+                cseq: 0,
+                pending: HashMap::new(),
+            },
+        );
+        self.order.push(unique.clone());
+        self.flush(now);
+        Ok(unique)
+    }
+
+    /// Creates a chat that sends nothing by itself (its SIP Call-ID, tag and CSeq are used to
+    /// build hand-made messages for invalid-behaviour tests).
+    pub fn start_chat_silently(&mut self, _now: Instant) -> Result<String, String> {
+        self.seq += 1;
+        let seed = u64::from(self.ua.local().port()) << 16 ^ 0x0bad_cafe;
+        let unique = format!("{}{}", token(seed, self.seq, 12), self.seq);
+        let call_id = CallId::new(&unique, &self.cfg.element_id).map_err(|e| e.to_string())?;
+        let session = AppSession::new(call_id, &self.uri(), "urn:service:sos", self.cfg.params.clone());
+        self.chats.insert(
+            unique.clone(),
+            Chat {
+                session,
+                sip_call_id: format!("{unique}@{}", self.cfg.element_id),
+                from_tag: token(seed, self.seq + 7, 8),
+                cseq: 0,
+                pending: HashMap::new(),
+            },
+        );
+        Ok(unique)
+    }
+
+    fn chat(&mut self, id: &str) -> Result<&mut Chat, SessionError> {
+        self.chats.get_mut(id).ok_or(SessionError::NotAllowed {
+            command: "chat",
+            state: format!("no chat {id}"),
+        })
+    }
+
+    /// Sends in-chat/259 (6.2.3).
+    pub fn send_chat(&mut self, now: Instant, chat: &str, text: &str) -> Result<u64, SessionError> {
+        let h = self.chat(chat)?.session.send_chat(now, text)?;
+        self.flush(now);
+        Ok(h)
+    }
+
+    /// Sends stop/258 (6.2.4).
+    pub fn stop(&mut self, now: Instant, chat: &str, text: &str) -> Result<u64, SessionError> {
+        let h = self.chat(chat)?.session.stop(now, text)?;
+        self.flush(now);
+        Ok(h)
+    }
+
+    /// Sends a heartbeat now (6.2.5).
+    pub fn heartbeat(&mut self, now: Instant, chat: &str, inactive: bool) -> Result<u64, SessionError> {
+        let c = self.chat(chat)?;
+        c.session.set_inactive(inactive);
+        let h = c.session.heartbeat(now)?;
+        self.flush(now);
+        Ok(h)
+    }
+
+    /// A chat's session machine (read-only).
+    pub fn session(&self, chat: &str) -> Option<&AppSession> {
+        self.chats.get(chat).map(|c| &c.session)
+    }
+
+    /// Sends a hand-made request (for invalid-behaviour tests) through the transaction layer to
+    /// the outbound proxy; the outcome comes as [`RoleEvent::RawAnswered`].
+    pub fn send_request(&mut self, now: Instant, msg: SipMessage) -> Result<u64, SessionError> {
+        let (t, d) = self.cfg.outbound;
+        let h = self.ua.send_request(now, msg, t, d).map_err(|e| SessionError::NotAllowed {
+            command: "send_request",
+            state: e.to_string(),
+        })?;
+        self.raw_pending.insert(h, ());
+        Ok(h)
+    }
+
+    /// Sends bytes as they are, outside any transaction.
+    pub fn send_bytes(&mut self, bytes: Vec<u8>) {
+        let (t, d) = self.cfg.outbound;
+        self.ua.send_raw(t, d, bytes);
+    }
+
+    /// Builds (without sending) the SIP message for an LMPE message of `chat`, so tests can
+    /// alter it before `send_request`.
+    pub fn build_message(&mut self, chat: &str, out: &OutgoingChat) -> Option<SipMessage> {
+        let location = Some(self.cfg.location);
+        let profile = self.cfg.params.profile.clone();
+        let from_uri = self.uri();
+        let extra = self.cfg.extra_headers.clone();
+        let c = self.chats.get_mut(chat)?;
+        c.cseq += 1;
+        Some(chat_request(
+            out,
+            &Sender {
+                profile: &profile,
+                from_uri: &from_uri,
+                from_tag: &c.from_tag,
+                sip_call_id: &c.sip_call_id,
+                cseq: c.cseq,
+                location,
+                extra: &extra,
+            },
+        ))
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<RoleEvent> {
+        self.events.pop_front()
+    }
+
+    /// Takes the recorded wire messages.
+    pub fn take_wire(&mut self) -> Vec<WireRecord> {
+        std::mem::take(&mut self.wire)
+    }
+
+    fn flush(&mut self, now: Instant) {
+        self.last_now = Some(now);
+        let ids: Vec<String> = self.order.clone();
+        for id in ids {
+            loop {
+                let Some(out) = self.chats.get_mut(&id).and_then(|c| c.session.poll_outgoing()) else {
+                    break;
+                };
+                let Some(msg) = self.build_message(&id, &out) else { break };
+                let (t, d) = self.cfg.outbound;
+                match self.ua.send_request(now, msg, t, d) {
+                    Ok(h) => {
+                        if let Some(c) = self.chats.get_mut(&id) {
+                            c.pending.insert(h, out.handle);
+                        }
+                    }
+                    Err(e) => self.events.push_back(RoleEvent::Malformed {
+                        error: format!("cannot send: {e}"),
+                        remote: d,
+                    }),
+                }
+            }
+            if let Some(c) = self.chats.get_mut(&id) {
+                while let Some(event) = c.session.poll_event() {
+                    self.events.push_back(RoleEvent::Session { chat: id.clone(), event });
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    fn answered(&mut self, now: Instant, handle: u64, status: u16) {
+        if self.raw_pending.remove(&handle).is_some() {
+            self.events.push_back(RoleEvent::RawAnswered { handle, status });
+            return;
+        }
+        for c in self.chats.values_mut() {
+            if let Some(sh) = c.pending.remove(&handle) {
+                c.session.on_answer(now, sh, status);
+                break;
+            }
+        }
+    }
+
+    fn pump(&mut self, now: Instant) {
+        let mut again = false;
+        while let Some(ev) = self.ua.poll_event() {
+            again = true;
+            match ev {
+                UaEvent::Response { handle, msg } => {
+                    let status = msg.status().unwrap_or(500);
+                    if status >= 200 {
+                        self.answered(now, handle, status);
+                    }
+                }
+                UaEvent::Timeout { handle } => self.answered(now, handle, 408),
+                UaEvent::TransportError { handle } => self.answered(now, handle, 503),
+                UaEvent::Request { id, msg, .. } => {
+                    let (status, _reason) = self.on_request(now, &msg);
+                    let resp = ResponseBuilder::for_request(&msg, status, reason_phrase(status), Some("app")).build();
+                    let _ = self.ua.respond(now, &id, &resp);
+                }
+                UaEvent::Malformed { error, remote, .. } => {
+                    self.events.push_back(RoleEvent::Malformed { error, remote })
+                }
+                UaEvent::StrayResponse { msg } => self.events.push_back(RoleEvent::Malformed {
+                    error: format!("stray response {}", msg.summary()),
+                    remote: self.cfg.outbound.1,
+                }),
+            }
+        }
+        if again {
+            self.flush(now);
+        }
+    }
+
+    fn on_request(&mut self, now: Instant, msg: &SipMessage) -> (u16, String) {
+        if msg.method() != Some(lmpe_wire::sip::Method::Message) {
+            return (405, "only MESSAGE is used by LMPE".into());
+        }
+        let ids = LmpeIds::extract(msg, &self.cfg.params.profile);
+        let Some(chat) = ids.call_id.as_ref().map(|c| c.unique.clone()) else {
+            let reason = "no valid Call Identifier".to_string();
+            self.events.push_back(RoleEvent::Unmatched { summary: msg.summary(), status: 400, reason: reason.clone() });
+            return (400, reason);
+        };
+        let Some(c) = self.chats.get_mut(&chat) else {
+            let reason = format!("unknown Call Identifier {chat}");
+            self.events.push_back(RoleEvent::Unmatched { summary: msg.summary(), status: 481, reason: reason.clone() });
+            return (481, reason);
+        };
+        let status = c.session.handle_request(now, msg, &ids);
+        while let Some(event) = c.session.poll_event() {
+            match event {
+                crate::session::SessionEvent::Violation(violation) => self.events.push_back(RoleEvent::Violation {
+                    chat: chat.clone(),
+                    violation,
+                    message: msg.to_text(),
+                }),
+                event => self.events.push_back(RoleEvent::Session { chat: chat.clone(), event }),
+            }
+        }
+        (status, String::new())
+    }
+}
+
+impl Endpoint for AppRole {
+    fn handle_input(&mut self, now: Instant, input: Incoming) {
+        self.last_now = Some(now);
+        if self.record {
+            self.wire.push(WireRecord {
+                at: now,
+                outgoing: false,
+                transport: input.transport,
+                local: input.local,
+                remote: input.remote,
+                bytes: input.bytes.clone().into(),
+            });
+        }
+        self.ua.handle_input(now, input);
+        self.pump(now);
+    }
+
+    fn handle_transport_error(&mut self, now: Instant, _t: TransportKind, remote: SocketAddr, _e: &str) {
+        self.ua.handle_transport_error(now, remote);
+        self.pump(now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        let t = self.ua.poll_transmit()?;
+        if let (true, Some(at)) = (self.record, self.last_now) {
+            self.wire.push(WireRecord {
+                at,
+                outgoing: true,
+                transport: t.transport,
+                local: self.ua.local(),
+                remote: t.remote,
+                bytes: t.bytes.clone(),
+            });
+        }
+        Some(t)
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        let mut next = self.ua.poll_timeout();
+        for c in self.chats.values() {
+            if let Some(t) = c.session.poll_timeout() {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = Some(now);
+        self.ua.handle_timeout(now);
+        for c in self.chats.values_mut() {
+            c.session.handle_timeout(now);
+        }
+        self.flush(now);
+    }
+}

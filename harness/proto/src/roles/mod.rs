@@ -1,0 +1,92 @@
+//! Simulated LMPE roles built from the UA core and the session machines: the APP and the PSAP.
+//! Each is an [`Endpoint`](crate::endpoint::Endpoint) that a transport driver runs.
+
+mod app;
+mod build;
+mod psap;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use app::{AppConfig, AppRole};
+pub use build::{chat_request, multipart_body, Sender};
+pub use psap::{PsapConfig, PsapFaults, PsapRole};
+
+use crate::endpoint::TransportKind;
+use crate::session::SessionEvent;
+
+/// One message on the wire, as seen by a role (for message ladders and accounting).
+#[derive(Debug, Clone)]
+pub struct WireRecord {
+    /// When it was sent or received.
+    pub at: Instant,
+    /// True when we sent it.
+    pub outgoing: bool,
+    /// Transport.
+    pub transport: TransportKind,
+    /// Our address.
+    pub local: SocketAddr,
+    /// The peer.
+    pub remote: SocketAddr,
+    /// The bytes.
+    pub bytes: Arc<[u8]>,
+}
+
+/// Something a role reports.
+#[derive(Debug, Clone)]
+pub enum RoleEvent {
+    /// A session event of the chat with this Call Identifier unique part.
+    Session {
+        /// The chat.
+        chat: String,
+        /// What happened.
+        event: SessionEvent,
+    },
+    /// The peer deviated from the spec in this message.
+    Violation {
+        /// The chat.
+        chat: String,
+        /// What is wrong, with the clause.
+        violation: crate::session::Violation,
+        /// The offending message, as text.
+        message: String,
+    },
+    /// A request that belongs to no chat and was answered with `status`.
+    Unmatched {
+        /// The request's first line.
+        summary: String,
+        /// Our answer.
+        status: u16,
+        /// Why.
+        reason: String,
+    },
+    /// The final status of a raw request sent with `send_request`.
+    RawAnswered {
+        /// The handle.
+        handle: u64,
+        /// Status (408 on timeout, 503 on transport error).
+        status: u16,
+    },
+    /// Unparseable input from the wire.
+    Malformed {
+        /// Why.
+        error: String,
+        /// Who sent it.
+        remote: SocketAddr,
+    },
+}
+
+/// A random-enough token (no clock: derived from a counter and an address-based seed).
+pub(crate) fn token(seed: u64, n: u64, len: usize) -> String {
+    let mut x = seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut s = String::with_capacity(len);
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    for _ in 0..len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.push(ALPHABET[(x % ALPHABET.len() as u64) as usize] as char);
+    }
+    s
+}

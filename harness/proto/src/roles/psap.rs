@@ -1,0 +1,444 @@
+//! The simulated PSAP (5.4): answers chats automatically, with configurable deliberate faults
+//! so that every conformance check can be shown to fail against a broken PSAP.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use lmpe_wire::lmpe::{LmpeIds, MessageType};
+use lmpe_wire::sip::{reason_phrase, Method, ResponseBuilder, SipMessage};
+
+use super::build::{chat_request, Sender};
+use super::{token, RoleEvent, WireRecord};
+use crate::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
+use crate::session::{ChatParams, PsapSession, SessionEvent};
+use crate::ua::{UaConfig, UaEvent, UserAgent};
+
+/// Deliberate deviations from TS 103 698, for proving that checks fail ("broken peer").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PsapFaults {
+    /// 6.2.2-6.2.5: leave Reply-To out of every PSAP message.
+    pub omit_reply_to: bool,
+    /// 6.2.2: send no start/257 after answering the APP's start.
+    pub no_start: bool,
+    /// 6.2.2: answer the APP's start/257 with this status instead of 200.
+    pub reject_start: Option<u16>,
+    /// 6.2.2: return a different Call Identifier than the one received.
+    pub wrong_call_id: bool,
+    /// 6.1.2.7: PSAP Message Identifiers do not increase (always 1).
+    pub frozen_msg_id: bool,
+    /// 6.2.3: answer in-chat messages of unknown chats with 200 instead of rejecting them.
+    pub accept_unknown_chat: bool,
+    /// 6.2.4: keep answering a chat with 200 after it was stopped.
+    pub ignore_stop: bool,
+    /// 6.2.5: reject heartbeats (with 400).
+    pub reject_heartbeat: bool,
+    /// 6.2.3: send no automatic reply to in-chat messages.
+    pub no_reply: bool,
+}
+
+impl PsapFaults {
+    /// Names accepted by [`PsapFaults::by_name`].
+    pub const NAMES: [&'static str; 9] = [
+        "omit-reply-to",
+        "no-start",
+        "reject-start",
+        "wrong-call-id",
+        "frozen-msg-id",
+        "accept-unknown-chat",
+        "ignore-stop",
+        "reject-heartbeat",
+        "no-reply",
+    ];
+
+    /// A single fault by name (`reject-start` rejects with 480).
+    pub fn by_name(name: &str) -> Option<Self> {
+        let mut f = Self::default();
+        match name {
+            "omit-reply-to" => f.omit_reply_to = true,
+            "no-start" => f.no_start = true,
+            "reject-start" => f.reject_start = Some(480),
+            "wrong-call-id" => f.wrong_call_id = true,
+            "frozen-msg-id" => f.frozen_msg_id = true,
+            "accept-unknown-chat" => f.accept_unknown_chat = true,
+            "ignore-stop" => f.ignore_stop = true,
+            "reject-heartbeat" => f.reject_heartbeat = true,
+            "no-reply" => f.no_reply = true,
+            _ => return None,
+        }
+        Some(f)
+    }
+}
+
+/// Configuration of a simulated PSAP.
+#[derive(Debug, Clone)]
+pub struct PsapConfig {
+    /// Display name of the PSAP (test calls report it).
+    pub name: String,
+    /// The public routable SIP URI in Reply-To (6.2.2; may point at the BCF, NOTE 2).
+    pub reply_to: String,
+    /// Our From URI.
+    pub uri: String,
+    /// Where PSAP-originated requests go (outbound proxy: the BCF or ESRP, clause D.1).
+    pub outbound: (TransportKind, SocketAddr),
+    /// Session settings (heartbeat_interval: the PSAP's optional heartbeats).
+    pub params: ChatParams,
+    /// First question (text of the PSAP's start/257).
+    pub greeting: String,
+    /// Text of the automatic reply to each in-chat message (`{text}` is replaced).
+    pub auto_reply: Option<String>,
+    /// An APP in-chat message with exactly this text makes the PSAP end the chat (6.2.4).
+    pub close_trigger: Option<String>,
+    /// Deliberate faults.
+    pub faults: PsapFaults,
+    /// UA settings.
+    pub ua: UaConfig,
+}
+
+#[derive(Debug)]
+struct Chat {
+    session: PsapSession,
+    sip_call_id: String,
+    from_tag: String,
+    cseq: u32,
+    pending: HashMap<u64, (u64, MessageType)>,
+}
+
+/// The simulated PSAP.
+#[derive(Debug)]
+pub struct PsapRole {
+    cfg: PsapConfig,
+    ua: UserAgent,
+    chats: HashMap<String, Chat>,
+    order: Vec<String>,
+    events: VecDeque<RoleEvent>,
+    wire: Vec<WireRecord>,
+    seq: u64,
+    record: bool,
+    last_now: Option<Instant>,
+}
+
+impl PsapRole {
+    /// A new PSAP.
+    pub fn new(cfg: PsapConfig) -> Self {
+        Self {
+            ua: UserAgent::new(cfg.ua.clone()),
+            cfg,
+            chats: HashMap::new(),
+            order: Vec::new(),
+            events: VecDeque::new(),
+            wire: Vec::new(),
+            seq: 0,
+            record: true,
+            last_now: None,
+        }
+    }
+
+    /// Sets the bound address.
+    pub fn set_local(&mut self, local: SocketAddr) {
+        self.ua.set_local(local);
+    }
+    /// Sets the outbound proxy.
+    pub fn set_outbound(&mut self, outbound: (TransportKind, SocketAddr)) {
+        self.cfg.outbound = outbound;
+    }
+    /// Sets our own URI (From of PSAP messages).
+    pub fn set_uri(&mut self, uri: &str) {
+        self.cfg.uri = uri.to_string();
+    }
+    /// Sets the Reply-To URI.
+    pub fn set_reply_to(&mut self, reply_to: &str) {
+        self.cfg.reply_to = reply_to.to_string();
+    }
+    /// Replaces the deliberate faults.
+    pub fn set_faults(&mut self, faults: PsapFaults) {
+        self.cfg.faults = faults;
+    }
+    /// The configuration.
+    pub fn config(&self) -> &PsapConfig {
+        &self.cfg
+    }
+    /// Stops recording wire messages.
+    pub fn set_recording(&mut self, on: bool) {
+        self.record = on;
+    }
+    /// Number of chats seen.
+    pub fn chat_count(&self) -> usize {
+        self.chats.len()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<RoleEvent> {
+        self.events.pop_front()
+    }
+    /// Takes the recorded wire messages.
+    pub fn take_wire(&mut self) -> Vec<WireRecord> {
+        std::mem::take(&mut self.wire)
+    }
+
+    /// Sends in-chat/259 to the APP of a chat (6.2.3).
+    pub fn send_chat(&mut self, now: Instant, chat: &str, text: &str) -> Option<u64> {
+        let h = self.chats.get_mut(chat)?.session.send_chat(now, text).ok()?;
+        self.flush(now);
+        Some(h)
+    }
+
+    /// Ends a chat (6.2.4).
+    pub fn stop(&mut self, now: Instant, chat: &str, text: &str) -> Option<u64> {
+        let h = self.chats.get_mut(chat)?.session.stop(now, text).ok()?;
+        self.flush(now);
+        Some(h)
+    }
+
+    fn flush(&mut self, now: Instant) {
+        self.last_now = Some(now);
+        let mut answered = false;
+        for id in self.order.clone() {
+            loop {
+                let Some(c) = self.chats.get_mut(&id) else { break };
+                let Some(mut out) = c.session.poll_outgoing() else { break };
+                let f = &self.cfg.faults;
+                if f.no_start && out.msg_type == MessageType::START {
+                    continue;
+                }
+                if f.omit_reply_to {
+                    out.reply_to = None;
+                }
+                if f.frozen_msg_id && out.msg_id.is_some() {
+                    out.msg_id = Some(1);
+                }
+                if f.wrong_call_id {
+                    out.call_id_urn = out.call_id_urn.replacen(&out.call_id.unique, "zzzzzzzzzzzzwrong", 1);
+                }
+                c.cseq += 1;
+                let msg = chat_request(
+                    &out,
+                    &Sender {
+                        profile: &self.cfg.params.profile,
+                        from_uri: &self.cfg.uri,
+                        from_tag: &c.from_tag,
+                        sip_call_id: &c.sip_call_id,
+                        cseq: c.cseq,
+                        location: None,
+                        extra: &[],
+                    },
+                );
+                let (t, d) = self.cfg.outbound;
+                if let Ok(h) = self.ua.send_request(now, msg, t, d) {
+                    c.pending.insert(h, (out.handle, out.msg_type));
+                }
+            }
+            let mut replies = Vec::new();
+            if let Some(c) = self.chats.get_mut(&id) {
+                while let Some(event) = c.session.poll_event() {
+                    if let SessionEvent::Received { msg_type: MessageType::IN_CHAT, text, .. } = &event {
+                        replies.push(text.clone().unwrap_or_default());
+                    }
+                    self.events.push_back(RoleEvent::Session { chat: id.clone(), event });
+                }
+            }
+            for text in replies.drain(..) {
+                self.auto_answer(now, &id, &text);
+                answered = true;
+            }
+        }
+        if answered {
+            return self.flush(now);
+        }
+        self.pump(now);
+    }
+
+    fn auto_answer(&mut self, now: Instant, chat: &str, text: &str) {
+        let Some(c) = self.chats.get_mut(chat) else { return };
+        if self.cfg.close_trigger.as_deref() == Some(text.trim()) {
+            let _ = c.session.stop(now, "The call taker has closed this chat.");
+        } else if let (Some(tpl), false) = (&self.cfg.auto_reply, self.cfg.faults.no_reply) {
+            let _ = c.session.send_chat(now, &tpl.replace("{text}", text));
+        } else {
+            return;
+        }
+        // The queued message is sent by the caller's flush loop on its next pass.
+        let id = chat.to_string();
+        if !self.order.contains(&id) {
+            self.order.push(id);
+        }
+    }
+
+    fn pump(&mut self, now: Instant) {
+        let mut again = false;
+        while let Some(ev) = self.ua.poll_event() {
+            match ev {
+                UaEvent::Response { handle, msg } => {
+                    let status = msg.status().unwrap_or(500);
+                    if status >= 200 {
+                        self.answered(now, handle, status);
+                        again = true;
+                    }
+                }
+                UaEvent::Timeout { handle } => {
+                    self.answered(now, handle, 408);
+                    again = true;
+                }
+                UaEvent::TransportError { handle } => {
+                    self.answered(now, handle, 503);
+                    again = true;
+                }
+                UaEvent::Request { id, msg, .. } => {
+                    let status = self.on_request(now, &msg);
+                    let resp = ResponseBuilder::for_request(&msg, status, reason_phrase(status), Some("psap")).build();
+                    let _ = self.ua.respond(now, &id, &resp);
+                    again = true;
+                }
+                UaEvent::Malformed { error, remote, .. } => {
+                    self.events.push_back(RoleEvent::Malformed { error, remote })
+                }
+                UaEvent::StrayResponse { msg } => self.events.push_back(RoleEvent::Malformed {
+                    error: format!("stray response {}", msg.summary()),
+                    remote: self.cfg.outbound.1,
+                }),
+            }
+        }
+        if again {
+            self.flush(now);
+        }
+    }
+
+    fn answered(&mut self, now: Instant, handle: u64, status: u16) {
+        for c in self.chats.values_mut() {
+            if let Some((sh, t)) = c.pending.remove(&handle) {
+                c.session.on_answer(now, sh, t, status);
+                break;
+            }
+        }
+    }
+
+    fn unmatched(&mut self, msg: &SipMessage, status: u16, reason: String) -> u16 {
+        self.events.push_back(RoleEvent::Unmatched { summary: msg.summary(), status, reason });
+        status
+    }
+
+    fn on_request(&mut self, now: Instant, msg: &SipMessage) -> u16 {
+        match msg.method() {
+            Some(Method::Message) => {}
+            Some(Method::Options) => return 200,
+            _ => return self.unmatched(msg, 405, "only MESSAGE and OPTIONS are served".into()),
+        }
+        let defects = msg.defects();
+        if !defects.is_empty() {
+            let d: Vec<String> = defects.iter().map(ToString::to_string).collect();
+            return self.unmatched(msg, 400, d.join("; "));
+        }
+        let ids = LmpeIds::extract(msg, &self.cfg.params.profile);
+        let known = ids.call_id.as_ref().map(|c| c.unique.clone()).filter(|u| self.chats.contains_key(u));
+        if let Some(chat) = known {
+            let ignore_stop = self.cfg.faults.ignore_stop;
+            let Some(c) = self.chats.get_mut(&chat) else { return 500 };
+            if ignore_stop && c.session.state() == crate::session::PsapState::Stopped {
+                return 200;
+            }
+            if self.cfg.faults.reject_heartbeat && ids.msg_type.is_some_and(MessageType::is_heartbeat) {
+                return 400;
+            }
+            if ids.msg_type.is_some_and(MessageType::is_start) {
+                return self.unmatched(msg, 400, format!("start for the existing chat {chat}"));
+            }
+            return c.session.handle_request(now, msg, &ids);
+        }
+        match ids.msg_type {
+            Some(t) if t == MessageType::START || t == MessageType::START_REDIRECT => {}
+            Some(t) => {
+                if self.cfg.faults.accept_unknown_chat {
+                    return 200;
+                }
+                return self.unmatched(msg, 481, format!("{t} for no known chat (no start/257 received for this Call Identifier)"));
+            }
+            None => {
+                let why = if ids.issues.is_empty() { "no Message Type".to_string() } else { ids.issues.join("; ") };
+                return self.unmatched(msg, 400, why);
+            }
+        }
+        if let Some(status) = self.cfg.faults.reject_start {
+            return self.unmatched(msg, status, "deliberate fault reject-start".into());
+        }
+        match PsapSession::accept_start(now, msg, &ids, &self.cfg.reply_to, &self.cfg.greeting, self.cfg.params.clone()) {
+            Ok(session) => {
+                let unique = session.call_id().unique.clone();
+                self.seq += 1;
+                let seed = u64::from(self.ua.local().port()) << 20 ^ 0x5a5a;
+                self.chats.insert(
+                    unique.clone(),
+                    Chat {
+                        session,
+                        sip_call_id: format!("{}@psap", token(seed, self.seq, 16)),
+                        from_tag: token(seed, self.seq + 3, 8),
+                        cseq: 0,
+                        pending: HashMap::new(),
+                    },
+                );
+                self.order.push(unique);
+                200
+            }
+            Err(rej) => {
+                let why: Vec<String> = rej.violations.iter().map(ToString::to_string).collect();
+                self.unmatched(msg, rej.status, why.join("; "))
+            }
+        }
+    }
+}
+
+impl Endpoint for PsapRole {
+    fn handle_input(&mut self, now: Instant, input: Incoming) {
+        self.last_now = Some(now);
+        if self.record {
+            self.wire.push(WireRecord {
+                at: now,
+                outgoing: false,
+                transport: input.transport,
+                local: input.local,
+                remote: input.remote,
+                bytes: input.bytes.clone().into(),
+            });
+        }
+        self.ua.handle_input(now, input);
+        self.pump(now);
+    }
+
+    fn handle_transport_error(&mut self, now: Instant, _t: TransportKind, remote: SocketAddr, _e: &str) {
+        self.ua.handle_transport_error(now, remote);
+        self.pump(now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        let t = self.ua.poll_transmit()?;
+        if let (true, Some(at)) = (self.record, self.last_now) {
+            self.wire.push(WireRecord {
+                at,
+                outgoing: true,
+                transport: t.transport,
+                local: self.ua.local(),
+                remote: t.remote,
+                bytes: t.bytes.clone(),
+            });
+        }
+        Some(t)
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        let mut next = self.ua.poll_timeout();
+        for c in self.chats.values() {
+            if let Some(t) = c.session.poll_timeout() {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = Some(now);
+        self.ua.handle_timeout(now);
+        for c in self.chats.values_mut() {
+            c.session.handle_timeout(now);
+        }
+        self.flush(now);
+    }
+}

@@ -1,0 +1,256 @@
+//! The PSAP side of an LMPE chat (6.2.2 to 6.2.5).
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use lmpe_wire::lmpe::{CallId, LmpeIds, MessageType};
+use lmpe_wire::sip::SipMessage;
+
+use super::app::clause_for as clause_of;
+use super::{
+    chat_text, check_location, originator_uri, ChatParams, OutgoingChat, SessionError,
+    SessionEvent, Violation,
+};
+
+/// Where a PSAP chat stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PsapState {
+    /// start/257 answered and our start/257 sent.
+    Established,
+    /// Ended.
+    Stopped,
+}
+
+/// The PSAP side of one chat.
+#[derive(Debug)]
+pub struct PsapSession {
+    call_id: CallId,
+    call_id_urn: String,
+    app_uri: String,
+    reply_to: String,
+    service: String,
+    params: ChatParams,
+    state: PsapState,
+    next_msg_id: u32,
+    last_app_msg_id: Option<u32>,
+    next_heartbeat: Option<Instant>,
+    next_handle: u64,
+    out: VecDeque<OutgoingChat>,
+    events: VecDeque<SessionEvent>,
+}
+
+/// Why a start/257 cannot open a session, and the status to answer with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartRejected {
+    /// Status code for the response.
+    pub status: u16,
+    /// What is wrong.
+    pub violations: Vec<Violation>,
+}
+
+fn v(clause: &'static str, expectation: &str, detail: String) -> Violation {
+    Violation {
+        clause,
+        expectation: expectation.to_string(),
+        detail,
+    }
+}
+
+impl PsapSession {
+    /// 6.2.2: accepts an APP's start/257, queues the PSAP's start/257 (Reply-To, the received
+    /// Call Identifier, Message Identifier 1, a predefined text). Non-fatal deviations of the
+    /// APP's message are returned as events.
+    pub fn accept_start(
+        now: Instant,
+        msg: &SipMessage,
+        ids: &LmpeIds,
+        reply_to: &str,
+        greeting: &str,
+        params: ChatParams,
+    ) -> Result<Self, StartRejected> {
+        let mut fatal = Vec::new();
+        let mut soft = Vec::new();
+        for issue in &ids.issues {
+            soft.push(v("6.1.2.7", "Call-Info identifiers are well-formed", issue.clone()));
+        }
+        let (Some(call_id), Some(urn)) = (ids.call_id.clone(), ids.call_id_urn.clone()) else {
+            fatal.push(v("6.2.2", "the APP's start/257 provides a unique Call Identifier", "no valid Call Identifier".into()));
+            return Err(StartRejected { status: 400, violations: [fatal, soft].concat() });
+        };
+        if ids.msg_type != Some(MessageType::START) && ids.msg_type != Some(MessageType::START_REDIRECT) {
+            fatal.push(v("6.2.2", "the first message has Message Type start/257", format!("{:?}", ids.msg_type.map(|t| t.to_string()))));
+        }
+        let Some(app_uri) = originator_uri(msg).filter(|u| u.starts_with("sip:") || u.starts_with("sips:")) else {
+            fatal.push(v("6.2.2", "the From header provides a public routable SIP URI of the originating device", format!("From is {:?}", msg.header("From"))));
+            return Err(StartRejected { status: 400, violations: [fatal, soft].concat() });
+        };
+        if !fatal.is_empty() {
+            return Err(StartRejected { status: 400, violations: [fatal, soft].concat() });
+        }
+        match ids.msg_id {
+            None => soft.push(v("6.2.2", "the APP's start/257 provides a Message Identifier", "none".into())),
+            Some(1) => {}
+            Some(n) => soft.push(v("6.1.2.7", "the Message Identifier starts at 1", format!("start/257 carries {n}"))),
+        }
+        if let Err(e) = check_location(msg) {
+            soft.push(v("6.2.2", "the first message includes location information (5.6.4)", e));
+        }
+        if chat_text(msg).is_none_or(|t| t.trim().is_empty()) {
+            soft.push(v("6.2.2", "the first message includes a predefined text", "no text/plain body".into()));
+        }
+        let service = msg.request_uri().unwrap_or_default().to_string();
+        let mut s = Self {
+            call_id,
+            call_id_urn: urn,
+            app_uri,
+            reply_to: reply_to.to_string(),
+            service,
+            next_heartbeat: params.heartbeat_interval.map(|i| now + i),
+            params,
+            state: PsapState::Established,
+            next_msg_id: 1,
+            last_app_msg_id: ids.msg_id,
+            next_handle: 1,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+        };
+        for x in soft {
+            s.events.push_back(SessionEvent::Violation(x));
+        }
+        s.events.push_back(SessionEvent::Received { msg_type: MessageType::START, msg_id: ids.msg_id, text: chat_text(msg) });
+        s.queue(MessageType::START, true, Some(greeting.to_string()));
+        s.events.push_back(SessionEvent::Established { reply_to: s.reply_to.clone() });
+        Ok(s)
+    }
+
+    /// The Call Identifier.
+    pub fn call_id(&self) -> &CallId {
+        &self.call_id
+    }
+    /// The URI messages to the APP go to (P-A-I, else From).
+    pub fn app_uri(&self) -> &str {
+        &self.app_uri
+    }
+    /// The service URN of the start.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+    /// The state.
+    pub fn state(&self) -> PsapState {
+        self.state
+    }
+
+    fn queue(&mut self, msg_type: MessageType, with_id: bool, text: Option<String>) -> u64 {
+        let handle = self.next_handle;
+        self.next_handle += 1;
+        let msg_id = with_id.then(|| {
+            let id = self.next_msg_id;
+            self.next_msg_id += 1;
+            id
+        });
+        self.out.push_back(OutgoingChat {
+            handle,
+            target: self.app_uri.clone(),
+            msg_type,
+            msg_id,
+            call_id: self.call_id.clone(),
+            call_id_urn: self.call_id_urn.clone(),
+            text,
+            reply_to: Some(self.reply_to.clone()),
+            with_location: false,
+            history_info: None,
+        });
+        handle
+    }
+
+    fn not_allowed(&self, command: &'static str) -> SessionError {
+        SessionError::NotAllowed { command, state: format!("{:?}", self.state) }
+    }
+
+    /// 6.2.3: sends in-chat/259 to the APP.
+    pub fn send_chat(&mut self, _now: Instant, text: &str) -> Result<u64, SessionError> {
+        if self.state != PsapState::Established {
+            return Err(self.not_allowed("send_chat"));
+        }
+        Ok(self.queue(MessageType::IN_CHAT, true, Some(text.to_string())))
+    }
+
+    /// 6.2.4: sends stop/258 and ends the chat.
+    pub fn stop(&mut self, _now: Instant, text: &str) -> Result<u64, SessionError> {
+        if self.state != PsapState::Established {
+            return Err(self.not_allowed("stop"));
+        }
+        self.state = PsapState::Stopped;
+        self.next_heartbeat = None;
+        self.events.push_back(SessionEvent::Stopped { by_peer: false });
+        Ok(self.queue(MessageType::STOP, true, Some(text.to_string())))
+    }
+
+    /// A MESSAGE from the APP for this chat (after the start); returns the status to answer.
+    pub fn handle_request(&mut self, _now: Instant, msg: &SipMessage, ids: &LmpeIds) -> u16 {
+        for issue in &ids.issues {
+            self.events.push_back(SessionEvent::Violation(v("6.1.2.7", "Call-Info identifiers are well-formed", issue.clone())));
+        }
+        let Some(t) = ids.msg_type else {
+            return 400;
+        };
+        if self.state != PsapState::Established {
+            self.events.push_back(SessionEvent::Violation(v(clause_of(t), "APP messages follow an established, not yet terminated session", format!("{t} after the chat ended"))));
+            return 481;
+        }
+        if let Err(e) = check_location(msg) {
+            self.events.push_back(SessionEvent::Violation(v(clause_of(t), "APP messages include location information (5.6.4)", e)));
+        }
+        let text = chat_text(msg);
+        match t {
+            MessageType::IN_CHAT | MessageType::STOP => {
+                match (ids.msg_id, self.last_app_msg_id) {
+                    (None, _) => self.events.push_back(SessionEvent::Violation(v(clause_of(t), "APP messages carry a Message Identifier", format!("{t} without one")))),
+                    (Some(id), Some(last)) if id != last + 1 => self.events.push_back(SessionEvent::Violation(v(clause_of(t), "the APP's Message Identifier increases by one (1) for each APP message", format!("{t} carries {id} after {last}")))),
+                    _ => {}
+                }
+                self.last_app_msg_id = ids.msg_id.or(self.last_app_msg_id);
+                self.events.push_back(SessionEvent::Received { msg_type: t, msg_id: ids.msg_id, text });
+                if t == MessageType::STOP {
+                    self.state = PsapState::Stopped;
+                    self.next_heartbeat = None;
+                    self.events.push_back(SessionEvent::Stopped { by_peer: true });
+                }
+                200
+            }
+            MessageType::HEARTBEAT | MessageType::HEARTBEAT_INACTIVE => {
+                self.events.push_back(SessionEvent::Heartbeat { inactive: t == MessageType::HEARTBEAT_INACTIVE });
+                200
+            }
+            other => {
+                self.events.push_back(SessionEvent::Violation(v(clause_of(other), "the APP sends only the message types allowed in an established chat", format!("{other} received"))));
+                400
+            }
+        }
+    }
+
+    /// The final status of one of our messages.
+    pub fn on_answer(&mut self, _now: Instant, handle: u64, msg_type: MessageType, status: u16) {
+        self.events.push_back(SessionEvent::Answered { handle, msg_type, status });
+    }
+
+    /// The next LMPE message to send.
+    pub fn poll_outgoing(&mut self) -> Option<OutgoingChat> {
+        self.out.pop_front()
+    }
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+    /// When the PSAP's next (optional, 6.2.5) heartbeat is due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_heartbeat
+    }
+    /// Sends the PSAP heartbeat if due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.next_heartbeat.is_some_and(|t| t <= now) && self.state == PsapState::Established {
+            self.next_heartbeat = self.params.heartbeat_interval.map(|i| now + i);
+            self.queue(MessageType::HEARTBEAT, false, None);
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Launches the embedded reference ESInet (BCF, ESRP, PSAP) on loopback.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use lmpe_net::{spawn_endpoint, EndpointHandle, SipSocketConfig};
+use lmpe_proto::endpoint::TransportKind;
+use lmpe_proto::roles::{PsapConfig, PsapFaults, PsapRole, WireRecord};
+use lmpe_proto::session::ChatParams;
+use lmpe_proto::transaction::TimerConfig;
+use lmpe_proto::ua::UaConfig;
+use lmpe_reference::{Proxy, ProxyConfig, ProxyRole, Route};
+use lmpe_wire::lmpe::IdentifierProfile;
+
+/// Options for the embedded ESInet.
+#[derive(Debug, Clone)]
+pub(crate) struct EsinetOptions {
+    /// The BCF's public address (port 0: any free port).
+    pub(crate) listen: SocketAddr,
+    /// Deliberate PSAP faults (to show checks fail).
+    pub(crate) faults: PsapFaults,
+    /// The PSAP's optional heartbeats.
+    pub(crate) psap_heartbeat: Option<Duration>,
+    /// Identifier profile of the PSAP.
+    pub(crate) profile: IdentifierProfile,
+    /// Transaction timers.
+    pub(crate) timers: TimerConfig,
+}
+
+impl Default for EsinetOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            faults: PsapFaults::default(),
+            psap_heartbeat: None,
+            profile: IdentifierProfile::default(),
+            timers: TimerConfig::default(),
+        }
+    }
+}
+
+/// A running reference ESInet.
+pub(crate) struct EmbeddedEsinet {
+    /// Border Control Function (public address).
+    pub(crate) bcf: EndpointHandle<Proxy>,
+    /// Routing proxy.
+    pub(crate) esrp: EndpointHandle<Proxy>,
+    /// Reference PSAP.
+    pub(crate) psap: EndpointHandle<PsapRole>,
+}
+
+fn socket(bind: SocketAddr) -> SipSocketConfig {
+    SipSocketConfig::new(bind)
+}
+
+fn any_local() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+impl EmbeddedEsinet {
+    /// Binds and wires the three elements.
+    pub(crate) async fn start(opts: EsinetOptions) -> Result<Self, String> {
+        let placeholder = any_local();
+        let params = ChatParams {
+            profile: opts.profile.clone(),
+            heartbeat_interval: opts.psap_heartbeat,
+            ..ChatParams::default()
+        };
+        let mut ua = UaConfig::new(placeholder);
+        ua.timers = opts.timers;
+        let psap = PsapRole::new(PsapConfig {
+            name: "Reference PSAP (lmpe-harness)".into(),
+            reply_to: String::new(),
+            uri: String::new(),
+            outbound: (TransportKind::Udp, placeholder),
+            params,
+            greeting: "112 emergency chat, what is your emergency?".into(),
+            auto_reply: Some("Received: {text}".into()),
+            close_trigger: Some("#close".into()),
+            faults: opts.faults.clone(),
+            ua,
+        });
+        let psap = spawn_endpoint(psap, socket(any_local())).await.map_err(|e| format!("PSAP: {e}"))?;
+        let proxy = |name: &str, role| {
+            Proxy::new(ProxyConfig {
+                name: name.into(),
+                role,
+                local: placeholder,
+                routes: Vec::new(),
+                user_map: Vec::new(),
+                provisioned_priority: (role == ProxyRole::Bcf).then(|| "esnet.1".to_string()),
+                transport: TransportKind::Udp,
+            })
+        };
+        let esrp = spawn_endpoint(proxy("esrp.esinet.test", ProxyRole::Esrp), socket(any_local()))
+            .await
+            .map_err(|e| format!("ESRP: {e}"))?;
+        let bcf = spawn_endpoint(proxy("bcf.esinet.test", ProxyRole::Bcf), socket(opts.listen))
+            .await
+            .map_err(|e| format!("BCF on {}: {e}", opts.listen))?;
+        let (bcf_addr, esrp_addr, psap_addr) = (bcf.local_addr(), esrp.local_addr(), psap.local_addr());
+        psap.with(move |p, _| {
+            p.set_local(psap_addr);
+            p.set_outbound((TransportKind::Udp, bcf_addr));
+            p.set_reply_to(&format!("sip:psap@{bcf_addr}"));
+            p.set_uri(&format!("sip:psap@{psap_addr}"));
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        esrp.with(move |p, _| {
+            let c = p.config_mut();
+            c.local = esrp_addr;
+            c.routes = vec![Route {
+                service: "urn:service:sos".into(),
+                target: Some(format!("sip:psap@{psap_addr}")),
+                next_hop: psap_addr,
+            }];
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        bcf.with(move |p, _| {
+            let c = p.config_mut();
+            c.local = bcf_addr;
+            c.routes = vec![Route {
+                service: "urn:service:sos".into(),
+                target: None,
+                next_hop: esrp_addr,
+            }];
+            c.user_map = vec![("psap".into(), psap_addr)];
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(Self { bcf, esrp, psap })
+    }
+
+    /// The public (BCF) address.
+    pub(crate) fn public_addr(&self) -> SocketAddr {
+        self.bcf.local_addr()
+    }
+
+    /// Every message each element saw, labelled by element.
+    pub(crate) async fn take_wire(&self) -> Vec<(&'static str, WireRecord)> {
+        let mut out = Vec::new();
+        if let Ok(w) = self.bcf.with(|p, _| p.take_wire()).await {
+            out.extend(w.into_iter().map(|r| ("BCF", r)));
+        }
+        if let Ok(w) = self.esrp.with(|p, _| p.take_wire()).await {
+            out.extend(w.into_iter().map(|r| ("ESRP", r)));
+        }
+        if let Ok(w) = self.psap.with(|p, _| p.take_wire()).await {
+            out.extend(w.into_iter().map(|r| ("PSAP", r)));
+        }
+        out
+    }
+
+    /// Stops all elements.
+    pub(crate) async fn shutdown(&self) {
+        self.bcf.shutdown().await;
+        self.esrp.shutdown().await;
+        self.psap.shutdown().await;
+    }
+}

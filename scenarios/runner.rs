@@ -1,0 +1,145 @@
+//! Runs the features with cucumber and turns the outcome into verdicts and reports.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use cucumber::event::{ScenarioFinished, StepError};
+use cucumber::World as _;
+use futures::FutureExt as _;
+use lmpe_reports::{console_summary, write_all, RunReport, ScenarioResult, Verdict};
+
+use crate::world::{LmpeWorld, INCONCLUSIVE};
+
+/// `features/` next to the workspace root, or in the current directory.
+pub(crate) fn default_features_dir() -> PathBuf {
+    let local = PathBuf::from("features");
+    if local.is_dir() {
+        return local;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("features")
+}
+
+fn panic_text(info: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = info.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = info.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else {
+        "step failed without a message".to_string()
+    }
+}
+
+fn clause_of(tags: &[String]) -> String {
+    tags.iter()
+        .find_map(|t| t.trim_start_matches('@').strip_prefix("clause-").map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn tp_of(tags: &[String], fallback: &str) -> String {
+    tags.iter()
+        .map(|t| t.trim_start_matches('@'))
+        .find(|t| t.starts_with("TP_"))
+        .map_or_else(|| fallback.to_string(), str::to_string)
+}
+
+/// Runs every scenario; writes the reports; returns whether no scenario failed.
+pub(crate) async fn run(features: &Path, filter: Option<&str>, report_dir: &Path, target: &str) -> Result<bool, String> {
+    if !features.is_dir() {
+        return Err(format!("features directory {} does not exist", features.display()));
+    }
+    let started_wall = now_rfc3339();
+    let t0 = Instant::now();
+    let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::new(Mutex::new(Vec::new()));
+    let sink = results.clone();
+    let filter_owned = filter.map(str::to_string);
+    LmpeWorld::cucumber()
+        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
+        .max_concurrent_scenarios(4)
+        .after(move |feature, _rule, scenario, finished, world| {
+            let sink = sink.clone();
+            async move {
+                let (ladder, started) = match world {
+                    Some(w) => {
+                        w.finish().await;
+                        (crate::ladder::ladder(&w.wire, w.started), Some(w.started))
+                    }
+                    None => (Vec::new(), None),
+                };
+                let tags: Vec<String> = scenario.tags.iter().map(|t| format!("@{}", t.trim_start_matches('@'))).collect();
+                let (verdict, reason) = match finished {
+                    ScenarioFinished::StepPassed => (Verdict::Pass, None),
+                    ScenarioFinished::StepSkipped => (Verdict::Skipped, Some("a step has no implementation".to_string())),
+                    ScenarioFinished::BeforeHookFailed(info) => (Verdict::Inconclusive, Some(panic_text(info.as_ref()))),
+                    ScenarioFinished::StepFailed(_, _, err) => {
+                        let text = match err {
+                            StepError::Panic(info) => panic_text(info.as_ref()),
+                            other => other.to_string(),
+                        };
+                        match text.strip_prefix(INCONCLUSIVE) {
+                            Some(rest) => (Verdict::Inconclusive, Some(rest.to_string())),
+                            None => (Verdict::Fail, Some(text)),
+                        }
+                    }
+                };
+                let result = ScenarioResult {
+                    id: tp_of(&tags, &scenario.name),
+                    name: scenario.name.clone(),
+                    feature: feature.name.clone(),
+                    clause: clause_of(&tags),
+                    tags,
+                    verdict,
+                    reason,
+                    duration_ms: started.map_or(0.0, |s| s.elapsed().as_secs_f64() * 1000.0),
+                    messages: ladder,
+                };
+                if let Ok(mut v) = sink.lock() {
+                    v.push(result);
+                }
+            }
+            .boxed_local()
+        })
+        .filter_run(features, move |_, _, sc| {
+            filter_owned.as_ref().is_none_or(|f| sc.name.contains(f.as_str()) || sc.tags.iter().any(|t| t.contains(f.as_str())))
+        })
+        .await;
+    let mut scenarios = results.lock().map_err(|_| "result collector poisoned".to_string())?.clone();
+    scenarios.sort_by(|a, b| a.id.cmp(&b.id));
+    if scenarios.is_empty() {
+        return Err(format!("no scenario ran from {}", features.display()));
+    }
+    let report = RunReport::new(
+        format!("lmpe-harness {}", env!("CARGO_PKG_VERSION")),
+        target,
+        started_wall,
+        scenarios,
+        t0.elapsed().as_secs_f64() * 1000.0,
+    );
+    println!("\n{}", console_summary(&report));
+    let paths = write_all(&report, report_dir).map_err(|e| e.to_string())?;
+    for p in paths {
+        println!("wrote {}", p.display());
+    }
+    Ok(report.exit_ok())
+}
+
+/// The current UTC time in RFC 3339 (seconds).
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = secs / 86_400;
+    let (h, m, s) = ((secs % 86_400) / 3600, (secs % 3600) / 60, secs % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if mo <= 2 { y + 1 } else { y };
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+}

@@ -1,0 +1,5 @@
+//! Step definitions, one file per concept.
+
+mod chat;
+mod setup;
+mod verdicts;

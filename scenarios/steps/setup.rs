@@ -1,0 +1,41 @@
+//! Given: the system under test and the simulated peers.
+
+use std::time::Duration;
+
+use cucumber::given;
+
+use crate::world::LmpeWorld;
+
+#[given("the embedded reference ESInet")]
+async fn embedded(_w: &mut LmpeWorld) {}
+
+#[given(expr = "the PSAP sends heartbeats every {int} ms")]
+async fn psap_heartbeats(w: &mut LmpeWorld, ms: u64) {
+    w.esinet_opts.psap_heartbeat = Some(Duration::from_millis(ms));
+}
+
+#[given(expr = "the APP sends heartbeats every {int} ms")]
+async fn app_heartbeats(w: &mut LmpeWorld, ms: u64) {
+    w.app_heartbeat = Some(Duration::from_millis(ms));
+}
+
+#[given("a simulated APP")]
+async fn simulated_app(w: &mut LmpeWorld) {
+    w.ensure_app().await;
+}
+
+#[given(expr = "the APP has an established chat with the PSAP via {string}")]
+async fn established(w: &mut LmpeWorld, service: String) {
+    super::chat::start_chat(w, &service, "Help, I need assistance.").await;
+    let chat = w.chat_id();
+    let wait = w.run.response_timeout;
+    let ok = w
+        .wait_for(wait, |e| matches!(e, lmpe_proto::roles::RoleEvent::Session { chat: c, event: lmpe_proto::session::SessionEvent::Established { .. } } if *c == chat))
+        .await;
+    if ok.is_none() {
+        crate::world::inconclusive!(
+            "preamble: the chat could not be established via {service} within {} ms (6.2.2)",
+            wait.as_millis()
+        );
+    }
+}

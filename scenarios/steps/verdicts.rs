@@ -1,0 +1,161 @@
+//! Then: the checks. Each failure names the clause, the expectation and the offending message.
+
+use cucumber::then;
+use lmpe_proto::roles::RoleEvent;
+use lmpe_proto::session::SessionEvent;
+use lmpe_wire::lmpe::MessageType;
+
+use crate::world::{LmpeWorld, Sent};
+
+/// The final status of the last message the scenario sent, waiting up to the response timeout.
+async fn last_status(w: &mut LmpeWorld) -> Option<u16> {
+    let sent = w.last_sent?;
+    let chat = w.chat.clone();
+    let wait = w.run.response_timeout;
+    let i = w
+        .wait_for(wait, |e| match (sent, e) {
+            (Sent::Raw(h), RoleEvent::RawAnswered { handle, .. }) => *handle == h,
+            (Sent::Chat(h), RoleEvent::Session { chat: c, event: SessionEvent::Answered { handle, .. } }) => {
+                Some(c) == chat.as_ref() && *handle == h
+            }
+            _ => false,
+        })
+        .await?;
+    match &w.events[i].1 {
+        RoleEvent::RawAnswered { status, .. } => Some(*status),
+        RoleEvent::Session { event: SessionEvent::Answered { status, .. }, .. } => Some(*status),
+        _ => None,
+    }
+}
+
+fn fail(clause: &str, expectation: &str, detail: &str) -> ! {
+    panic!("TS 103 698 {clause}: {expectation}; {detail}")
+}
+
+#[then(regex = r"^the message is answered with 2xx \(clause (\S+)\)$")]
+async fn answered_2xx(w: &mut LmpeWorld, clause: String) {
+    match last_status(w).await {
+        Some(s) if (200..300).contains(&s) => {}
+        Some(408) => fail(&clause, "the SUT answers the message with 200 OK", "no final response (Timer F / response timeout)"),
+        Some(s) => fail(&clause, "the SUT answers the message with 200 OK", &format!("it answered {s}")),
+        None => fail(&clause, "the SUT answers the message with 200 OK", &format!("no final response within {} ms", w.run.response_timeout.as_millis())),
+    }
+}
+
+#[then(regex = r"^the message is rejected with a final non-2xx response \(clause (\S+)\)$")]
+async fn rejected(w: &mut LmpeWorld, clause: String) {
+    match last_status(w).await {
+        Some(408) | None => fail(&clause, "the SUT rejects the invalid or out-of-order message with a final response", "no final response: the SUT neither accepted nor rejected it"),
+        Some(s) if (200..300).contains(&s) => fail(&clause, "the SUT does not accept a message that is invalid or out of order for the session", &format!("it was accepted with {s}")),
+        Some(_) => {}
+    }
+}
+
+fn psap_messages(w: &LmpeWorld, t: MessageType) -> usize {
+    let chat = w.chat.clone();
+    w.events
+        .iter()
+        .filter(|(_, e)| matches!(e, RoleEvent::Session { chat: c, event: SessionEvent::Received { msg_type, .. } } if Some(c) == chat.as_ref() && *msg_type == t))
+        .count()
+}
+
+async fn expect_psap_message(w: &mut LmpeWorld, t: MessageType, clause: &'static str, nth: usize) {
+    let chat = w.chat_id();
+    let wait = w.run.response_timeout;
+    let mut count = psap_messages(w, t);
+    let deadline = std::time::Instant::now() + wait;
+    while count < nth && std::time::Instant::now() < deadline {
+        let _ = w
+            .wait_for(deadline.saturating_duration_since(std::time::Instant::now()), |e| {
+                matches!(e, RoleEvent::Session { chat: c, event: SessionEvent::Received { msg_type, .. } } if *c == chat && *msg_type == t)
+            })
+            .await;
+        count = psap_messages(w, t);
+    }
+    let v = w.violations(&[clause, "6.1.2.7"]);
+    if !v.is_empty() {
+        panic!("{}", v.join("\n\n"));
+    }
+    if count < nth {
+        fail(clause, &format!("the PSAP sends {t} to the APP"), &format!("{count} received within {} ms, expected {nth}", wait.as_millis()));
+    }
+}
+
+#[then(regex = r"^the PSAP answers with its own start/257 \(clause 6\.2\.2\)$")]
+async fn psap_start(w: &mut LmpeWorld) {
+    expect_psap_message(w, MessageType::START, "6.2.2", 1).await;
+    let chat = w.chat_id();
+    if !w.saw(|e| matches!(e, SessionEvent::Established { .. })) {
+        let v = w.violations(&["6.2.2"]);
+        fail("6.2.2", "the PSAP's start/257 establishes the session (Reply-To, Call Identifier)", &format!("chat {chat} not established. {}", v.join("\n")));
+    }
+}
+
+#[then(regex = r"^the PSAP replies with in-chat/259 \(clause 6\.2\.3\)$")]
+async fn psap_in_chat(w: &mut LmpeWorld) {
+    let n = w.in_chats_sent.max(1);
+    expect_psap_message(w, MessageType::IN_CHAT, "6.2.3", n).await;
+}
+
+#[then(expr = "the PSAP has replied {int} times with increasing Message Identifiers")]
+async fn psap_in_chat_n(w: &mut LmpeWorld, n: usize) {
+    expect_psap_message(w, MessageType::IN_CHAT, "6.2.3", n).await;
+}
+
+#[then(regex = r"^the PSAP terminates the chat with stop/258 \(clause 6\.2\.4\)$")]
+async fn psap_stop(w: &mut LmpeWorld) {
+    expect_psap_message(w, MessageType::STOP, "6.2.4", 1).await;
+}
+
+#[then(expr = "the PSAP sends at least {int} heartbeats within {int} ms")]
+async fn psap_heartbeats(w: &mut LmpeWorld, n: usize, ms: u64) {
+    let chat = w.chat_id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+    let count = |w: &LmpeWorld| w.events.iter().filter(|(_, e)| matches!(e, RoleEvent::Session { chat: c, event: SessionEvent::Heartbeat { .. } } if *c == chat)).count();
+    while count(w) < n && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        w.collect().await;
+    }
+    let v = w.violations(&["6.2.5"]);
+    if !v.is_empty() {
+        panic!("{}", v.join("\n\n"));
+    }
+    let got = count(w);
+    if got < n {
+        fail("6.2.5", "a PSAP that sends keep-alives sends them periodically", &format!("{got} PSAP heartbeats within {ms} ms, expected {n}"));
+    }
+}
+
+#[then(regex = r"^the PSAP sends no start/257 for it within (\d+) ms \(clause (\S+)\)$")]
+async fn no_start(w: &mut LmpeWorld, ms: u64, clause: String) {
+    let before = w.events.iter().filter(|(_, e)| matches!(e, RoleEvent::Unmatched { summary, .. } if summary.starts_with("MESSAGE"))).count();
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    w.collect().await;
+    let after: Vec<String> = w
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            RoleEvent::Unmatched { summary, reason, .. } if summary.starts_with("MESSAGE") => Some(format!("{summary}: {reason}")),
+            _ => None,
+        })
+        .collect();
+    if after.len() > before {
+        fail(&clause, "the PSAP opens no chat for an invalid start/257", &format!("it sent a message for it: {}", after.join("; ")));
+    }
+}
+
+#[then("no violation of TS 103 698 was observed")]
+async fn clean(w: &mut LmpeWorld) {
+    w.collect().await;
+    let v: Vec<String> = w
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            RoleEvent::Violation { violation, message, .. } => Some(format!("{violation}\n--- offending message ---\n{message}")),
+            _ => None,
+        })
+        .collect();
+    if !v.is_empty() {
+        panic!("{}", v.join("\n\n"));
+    }
+}
