@@ -66,7 +66,14 @@ pub(crate) async fn run(features: &Path, filter: Option<&str>, report_dir: &Path
                     }
                     None => (Vec::new(), None),
                 };
-                let tags: Vec<String> = scenario.tags.iter().map(|t| format!("@{}", t.trim_start_matches('@'))).collect();
+                // Scenario tags first (a scenario may narrow the feature's clause), then the feature's.
+                let mut tags: Vec<String> = Vec::new();
+                for t in scenario.tags.iter().chain(feature.tags.iter()) {
+                    let t = format!("@{}", t.trim_start_matches('@'));
+                    if !tags.contains(&t) {
+                        tags.push(t);
+                    }
+                }
                 let (verdict, reason) = match finished {
                     ScenarioFinished::StepPassed => (Verdict::Pass, None),
                     ScenarioFinished::StepSkipped => (Verdict::Skipped, Some("a step has no implementation".to_string())),

@@ -1,1 +1,5 @@
+//! Integration tests (one binary): the conformance run and its ability to fail, and the
+//! reference ESInet as a separate process facing malformed input and a full chat.
 
+mod conformance;
+mod sut;

@@ -1,6 +1,8 @@
 //! Typed header views against the reference vectors: the ng112-js Call-Info / History-Info
 //! strings (third-party, not normative) and the RFC 6442 header and message examples.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use lmpe_wire::headers::{
     CallInfo, Geolocation, GeolocationError, GeolocationRouting, HistoryInfo, LocationUriKind,
 };

@@ -1,5 +1,7 @@
 //! Multipart bodies against the ng112-js test resources, RFC 4475 mpart01 and build → parse.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use lmpe_wire::headers::Geolocation;
 use lmpe_wire::multipart::{body_parts, LmpeBody, Multipart, Part};
 use lmpe_wire::sip::{Method, NameAddr, RequestBuilder, RsipParser, SipParser, Via};

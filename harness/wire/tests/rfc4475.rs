@@ -16,6 +16,8 @@
 //! runs every file through the stream framer byte by byte, through the parser after truncation
 //! at every length, and through the parser after pseudo-random byte corruption: nothing may panic.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use std::path::PathBuf;
 
 use lmpe_wire::headers::{

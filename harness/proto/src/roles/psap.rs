@@ -35,11 +35,20 @@ pub struct PsapFaults {
     pub reject_heartbeat: bool,
     /// 6.2.3: send no automatic reply to in-chat messages.
     pub no_reply: bool,
+    /// 6.2.2: answer every start/257 with 200, even invalid ones (and open no session).
+    pub accept_any_start: bool,
+    /// 6.2.4: reject the APP's stop/258 (with 400).
+    pub reject_stop: bool,
+    /// 6.2.5: never send PSAP heartbeats, even when configured to.
+    pub no_heartbeat: bool,
 }
 
 impl PsapFaults {
     /// Names accepted by [`PsapFaults::by_name`].
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 12] = [
+        "accept-any-start",
+        "reject-stop",
+        "no-heartbeat",
         "omit-reply-to",
         "no-start",
         "reject-start",
@@ -64,6 +73,9 @@ impl PsapFaults {
             "ignore-stop" => f.ignore_stop = true,
             "reject-heartbeat" => f.reject_heartbeat = true,
             "no-reply" => f.no_reply = true,
+            "accept-any-start" => f.accept_any_start = true,
+            "reject-stop" => f.reject_stop = true,
+            "no-heartbeat" => f.no_heartbeat = true,
             _ => return None,
         }
         Some(f)
@@ -339,10 +351,17 @@ impl PsapRole {
             if self.cfg.faults.reject_heartbeat && ids.msg_type.is_some_and(MessageType::is_heartbeat) {
                 return 400;
             }
+            if self.cfg.faults.reject_stop && ids.msg_type == Some(MessageType::STOP) {
+                return 400;
+            }
             if ids.msg_type.is_some_and(MessageType::is_start) {
                 return self.unmatched(msg, 400, format!("start for the existing chat {chat}"));
             }
             return c.session.handle_request(now, msg, &ids);
+        }
+        let to_service = msg.request_uri().is_some_and(|u| u.starts_with("urn:service:") || u.contains("psap@"));
+        if self.cfg.faults.accept_any_start && to_service && ids.call_id.is_none() || self.cfg.faults.accept_any_start && ids.msg_type.is_none() {
+            return 200;
         }
         match ids.msg_type {
             Some(t) if t == MessageType::START || t == MessageType::START_REDIRECT => {}
@@ -360,7 +379,11 @@ impl PsapRole {
         if let Some(status) = self.cfg.faults.reject_start {
             return self.unmatched(msg, status, "deliberate fault reject-start".into());
         }
-        match PsapSession::accept_start(now, msg, &ids, &self.cfg.reply_to, &self.cfg.greeting, self.cfg.params.clone()) {
+        let mut params = self.cfg.params.clone();
+        if self.cfg.faults.no_heartbeat {
+            params.heartbeat_interval = None;
+        }
+        match PsapSession::accept_start(now, msg, &ids, &self.cfg.reply_to, &self.cfg.greeting, params) {
             Ok(session) => {
                 let unique = session.call_id().unique.clone();
                 self.seq += 1;

@@ -473,7 +473,55 @@ mod tests {
     }
 
     #[test]
+    fn addr_spec_is_trimmed_before_params_and_quotes_are_unescaped() {
+        // RFC 4475 wsinv: LWS between the addr-spec and ';', and around '='.
+        let na = NameAddr::parse(
+            "To",
+            "sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n",
+        )
+        .unwrap();
+        assert_eq!(na.uri, "sip:vivekg@chair-dnrc.example.com");
+        assert_eq!(na.param("tag"), Some(Some("1918181833n")));
+        let na = NameAddr::parse("From", "\"J Rosenberg \\\\\\\"\"  <sip:j@example.com>").unwrap();
+        assert_eq!(na.display.as_deref(), Some("J Rosenberg \\\""));
+        assert_eq!(
+            na.to_string(),
+            "\"J Rosenberg \\\\\\\"\" <sip:j@example.com>"
+        );
+        let na = NameAddr::parse("From", "caller<sip:caller@example.com>;tag=323").unwrap();
+        assert_eq!(na.display.as_deref(), Some("caller"));
+        let na = NameAddr::parse("To", "<sip:a@b>;p=\"x;y\";q").unwrap();
+        assert_eq!(na.param("p"), Some(Some("x;y")));
+        assert_eq!(na.to_string(), "<sip:a@b>;p=\"x;y\";q");
+    }
+
+    #[test]
+    fn quotes_inside_angle_brackets_do_not_split_lists() {
+        let items: Vec<_> = split_list("<urn:a\"b>;x=1, <sip:c@d>").collect();
+        assert_eq!(items, vec!["<urn:a\"b>;x=1", "<sip:c@d>"]);
+        let raw: Vec<_> = split_list_raw("a,,b").collect();
+        assert_eq!(raw, vec!["a", "", "b"]);
+    }
+
+    #[test]
     fn rejects_malformed() {
+        for v in [
+            "< sip:a@b>",
+            "<sip:a@b >",
+            "<sip:a@b>;",
+            "<sip:a@b>;;tag=1",
+            "<sip:a@b>;tag=",
+            "<sip:a@b>;tag=a b",
+            "<sip:a@b>;tag=\"x\"y",
+            "sip:a@b?x=y",
+            "\"a\" b <sip:a@b>",
+            "a\"b <sip:a@b>",
+            "<sip:a b@c>",
+            "<sip:a@b> x",
+            "\"ctl \u{7}\" <sip:a@b>",
+        ] {
+            assert!(NameAddr::parse("To", v).is_err(), "{v:?}");
+        }
         assert!(NameAddr::parse("From", r#""unterminated <sip:a@b>"#).is_err());
         assert!(NameAddr::parse("From", "<sip:a@b").is_err());
         assert!(NameAddr::parse("From", "sip:a b@c").is_err());

@@ -18,6 +18,11 @@ pub trait SipParser: Send + Sync {
 /// The default parser: our framing and line splitting, with the start line and Request-URI checked
 /// by the `rsip` module of rsipstack (the maintained continuation of the rsip crate; rsip 0.4.0
 /// rejects `MESSAGE urn:service:sos SIP/2.0`, this one accepts it).
+///
+/// Two documented adjustments keep rsip from rejecting valid messages: extension methods are
+/// replaced by `OPTIONS` for the rsip pass only (RFC 3261 allows any token; RFC 4475 `intmeth`,
+/// `esc02`, `mismatch02`), and the extra colon RFC 5118 4.10 asks to tolerate in IPv6 references
+/// is removed for the rsip pass only. The returned message is always the received one.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RsipParser {
     /// Skip the rsip grammar pass (our own structural checks still run). Used on hot load paths.

@@ -277,22 +277,17 @@ pub(crate) fn check_host(host: &str) -> Result<(), String> {
             Err(format!("{host:?} is not an IPv6 reference"))
         };
     }
-    let labels: Vec<&str> = host.strip_suffix('.').unwrap_or(host).split('.').collect();
-    if labels
-        .iter()
-        .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
-    {
-        let ok = labels.len() == 4
-            && labels
-                .iter()
-                .all(|l| l.len() <= 3 && l.parse::<u8>().is_ok());
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let labels = || name.split('.');
+    if labels().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit())) {
+        let ok = labels().count() == 4 && labels().all(|l| l.len() <= 3 && l.parse::<u8>().is_ok());
         return if ok {
             Ok(())
         } else {
             Err(format!("{host:?} is not an IPv4 address"))
         };
     }
-    for l in &labels {
+    for l in labels() {
         let b = l.as_bytes();
         let ok = !b.is_empty()
             && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
@@ -302,7 +297,7 @@ pub(crate) fn check_host(host: &str) -> Result<(), String> {
             return Err(format!("{host:?} is not a host name (label {l:?})"));
         }
     }
-    if !labels
+    if !labels()
         .last()
         .is_some_and(|l| l.as_bytes()[0].is_ascii_alphabetic())
     {

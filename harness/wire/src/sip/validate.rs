@@ -289,7 +289,7 @@ impl SipMessage {
             };
             if let Some(v) = self.header(name) {
                 let num = v
-                    .split(|c: char| c == ';' || c == '(')
+                    .split([';', '('])
                     .next()
                     .unwrap_or("")
                     .trim();

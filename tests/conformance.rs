@@ -1,0 +1,131 @@
+//! `lmpe-harness conformance` passes against the embedded ESInet and every check fails against a
+//! deliberately broken PSAP, citing the clause.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn run(report_dir: &Path, fault: Option<&str>) -> (i32, serde_json::Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["conformance", "--report-dir"])
+        .arg(report_dir);
+    if let Some(f) = fault {
+        cmd.args(["--inject-fault", f]);
+    }
+    let out = cmd.output().expect("run lmpe-harness");
+    let results = std::fs::read_to_string(report_dir.join("results.json")).unwrap_or_else(|e| {
+        panic!(
+            "no results.json ({e}); stdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), serde_json::from_str(&results).expect("valid JSON"))
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lmpe-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn verdict<'a>(results: &'a serde_json::Value, id: &str) -> (&'a str, &'a str) {
+    let s = results["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("scenario {id} missing"));
+    (s["verdict"].as_str().unwrap_or(""), s["reason"].as_str().unwrap_or(""))
+}
+
+#[test]
+fn every_scenario_passes_against_the_embedded_esinet() {
+    let d = dir("clean");
+    let (code, r) = run(&d, None);
+    let summary = &r["summary"];
+    assert_eq!(code, 0, "summary: {summary}");
+    assert!(summary["total"].as_u64().unwrap_or(0) >= 17, "{summary}");
+    assert_eq!(summary["pass"], summary["total"], "{summary}");
+    for s in r["scenarios"].as_array().expect("scenarios") {
+        assert!(s["id"].as_str().unwrap_or("").starts_with("TP_PSAP_IM2_"), "{s}");
+        assert!(!s["clause"].as_str().unwrap_or("").is_empty(), "{s}");
+        assert!(!s["messages"].as_array().expect("ladder").is_empty(), "ladder of {}", s["id"]);
+    }
+    let junit = std::fs::read_to_string(d.join("junit.xml")).expect("junit.xml");
+    assert!(junit.contains("<testsuites") && junit.contains("failures=\"0\""));
+}
+
+/// (fault, scenario that must fail, text the reason must contain)
+const BROKEN: &[(&str, &str, &str)] = &[
+    ("omit-reply-to", "TP_PSAP_IM2_START_BV_01", "6.2.2: the PSAP's message includes a Reply-To header value"),
+    ("no-start", "TP_PSAP_IM2_START_BV_02", "6.2.2"),
+    ("reject-start", "TP_PSAP_IM2_START_BV_01", "answered 480"),
+    ("wrong-call-id", "TP_PSAP_IM2_START_BV_01", "6.2.2"),
+    ("accept-any-start", "TP_PSAP_IM2_START_BI_01", "6.2.2"),
+    ("accept-any-start", "TP_PSAP_IM2_START_BI_02", "6.1.2.7"),
+    ("accept-any-start", "TP_PSAP_IM2_START_BI_03", "A.5"),
+    ("no-reply", "TP_PSAP_IM2_INCHAT_BV_01", "6.2.3"),
+    ("frozen-msg-id", "TP_PSAP_IM2_INCHAT_BV_02", "increases by one"),
+    ("accept-unknown-chat", "TP_PSAP_IM2_INCHAT_BI_01", "6.2.3"),
+    ("reject-stop", "TP_PSAP_IM2_STOP_BV_01", "6.2.4"),
+    ("frozen-msg-id", "TP_PSAP_IM2_STOP_BV_02", "6.2.4"),
+    ("ignore-stop", "TP_PSAP_IM2_STOP_BI_01", "6.2.4"),
+    ("accept-unknown-chat", "TP_PSAP_IM2_STOP_BI_02", "6.2.4"),
+    ("reject-heartbeat", "TP_PSAP_IM2_HEARTBEAT_BV_01", "6.2.5"),
+    ("reject-heartbeat", "TP_PSAP_IM2_HEARTBEAT_BV_02", "6.2.5"),
+    ("no-heartbeat", "TP_PSAP_IM2_HEARTBEAT_BV_03", "6.2.5"),
+    ("no-reply", "TP_PSAP_IM2_HEARTBEAT_BV_04", "6.2.3"),
+    ("accept-unknown-chat", "TP_PSAP_IM2_HEARTBEAT_BI_01", "6.2.5"),
+];
+
+#[test]
+fn every_check_fails_against_a_deliberately_broken_psap() {
+    let mut faults: Vec<&str> = BROKEN.iter().map(|b| b.0).collect();
+    faults.sort_unstable();
+    faults.dedup();
+    let mut covered = std::collections::BTreeSet::new();
+    for fault in faults {
+        let d = dir(fault);
+        let (code, r) = run(&d, Some(fault));
+        assert_eq!(code, 1, "{fault}: exit code; summary {}", r["summary"]);
+        for (_, id, needle) in BROKEN.iter().filter(|b| b.0 == fault) {
+            let (v, reason) = verdict(&r, id);
+            assert_eq!(v, "fail", "{fault} must fail {id}; reason: {reason}");
+            assert!(reason.contains(needle), "{fault}/{id}: reason lacks {needle:?}: {reason}");
+            covered.insert(*id);
+        }
+    }
+    // Every scenario of the suite is shown to fail against some broken PSAP.
+    let (_, all) = run(&dir("all"), None);
+    for s in all["scenarios"].as_array().expect("scenarios") {
+        let id = s["id"].as_str().unwrap_or("");
+        assert!(covered.contains(id), "no broken-peer test makes {id} fail");
+    }
+}
+
+#[test]
+fn a_missing_reply_to_is_cited_with_the_offending_message() {
+    let (_, r) = run(&dir("cite"), Some("omit-reply-to"));
+    let (_, reason) = verdict(&r, "TP_PSAP_IM2_START_BV_01");
+    assert!(reason.contains("TS 103 698 6.2.2"), "{reason}");
+    assert!(reason.contains("--- offending message ---"), "{reason}");
+    assert!(reason.contains("urn:emergency:service:uid:msgtype:257"), "{reason}");
+    assert!(!reason.contains("\nReply-To:"), "{reason}");
+}
+
+#[test]
+fn bad_command_lines_are_clear_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
+        .args(["conformance", "--inject-fault", "no-such-fault"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown fault"));
+    let out = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
+        .args(["conformance", "--features", "/nonexistent/features"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
