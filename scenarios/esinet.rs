@@ -80,7 +80,9 @@ impl EmbeddedEsinet {
             faults: opts.faults.clone(),
             ua,
         });
-        let psap = spawn_endpoint(psap, socket(any_local())).await.map_err(|e| format!("PSAP: {e}"))?;
+        let psap = spawn_endpoint(psap, socket(any_local()))
+            .await
+            .map_err(|e| format!("PSAP: {e}"))?;
         let proxy = |name: &str, role| {
             Proxy::new(ProxyConfig {
                 name: name.into(),
@@ -92,13 +94,20 @@ impl EmbeddedEsinet {
                 transport: TransportKind::Udp,
             })
         };
-        let esrp = spawn_endpoint(proxy("esrp.esinet.test", ProxyRole::Esrp), socket(any_local()))
-            .await
-            .map_err(|e| format!("ESRP: {e}"))?;
-        let bcf = spawn_endpoint(proxy("bcf.esinet.test", ProxyRole::Bcf), socket(opts.listen))
-            .await
-            .map_err(|e| format!("BCF on {}: {e}", opts.listen))?;
-        let (bcf_addr, esrp_addr, psap_addr) = (bcf.local_addr(), esrp.local_addr(), psap.local_addr());
+        let esrp = spawn_endpoint(
+            proxy("esrp.esinet.test", ProxyRole::Esrp),
+            socket(any_local()),
+        )
+        .await
+        .map_err(|e| format!("ESRP: {e}"))?;
+        let bcf = spawn_endpoint(
+            proxy("bcf.esinet.test", ProxyRole::Bcf),
+            socket(opts.listen),
+        )
+        .await
+        .map_err(|e| format!("BCF on {}: {e}", opts.listen))?;
+        let (bcf_addr, esrp_addr, psap_addr) =
+            (bcf.local_addr(), esrp.local_addr(), psap.local_addr());
         psap.with(move |p, _| {
             p.set_local(psap_addr);
             p.set_outbound((TransportKind::Udp, bcf_addr));

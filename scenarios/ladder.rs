@@ -18,7 +18,9 @@ pub(crate) fn ladder(records: &[(&'static str, WireRecord)], start: Instant) -> 
         .filter(|(_, r)| r.outgoing)
         .map(|(who, r)| {
             let text = String::from_utf8_lossy(&r.bytes).into_owned();
-            let to = names.get(&r.remote).map_or_else(|| r.remote.to_string(), |n| (*n).to_string());
+            let to = names
+                .get(&r.remote)
+                .map_or_else(|| r.remote.to_string(), |n| (*n).to_string());
             (
                 r.at,
                 WireMessage {

@@ -49,7 +49,11 @@ pub(crate) fn run_config() -> Arc<RunConfig> {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "lmpe-harness", version, about = "Conformance and load-test harness for NG112 emergency chat (ETSI TS 103 698, LMPE)")]
+#[command(
+    name = "lmpe-harness",
+    version,
+    about = "Conformance and load-test harness for NG112 emergency chat (ETSI TS 103 698, LMPE)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -96,7 +100,10 @@ fn fault(name: Option<&str>) -> Result<PsapFaults, String> {
     match name {
         None => Ok(PsapFaults::default()),
         Some(n) => PsapFaults::by_name(n).ok_or_else(|| {
-            format!("unknown fault {n:?}; known: {}", PsapFaults::NAMES.join(", "))
+            format!(
+                "unknown fault {n:?}; known: {}",
+                PsapFaults::NAMES.join(", ")
+            )
         }),
     }
 }
@@ -104,7 +111,9 @@ fn fault(name: Option<&str>) -> Result<PsapFaults, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -117,7 +126,14 @@ async fn main() -> ExitCode {
         response_timeout: 3.0,
     });
     match command {
-        Command::Conformance { report_dir, features, filter, profile, inject_fault, response_timeout } => {
+        Command::Conformance {
+            report_dir,
+            features,
+            filter,
+            profile,
+            inject_fault,
+            response_timeout,
+        } => {
             let faults = match fault(inject_fault.as_deref()) {
                 Ok(f) => f,
                 Err(e) => {
@@ -126,7 +142,9 @@ async fn main() -> ExitCode {
                 }
             };
             let Some(profile) = IdentifierProfile::by_name(&profile) else {
-                eprintln!("error: unknown profile {profile:?}; known: lenient, deployed, strict-text");
+                eprintln!(
+                    "error: unknown profile {profile:?}; known: lenient, deployed, strict-text"
+                );
                 return ExitCode::from(2);
             };
             if !(response_timeout.is_finite() && response_timeout > 0.0) {
@@ -153,7 +171,11 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Sut { listen, fault: f, psap_heartbeat } => {
+        Command::Sut {
+            listen,
+            fault: f,
+            psap_heartbeat,
+        } => {
             let faults = match fault(f.as_deref()) {
                 Ok(f) => f,
                 Err(e) => {
@@ -164,7 +186,9 @@ async fn main() -> ExitCode {
             let opts = esinet::EsinetOptions {
                 listen,
                 faults,
-                psap_heartbeat: psap_heartbeat.filter(|s| s.is_finite() && *s > 0.0).map(Duration::from_secs_f64),
+                psap_heartbeat: psap_heartbeat
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .map(Duration::from_secs_f64),
                 ..esinet::EsinetOptions::default()
             };
             let e = match esinet::EmbeddedEsinet::start(opts).await {

@@ -32,7 +32,11 @@ fn panic_text(info: &(dyn std::any::Any + Send)) -> String {
 
 fn clause_of(tags: &[String]) -> String {
     tags.iter()
-        .find_map(|t| t.trim_start_matches('@').strip_prefix("clause-").map(str::to_string))
+        .find_map(|t| {
+            t.trim_start_matches('@')
+                .strip_prefix("clause-")
+                .map(str::to_string)
+        })
         .unwrap_or_default()
 }
 
@@ -44,9 +48,17 @@ fn tp_of(tags: &[String], fallback: &str) -> String {
 }
 
 /// Runs every scenario; writes the reports; returns whether no scenario failed.
-pub(crate) async fn run(features: &Path, filter: Option<&str>, report_dir: &Path, target: &str) -> Result<bool, String> {
+pub(crate) async fn run(
+    features: &Path,
+    filter: Option<&str>,
+    report_dir: &Path,
+    target: &str,
+) -> Result<bool, String> {
     if !features.is_dir() {
-        return Err(format!("features directory {} does not exist", features.display()));
+        return Err(format!(
+            "features directory {} does not exist",
+            features.display()
+        ));
     }
     let started_wall = now_rfc3339();
     let t0 = Instant::now();
@@ -76,8 +88,13 @@ pub(crate) async fn run(features: &Path, filter: Option<&str>, report_dir: &Path
                 }
                 let (verdict, reason) = match finished {
                     ScenarioFinished::StepPassed => (Verdict::Pass, None),
-                    ScenarioFinished::StepSkipped => (Verdict::Skipped, Some("a step has no implementation".to_string())),
-                    ScenarioFinished::BeforeHookFailed(info) => (Verdict::Inconclusive, Some(panic_text(info.as_ref()))),
+                    ScenarioFinished::StepSkipped => (
+                        Verdict::Skipped,
+                        Some("a step has no implementation".to_string()),
+                    ),
+                    ScenarioFinished::BeforeHookFailed(info) => {
+                        (Verdict::Inconclusive, Some(panic_text(info.as_ref())))
+                    }
                     ScenarioFinished::StepFailed(_, _, err) => {
                         let text = match err {
                             StepError::Panic(info) => panic_text(info.as_ref()),
@@ -107,10 +124,15 @@ pub(crate) async fn run(features: &Path, filter: Option<&str>, report_dir: &Path
             .boxed_local()
         })
         .filter_run(features, move |_, _, sc| {
-            filter_owned.as_ref().is_none_or(|f| sc.name.contains(f.as_str()) || sc.tags.iter().any(|t| t.contains(f.as_str())))
+            filter_owned.as_ref().is_none_or(|f| {
+                sc.name.contains(f.as_str()) || sc.tags.iter().any(|t| t.contains(f.as_str()))
+            })
         })
         .await;
-    let mut scenarios = results.lock().map_err(|_| "result collector poisoned".to_string())?.clone();
+    let mut scenarios = results
+        .lock()
+        .map_err(|_| "result collector poisoned".to_string())?
+        .clone();
     scenarios.sort_by(|a, b| a.id.cmp(&b.id));
     if scenarios.is_empty() {
         return Err(format!("no scenario ran from {}", features.display()));

@@ -61,7 +61,9 @@ pub(crate) enum Sent {
 
 impl std::fmt::Debug for LmpeWorld {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LmpeWorld").field("chat", &self.chat).finish()
+        f.debug_struct("LmpeWorld")
+            .field("chat", &self.chat)
+            .finish()
     }
 }
 
@@ -187,9 +189,9 @@ impl LmpeWorld {
         self.events
             .iter()
             .filter_map(|(_, e)| match e {
-                RoleEvent::Violation { violation, message, .. }
-                    if clauses.contains(&violation.clause) =>
-                {
+                RoleEvent::Violation {
+                    violation, message, ..
+                } if clauses.contains(&violation.clause) => {
                     Some(format!("{violation}\n--- offending message ---\n{message}"))
                 }
                 _ => None,
@@ -199,7 +201,9 @@ impl LmpeWorld {
 
     /// Whether a session event matching `pred` was seen for the current chat.
     pub(crate) fn saw(&self, mut pred: impl FnMut(&SessionEvent) -> bool) -> bool {
-        self.events.iter().any(|(_, e)| matches!(e, RoleEvent::Session { event, .. } if pred(event)))
+        self.events
+            .iter()
+            .any(|(_, e)| matches!(e, RoleEvent::Session { event, .. } if pred(event)))
     }
 
     /// Collects the wire records of every element and shuts everything down.

@@ -20,7 +20,10 @@ fn run(report_dir: &Path, fault: Option<&str>) -> (i32, serde_json::Value) {
             String::from_utf8_lossy(&out.stderr)
         )
     });
-    (out.status.code().unwrap_or(-1), serde_json::from_str(&results).expect("valid JSON"))
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_str(&results).expect("valid JSON"),
+    )
 }
 
 fn dir(name: &str) -> PathBuf {
@@ -36,7 +39,10 @@ fn verdict<'a>(results: &'a serde_json::Value, id: &str) -> (&'a str, &'a str) {
         .iter()
         .find(|s| s["id"] == id)
         .unwrap_or_else(|| panic!("scenario {id} missing"));
-    (s["verdict"].as_str().unwrap_or(""), s["reason"].as_str().unwrap_or(""))
+    (
+        s["verdict"].as_str().unwrap_or(""),
+        s["reason"].as_str().unwrap_or(""),
+    )
 }
 
 #[test]
@@ -48,9 +54,16 @@ fn every_scenario_passes_against_the_embedded_esinet() {
     assert!(summary["total"].as_u64().unwrap_or(0) >= 17, "{summary}");
     assert_eq!(summary["pass"], summary["total"], "{summary}");
     for s in r["scenarios"].as_array().expect("scenarios") {
-        assert!(s["id"].as_str().unwrap_or("").starts_with("TP_PSAP_IM2_"), "{s}");
+        assert!(
+            s["id"].as_str().unwrap_or("").starts_with("TP_PSAP_IM2_"),
+            "{s}"
+        );
         assert!(!s["clause"].as_str().unwrap_or("").is_empty(), "{s}");
-        assert!(!s["messages"].as_array().expect("ladder").is_empty(), "ladder of {}", s["id"]);
+        assert!(
+            !s["messages"].as_array().expect("ladder").is_empty(),
+            "ladder of {}",
+            s["id"]
+        );
     }
     let junit = std::fs::read_to_string(d.join("junit.xml")).expect("junit.xml");
     assert!(junit.contains("<testsuites") && junit.contains("failures=\"0\""));
@@ -58,7 +71,11 @@ fn every_scenario_passes_against_the_embedded_esinet() {
 
 /// (fault, scenario that must fail, text the reason must contain)
 const BROKEN: &[(&str, &str, &str)] = &[
-    ("omit-reply-to", "TP_PSAP_IM2_START_BV_01", "6.2.2: the PSAP's message includes a Reply-To header value"),
+    (
+        "omit-reply-to",
+        "TP_PSAP_IM2_START_BV_01",
+        "6.2.2: the PSAP's message includes a Reply-To header value",
+    ),
     ("no-start", "TP_PSAP_IM2_START_BV_02", "6.2.2"),
     ("reject-start", "TP_PSAP_IM2_START_BV_01", "answered 480"),
     ("wrong-call-id", "TP_PSAP_IM2_START_BV_01", "6.2.2"),
@@ -66,7 +83,11 @@ const BROKEN: &[(&str, &str, &str)] = &[
     ("accept-any-start", "TP_PSAP_IM2_START_BI_02", "6.1.2.7"),
     ("accept-any-start", "TP_PSAP_IM2_START_BI_03", "A.5"),
     ("no-reply", "TP_PSAP_IM2_INCHAT_BV_01", "6.2.3"),
-    ("frozen-msg-id", "TP_PSAP_IM2_INCHAT_BV_02", "increases by one"),
+    (
+        "frozen-msg-id",
+        "TP_PSAP_IM2_INCHAT_BV_02",
+        "increases by one",
+    ),
     ("accept-unknown-chat", "TP_PSAP_IM2_INCHAT_BI_01", "6.2.3"),
     ("reject-stop", "TP_PSAP_IM2_STOP_BV_01", "6.2.4"),
     ("frozen-msg-id", "TP_PSAP_IM2_STOP_BV_02", "6.2.4"),
@@ -76,7 +97,11 @@ const BROKEN: &[(&str, &str, &str)] = &[
     ("reject-heartbeat", "TP_PSAP_IM2_HEARTBEAT_BV_02", "6.2.5"),
     ("no-heartbeat", "TP_PSAP_IM2_HEARTBEAT_BV_03", "6.2.5"),
     ("no-reply", "TP_PSAP_IM2_HEARTBEAT_BV_04", "6.2.3"),
-    ("accept-unknown-chat", "TP_PSAP_IM2_HEARTBEAT_BI_01", "6.2.5"),
+    (
+        "accept-unknown-chat",
+        "TP_PSAP_IM2_HEARTBEAT_BI_01",
+        "6.2.5",
+    ),
 ];
 
 #[test]
@@ -92,7 +117,10 @@ fn every_check_fails_against_a_deliberately_broken_psap() {
         for (_, id, needle) in BROKEN.iter().filter(|b| b.0 == fault) {
             let (v, reason) = verdict(&r, id);
             assert_eq!(v, "fail", "{fault} must fail {id}; reason: {reason}");
-            assert!(reason.contains(needle), "{fault}/{id}: reason lacks {needle:?}: {reason}");
+            assert!(
+                reason.contains(needle),
+                "{fault}/{id}: reason lacks {needle:?}: {reason}"
+            );
             covered.insert(*id);
         }
     }
@@ -110,7 +138,10 @@ fn a_missing_reply_to_is_cited_with_the_offending_message() {
     let (_, reason) = verdict(&r, "TP_PSAP_IM2_START_BV_01");
     assert!(reason.contains("TS 103 698 6.2.2"), "{reason}");
     assert!(reason.contains("--- offending message ---"), "{reason}");
-    assert!(reason.contains("urn:emergency:service:uid:msgtype:257"), "{reason}");
+    assert!(
+        reason.contains("urn:emergency:service:uid:msgtype:257"),
+        "{reason}"
+    );
     assert!(!reason.contains("\nReply-To:"), "{reason}");
 }
 

@@ -22,7 +22,10 @@ impl Drop for Sut {
 }
 
 fn start_sut() -> Sut {
-    let port = UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("free port").port();
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+        .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
         .args(["sut", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::piped())
@@ -30,7 +33,9 @@ fn start_sut() -> Sut {
         .expect("spawn sut");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("first line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
     assert!(line.contains("listening on"), "{line}");
     Sut(child, SocketAddr::from(([127, 0, 0, 1], port)))
 }
@@ -38,7 +43,11 @@ fn start_sut() -> Sut {
 fn torture_messages() -> Vec<Vec<u8>> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/ref/rfc4475");
     let mut v: Vec<Vec<u8>> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(Result::ok).filter_map(|e| std::fs::read(e.path()).ok()).collect())
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| std::fs::read(e.path()).ok())
+                .collect()
+        })
         .unwrap_or_default();
     v.push(vec![0u8; 3000]);
     v.push(b"\r\n\r\n".to_vec());
@@ -55,29 +64,44 @@ async fn sut_survives_garbage_and_carries_a_full_chat() {
     }
     let mut tcp = std::net::TcpStream::connect(sut.1).expect("tcp connect");
     use std::io::Write as _;
-    let _ = tcp.write_all(b"MESSAGE sip:x SIP/2.0\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx");
+    let _ =
+        tcp.write_all(b"MESSAGE sip:x SIP/2.0\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx");
 
     let app = AppRole::new(AppConfig {
         user: "peer".into(),
         element_id: "peer.test".into(),
         outbound: (TransportKind::Udp, sut.1),
-        params: ChatParams { heartbeat_interval: Some(Duration::from_millis(100)), ..ChatParams::default() },
+        params: ChatParams {
+            heartbeat_interval: Some(Duration::from_millis(100)),
+            ..ChatParams::default()
+        },
         location: (47.07, 15.44),
         extra_headers: Vec::new(),
         ua: UaConfig::new(SocketAddr::from(([127, 0, 0, 1], 0))),
     });
-    let app = spawn_endpoint(app, SipSocketConfig::loopback()).await.expect("spawn app");
+    let app = spawn_endpoint(app, SipSocketConfig::loopback())
+        .await
+        .expect("spawn app");
     let addr = app.local_addr();
-    app.with(move |a, _| a.set_local(addr)).await.expect("set local");
-    let chat = app.with(|a, now| a.start_chat(now, "urn:service:sos", "Help")).await.expect("with").expect("start");
+    app.with(move |a, _| a.set_local(addr))
+        .await
+        .expect("set local");
+    let chat = app
+        .with(|a, now| a.start_chat(now, "urn:service:sos", "Help"))
+        .await
+        .expect("with")
+        .expect("start");
 
     let mut events = Vec::new();
-    let mut wait = |pred: fn(&RoleEvent) -> bool| {
+    let wait = |pred: fn(&RoleEvent) -> bool| {
         let app = app.clone();
         async move {
             let deadline = Instant::now() + Duration::from_secs(5);
             loop {
-                let got = app.with(|a, _| std::iter::from_fn(|| a.poll_event()).collect::<Vec<_>>()).await.expect("with");
+                let got = app
+                    .with(|a, _| std::iter::from_fn(|| a.poll_event()).collect::<Vec<_>>())
+                    .await
+                    .expect("with");
                 let hit = got.iter().any(pred);
                 if hit || Instant::now() > deadline {
                     return (hit, got);
@@ -86,11 +110,23 @@ async fn sut_survives_garbage_and_carries_a_full_chat() {
             }
         }
     };
-    let (ok, got) = wait(|e| matches!(e, RoleEvent::Session { event: SessionEvent::Established { .. }, .. })).await;
+    let (ok, got) = wait(|e| {
+        matches!(
+            e,
+            RoleEvent::Session {
+                event: SessionEvent::Established { .. },
+                ..
+            }
+        )
+    })
+    .await;
     events.extend(got);
     assert!(ok, "chat not established: {events:?}");
     let c = chat.clone();
-    app.with(move |a, now| a.send_chat(now, &c, "Where are you?")).await.expect("with").expect("send");
+    app.with(move |a, now| a.send_chat(now, &c, "Where are you?"))
+        .await
+        .expect("with")
+        .expect("send");
     let (ok, got) = wait(|e| matches!(e, RoleEvent::Session { event: SessionEvent::Received { msg_type, .. }, .. } if msg_type.0 == 259)).await;
     events.extend(got);
     assert!(ok, "no PSAP in-chat: {events:?}");
@@ -98,12 +134,17 @@ async fn sut_survives_garbage_and_carries_a_full_chat() {
     events.extend(got);
     assert!(ok, "heartbeat not answered: {events:?}");
     let c = chat.clone();
-    app.with(move |a, now| a.stop(now, &c, "bye")).await.expect("with").expect("stop");
+    app.with(move |a, now| a.stop(now, &c, "bye"))
+        .await
+        .expect("with")
+        .expect("stop");
     let (ok, got) = wait(|e| matches!(e, RoleEvent::Session { event: SessionEvent::Answered { msg_type, status: 200, .. }, .. } if msg_type.0 == 258)).await;
     events.extend(got);
     assert!(ok, "stop not answered: {events:?}");
     assert!(
-        !events.iter().any(|e| matches!(e, RoleEvent::Violation { .. })),
+        !events
+            .iter()
+            .any(|e| matches!(e, RoleEvent::Violation { .. })),
         "violations: {events:?}"
     );
     app.shutdown().await;

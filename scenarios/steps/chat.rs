@@ -9,7 +9,9 @@ use crate::world::{inconclusive, LmpeWorld, Sent};
 /// Starts a chat and remembers it.
 pub(crate) async fn start_chat(w: &mut LmpeWorld, service: &str, text: &str) {
     let (service, text) = (service.to_string(), text.to_string());
-    let r = w.app(move |a, now| a.start_chat(now, &service, &text)).await;
+    let r = w
+        .app(move |a, now| a.start_chat(now, &service, &text))
+        .await;
     match r {
         Ok(chat) => w.chat = Some(chat),
         Err(e) => inconclusive!("the APP could not start a chat: {e}"),
@@ -76,9 +78,15 @@ async fn send_crafted(
             let call_id = CallId::new(&unique, "app.harness.test")
                 .or_else(|_| CallId::new("aaaaaaaaaa", "app.harness.test"))
                 .map_err(|e| e.to_string())?;
-            let urn = call_id.urn(lmpe_wire::lmpe::CALL_ID_PREFIX_EXAMPLE).replace("aaaaaaaaaa", &unique);
+            let urn = call_id
+                .urn(lmpe_wire::lmpe::CALL_ID_PREFIX_EXAMPLE)
+                .replace("aaaaaaaaaa", &unique);
             let target = target
-                .or_else(|| chat.as_ref().and_then(|c| a.session(c)).and_then(|s| s.reply_to().map(str::to_string)))
+                .or_else(|| {
+                    chat.as_ref()
+                        .and_then(|c| a.session(c))
+                        .and_then(|s| s.reply_to().map(str::to_string))
+                })
                 .unwrap_or_else(|| "urn:service:sos".to_string());
             let out = OutgoingChat {
                 handle: 0,
@@ -103,7 +111,9 @@ async fn send_crafted(
     }
 }
 
-#[when(regex = r"^the APP sends (in-chat/259|stop/258|heartbeat/260) for a Call Identifier that was never started$")]
+#[when(
+    regex = r"^the APP sends (in-chat/259|stop/258|heartbeat/260) for a Call Identifier that was never started$"
+)]
 async fn unknown_call(w: &mut LmpeWorld, kind: String) {
     let t = match kind.as_str() {
         "in-chat/259" => MessageType::IN_CHAT,
@@ -117,27 +127,59 @@ async fn unknown_call(w: &mut LmpeWorld, kind: String) {
 
 #[when("the APP sends start/257 without a Call Identifier")]
 async fn start_without_call_id(w: &mut LmpeWorld) {
-    send_crafted(w, Some("urn:service:sos".into()), MessageType::START, Some(1), "nocallid00000001", |m| {
-        m.headers.retain(|h| !(h.name.eq_ignore_ascii_case("Call-Info") && h.value.contains("CallId")));
-    })
+    send_crafted(
+        w,
+        Some("urn:service:sos".into()),
+        MessageType::START,
+        Some(1),
+        "nocallid00000001",
+        |m| {
+            m.headers.retain(|h| {
+                !(h.name.eq_ignore_ascii_case("Call-Info") && h.value.contains("CallId"))
+            });
+        },
+    )
     .await;
 }
 
 #[when(regex = r"^the APP sends start/257 whose Call Identifier unique part has (\d+) characters$")]
 async fn start_bad_length(w: &mut LmpeWorld, n: usize) {
     let unique: String = "k".repeat(n);
-    send_crafted(w, Some("urn:service:sos".into()), MessageType::START, Some(1), &unique, |_| {}).await;
+    send_crafted(
+        w,
+        Some("urn:service:sos".into()),
+        MessageType::START,
+        Some(1),
+        &unique,
+        |_| {},
+    )
+    .await;
 }
 
 #[when(regex = r"^the APP sends start/257 with the reserved Message Type (\d+)$")]
 async fn start_reserved(w: &mut LmpeWorld, value: u16) {
-    send_crafted(w, Some("urn:service:sos".into()), MessageType(value), Some(1), "reservedtype0001", |_| {}).await;
+    send_crafted(
+        w,
+        Some("urn:service:sos".into()),
+        MessageType(value),
+        Some(1),
+        "reservedtype0001",
+        |_| {},
+    )
+    .await;
 }
 
 #[when(expr = "the APP sends the chat message {string} after the chat ended")]
 async fn after_end(w: &mut LmpeWorld, _text: String) {
     let chat = w.chat_id();
-    let next = w.app(move |a, _| a.session(&chat).map(|s| (s.next_msg_id(), s.call_id().unique.clone()))).await;
-    let Some((id, unique)) = next else { inconclusive!("no chat to continue") };
+    let next = w
+        .app(move |a, _| {
+            a.session(&chat)
+                .map(|s| (s.next_msg_id(), s.call_id().unique.clone()))
+        })
+        .await;
+    let Some((id, unique)) = next else {
+        inconclusive!("no chat to continue")
+    };
     send_crafted(w, None, MessageType::IN_CHAT, Some(id), &unique, |_| {}).await;
 }

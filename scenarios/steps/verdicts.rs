@@ -15,15 +15,22 @@ async fn last_status(w: &mut LmpeWorld) -> Option<u16> {
     let i = w
         .wait_for(wait, |e| match (sent, e) {
             (Sent::Raw(h), RoleEvent::RawAnswered { handle, .. }) => *handle == h,
-            (Sent::Chat(h), RoleEvent::Session { chat: c, event: SessionEvent::Answered { handle, .. } }) => {
-                Some(c) == chat.as_ref() && *handle == h
-            }
+            (
+                Sent::Chat(h),
+                RoleEvent::Session {
+                    chat: c,
+                    event: SessionEvent::Answered { handle, .. },
+                },
+            ) => Some(c) == chat.as_ref() && *handle == h,
             _ => false,
         })
         .await?;
     match &w.events[i].1 {
         RoleEvent::RawAnswered { status, .. } => Some(*status),
-        RoleEvent::Session { event: SessionEvent::Answered { status, .. }, .. } => Some(*status),
+        RoleEvent::Session {
+            event: SessionEvent::Answered { status, .. },
+            ..
+        } => Some(*status),
         _ => None,
     }
 }
@@ -36,17 +43,40 @@ fn fail(clause: &str, expectation: &str, detail: &str) -> ! {
 async fn answered_2xx(w: &mut LmpeWorld, clause: String) {
     match last_status(w).await {
         Some(s) if (200..300).contains(&s) => {}
-        Some(408) => fail(&clause, "the SUT answers the message with 200 OK", "no final response (Timer F / response timeout)"),
-        Some(s) => fail(&clause, "the SUT answers the message with 200 OK", &format!("it answered {s}")),
-        None => fail(&clause, "the SUT answers the message with 200 OK", &format!("no final response within {} ms", w.run.response_timeout.as_millis())),
+        Some(408) => fail(
+            &clause,
+            "the SUT answers the message with 200 OK",
+            "no final response (Timer F / response timeout)",
+        ),
+        Some(s) => fail(
+            &clause,
+            "the SUT answers the message with 200 OK",
+            &format!("it answered {s}"),
+        ),
+        None => fail(
+            &clause,
+            "the SUT answers the message with 200 OK",
+            &format!(
+                "no final response within {} ms",
+                w.run.response_timeout.as_millis()
+            ),
+        ),
     }
 }
 
 #[then(regex = r"^the message is rejected with a final non-2xx response \(clause (\S+)\)$")]
 async fn rejected(w: &mut LmpeWorld, clause: String) {
     match last_status(w).await {
-        Some(408) | None => fail(&clause, "the SUT rejects the invalid or out-of-order message with a final response", "no final response: the SUT neither accepted nor rejected it"),
-        Some(s) if (200..300).contains(&s) => fail(&clause, "the SUT does not accept a message that is invalid or out of order for the session", &format!("it was accepted with {s}")),
+        Some(408) | None => fail(
+            &clause,
+            "the SUT rejects the invalid or out-of-order message with a final response",
+            "no final response: the SUT neither accepted nor rejected it",
+        ),
+        Some(s) if (200..300).contains(&s) => fail(
+            &clause,
+            "the SUT does not accept a message that is invalid or out of order for the session",
+            &format!("it was accepted with {s}"),
+        ),
         Some(_) => {}
     }
 }
@@ -77,7 +107,14 @@ async fn expect_psap_message(w: &mut LmpeWorld, t: MessageType, clause: &'static
         panic!("{}", v.join("\n\n"));
     }
     if count < nth {
-        fail(clause, &format!("the PSAP sends {t} to the APP"), &format!("{count} received within {} ms, expected {nth}", wait.as_millis()));
+        fail(
+            clause,
+            &format!("the PSAP sends {t} to the APP"),
+            &format!(
+                "{count} received within {} ms, expected {nth}",
+                wait.as_millis()
+            ),
+        );
     }
 }
 
@@ -87,7 +124,11 @@ async fn psap_start(w: &mut LmpeWorld) {
     let chat = w.chat_id();
     if !w.saw(|e| matches!(e, SessionEvent::Established { .. })) {
         let v = w.violations(&["6.2.2"]);
-        fail("6.2.2", "the PSAP's start/257 establishes the session (Reply-To, Call Identifier)", &format!("chat {chat} not established. {}", v.join("\n")));
+        fail(
+            "6.2.2",
+            "the PSAP's start/257 establishes the session (Reply-To, Call Identifier)",
+            &format!("chat {chat} not established. {}", v.join("\n")),
+        );
     }
 }
 
@@ -111,7 +152,9 @@ async fn psap_stop(w: &mut LmpeWorld) {
 async fn psap_heartbeats(w: &mut LmpeWorld, n: usize, ms: u64) {
     let chat = w.chat_id();
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(ms);
-    let count = |w: &LmpeWorld| w.events.iter().filter(|(_, e)| matches!(e, RoleEvent::Session { chat: c, event: SessionEvent::Heartbeat { .. } } if *c == chat)).count();
+    let count = |w: &LmpeWorld| {
+        w.events.iter().filter(|(_, e)| matches!(e, RoleEvent::Session { chat: c, event: SessionEvent::Heartbeat { .. } } if *c == chat)).count()
+    };
     while count(w) < n && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         w.collect().await;
@@ -122,7 +165,11 @@ async fn psap_heartbeats(w: &mut LmpeWorld, n: usize, ms: u64) {
     }
     let got = count(w);
     if got < n {
-        fail("6.2.5", "a PSAP that sends keep-alives sends them periodically", &format!("{got} PSAP heartbeats within {ms} ms, expected {n}"));
+        fail(
+            "6.2.5",
+            "a PSAP that sends keep-alives sends them periodically",
+            &format!("{got} PSAP heartbeats within {ms} ms, expected {n}"),
+        );
     }
 }
 
@@ -135,12 +182,18 @@ async fn no_start(w: &mut LmpeWorld, ms: u64, clause: String) {
         .events
         .iter()
         .filter_map(|(_, e)| match e {
-            RoleEvent::Unmatched { summary, reason, .. } if summary.starts_with("MESSAGE") => Some(format!("{summary}: {reason}")),
+            RoleEvent::Unmatched {
+                summary, reason, ..
+            } if summary.starts_with("MESSAGE") => Some(format!("{summary}: {reason}")),
             _ => None,
         })
         .collect();
     if after.len() > before {
-        fail(&clause, "the PSAP opens no chat for an invalid start/257", &format!("it sent a message for it: {}", after.join("; ")));
+        fail(
+            &clause,
+            "the PSAP opens no chat for an invalid start/257",
+            &format!("it sent a message for it: {}", after.join("; ")),
+        );
     }
 }
 
@@ -151,7 +204,9 @@ async fn clean(w: &mut LmpeWorld) {
         .events
         .iter()
         .filter_map(|(_, e)| match e {
-            RoleEvent::Violation { violation, message, .. } => Some(format!("{violation}\n--- offending message ---\n{message}")),
+            RoleEvent::Violation {
+                violation, message, ..
+            } => Some(format!("{violation}\n--- offending message ---\n{message}")),
             _ => None,
         })
         .collect();

@@ -9,13 +9,16 @@
 //!
 //! COUNT defaults to 200000. RATE is the offered load in messages/s; 0 (the default) fires
 //! as fast as the driver lets it (a burst of 64 on every wake-up).
+//!
+//! Each endpoint runs on its own single-threaded runtime and OS thread (as the load generator
+//! would run one socket per core), so the two drivers never share a worker.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lmpe_net::{spawn_endpoint, SipSocketConfig};
+use lmpe_net::{spawn_endpoint, EndpointHandle, SipSocketConfig};
 use lmpe_proto::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
 
 /// Messages fired per timer expiry at most.
@@ -140,7 +143,38 @@ fn message() -> Arc<[u8]> {
     Arc::from(text.into_bytes())
 }
 
-#[tokio::main]
+/// Starts `endpoint` on a dedicated thread with its own current-thread runtime, which runs
+/// until the endpoint's driver stops.
+async fn spawn_on_own_thread<E: Endpoint>(
+    endpoint: E,
+    cfg: SipSocketConfig,
+) -> Result<EndpointHandle<E>, Box<dyn std::error::Error>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => return drop(tx.send(Err(e.to_string()))),
+        };
+        rt.block_on(async move {
+            match spawn_endpoint(endpoint, cfg).await {
+                Ok(handle) => {
+                    let watch = handle.clone();
+                    let _ = tx.send(Ok(handle));
+                    while watch.is_running() {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+                Err(e) => drop(tx.send(Err(e.to_string()))),
+            }
+        });
+    });
+    Ok(rx.await??)
+}
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let total: u64 = args.next().map_or(Ok(200_000), |a| a.parse())?;
@@ -154,7 +188,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         response: Arc::from(&b"SIP/2.0 200 OK\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"[..]),
         out: VecDeque::new(),
     };
-    let receiver = spawn_endpoint(responder, udp_only).await?;
+    let receiver = spawn_on_own_thread(responder, udp_only).await?;
     let message = message();
     let size = message.len();
     let sender = Sender {
@@ -169,7 +203,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         last_received: None,
         out: VecDeque::new(),
     };
-    let sender = spawn_endpoint(sender, udp_only).await?;
+    let sender = spawn_on_own_thread(sender, udp_only).await?;
     sender
         .with(|ep, now| {
             ep.start = Some(now);

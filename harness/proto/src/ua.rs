@@ -121,7 +121,8 @@ pub struct UserAgent {
 impl UserAgent {
     /// A user agent bound (by its driver) to `cfg.local`.
     pub fn new(cfg: UaConfig) -> Self {
-        let salt = (cfg.local.port() as u64) << 32 | u64::from(cfg.local.ip().to_string().len() as u32);
+        let salt =
+            (cfg.local.port() as u64) << 32 | u64::from(cfg.local.ip().to_string().len() as u32);
         Self {
             table: TransactionTable::new(cfg.timers),
             cfg,
@@ -166,7 +167,13 @@ impl UserAgent {
         let method = msg.method().map(|m| m.to_string()).unwrap_or_default();
         let mut transport = transport;
         let via_for = |t: TransportKind, local: SocketAddr| {
-            Via::new(t.via_token(), &local.ip().to_string(), local.port(), &branch).to_string()
+            Via::new(
+                t.via_token(),
+                &local.ip().to_string(),
+                local.port(),
+                &branch,
+            )
+            .to_string()
         };
         msg.prepend_header("Via", via_for(transport, self.cfg.local));
         let mut bytes = msg.to_bytes();
@@ -361,7 +368,8 @@ impl UserAgent {
             if self.table.contains_key(key) {
                 let key = key.clone();
                 self.server_expiry.pop_front();
-                self.server_expiry.push_back((now + self.cfg.timers.timer_f(), key));
+                self.server_expiry
+                    .push_back((now + self.cfg.timers.timer_f(), key));
                 continue;
             }
             let key = key.clone();

@@ -19,7 +19,9 @@ use std::time::Instant;
 use lmpe_proto::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
 use lmpe_proto::roles::WireRecord;
 use lmpe_proto::ua::UDP_SIZE_LIMIT;
-use lmpe_wire::sip::{reason_phrase, NameAddr, ResponseBuilder, RsipParser, SipMessage, SipParser, Via};
+use lmpe_wire::sip::{
+    reason_phrase, NameAddr, ResponseBuilder, RsipParser, SipMessage, SipParser, Via,
+};
 
 /// Which policy the proxy applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,10 +134,18 @@ impl Proxy {
 
     fn reject(&mut self, req: &SipMessage, input: &Incoming, status: u16, why: &str) {
         self.stats.rejected += 1;
-        self.notes.push(format!("{}: {} -> {status}: {why}", self.cfg.name, req.summary()));
-        let resp = ResponseBuilder::for_request(req, status, reason_phrase(status), Some(&self.cfg.name))
-            .header("Warning", format!("399 {} \"{}\"", self.cfg.name, why.replace('"', "'")))
-            .build();
+        self.notes.push(format!(
+            "{}: {} -> {status}: {why}",
+            self.cfg.name,
+            req.summary()
+        ));
+        let resp =
+            ResponseBuilder::for_request(req, status, reason_phrase(status), Some(&self.cfg.name))
+                .header(
+                    "Warning",
+                    format!("399 {} \"{}\"", self.cfg.name, why.replace('"', "'")),
+                )
+                .build();
         let dest = match req.top_via() {
             Ok(v) if !input.transport.is_reliable() && v.rport().is_none() => {
                 SocketAddr::new(input.remote.ip(), v.port.unwrap_or(5060))
@@ -175,7 +185,9 @@ impl Proxy {
             let Some(route) = self.route_for(&uri).cloned() else {
                 return self.reject(&req, input, 404, &format!("no route for {uri}"));
             };
-            if self.cfg.role == ProxyRole::Bcf && uri.to_ascii_lowercase().starts_with("urn:service:sos") {
+            if self.cfg.role == ProxyRole::Bcf
+                && uri.to_ascii_lowercase().starts_with("urn:service:sos")
+            {
                 if let Some(p) = self.cfg.provisioned_priority.clone() {
                     req.remove_headers("Resource-Priority");
                     req.set_header("Resource-Priority", p);
@@ -207,7 +219,15 @@ impl Proxy {
         let branch = format!("z9hG4bK{:016x}", h.finish());
         let mut transport = self.cfg.transport;
         let local = self.cfg.local;
-        let via = |t: TransportKind| Via::new(t.via_token(), &local.ip().to_string(), local.port(), &branch).to_string();
+        let via = |t: TransportKind| {
+            Via::new(
+                t.via_token(),
+                &local.ip().to_string(),
+                local.port(),
+                &branch,
+            )
+            .to_string()
+        };
         req.prepend_header("Via", via(transport));
         let mut bytes = req.to_bytes();
         if transport == TransportKind::Udp && bytes.len() > UDP_SIZE_LIMIT {
@@ -226,8 +246,11 @@ impl Proxy {
             .ok_or_else(|| format!("cannot route Request-URI {uri}"))?;
         let rest = rest.split([';', '?']).next().unwrap_or(rest);
         let (user, hostport) = rest.rsplit_once('@').unwrap_or(("", rest));
-        let addr = parse_hostport(hostport).ok_or_else(|| format!("Request-URI host {hostport} is not an IP address and port"))?;
-        if addr == self.cfg.local || (addr.ip() == self.cfg.local.ip() && addr.port() == self.cfg.local.port()) {
+        let addr = parse_hostport(hostport)
+            .ok_or_else(|| format!("Request-URI host {hostport} is not an IP address and port"))?;
+        if addr == self.cfg.local
+            || (addr.ip() == self.cfg.local.ip() && addr.port() == self.cfg.local.port())
+        {
             return self
                 .cfg
                 .user_map
@@ -247,12 +270,20 @@ impl Proxy {
         });
         if !is_ours {
             self.stats.dropped += 1;
-            self.notes.push(format!("{}: response {} not for us; dropped", self.cfg.name, resp.summary()));
+            self.notes.push(format!(
+                "{}: response {} not for us; dropped",
+                self.cfg.name,
+                resp.summary()
+            ));
             return;
         }
         let Some(next) = vias.get(1).and_then(|v| Via::parse(v).ok()) else {
             self.stats.dropped += 1;
-            self.notes.push(format!("{}: response {} has no next Via; dropped", self.cfg.name, resp.summary()));
+            self.notes.push(format!(
+                "{}: response {} has no next Via; dropped",
+                self.cfg.name,
+                resp.summary()
+            ));
             return;
         };
         remove_top_via(&mut resp);
@@ -263,7 +294,10 @@ impl Proxy {
         let port = next.rport().flatten().or(next.port).unwrap_or(5060);
         let Some(ip) = ip else {
             self.stats.dropped += 1;
-            self.notes.push(format!("{}: cannot route response to Via host {}", self.cfg.name, next.host));
+            self.notes.push(format!(
+                "{}: cannot route response to Via host {}",
+                self.cfg.name, next.host
+            ));
             return;
         };
         let transport = TransportKind::from_token(&next.transport).unwrap_or(TransportKind::Udp);
@@ -274,13 +308,19 @@ impl Proxy {
 
 /// RFC 4244 / RFC 7044: the original target with a Reason, then the new target.
 fn retarget(req: &mut SipMessage, original: &str, target: &str, by: &str) {
-    let existing: Vec<String> = req.header_values("History-Info").map(str::to_string).collect();
+    let existing: Vec<String> = req
+        .header_values("History-Info")
+        .map(str::to_string)
+        .collect();
     let last_index = existing
         .iter()
+        .rev()
         .filter_map(|e| NameAddr::parse("History-Info", e).ok())
-        .filter_map(|na| na.param("index").flatten().map(str::to_string))
-        .last();
-    let reason = format!("SIP%3Bcause%3D302%3Btext%3D%22routed%20by%20{}%22", by.replace(' ', "%20"));
+        .find_map(|na| na.param("index").flatten().map(str::to_string));
+    let reason = format!(
+        "SIP%3Bcause%3D302%3Btext%3D%22routed%20by%20{}%22",
+        by.replace(' ', "%20")
+    );
     if existing.is_empty() {
         req.headers.push(lmpe_wire::sip::Header {
             name: "History-Info".into(),
@@ -312,16 +352,30 @@ fn parse_hostport(hp: &str) -> Option<SocketAddr> {
 
 /// Replaces the first Via value (which may share a line with others).
 fn replace_top_via(msg: &mut SipMessage, value: &str) {
-    if let Some(h) = msg.headers.iter_mut().find(|h| lmpe_wire::sip::canonical_name(&h.name).eq_ignore_ascii_case("Via")) {
+    if let Some(h) = msg
+        .headers
+        .iter_mut()
+        .find(|h| lmpe_wire::sip::canonical_name(&h.name).eq_ignore_ascii_case("Via"))
+    {
         let rest: Vec<&str> = lmpe_wire::sip::split_list(&h.value).skip(1).collect();
-        h.value = std::iter::once(value).chain(rest).collect::<Vec<_>>().join(", ");
+        h.value = std::iter::once(value)
+            .chain(rest)
+            .collect::<Vec<_>>()
+            .join(", ");
     }
 }
 
 /// Removes the first Via value.
 fn remove_top_via(msg: &mut SipMessage) {
-    if let Some(i) = msg.headers.iter().position(|h| lmpe_wire::sip::canonical_name(&h.name).eq_ignore_ascii_case("Via")) {
-        let rest: Vec<String> = lmpe_wire::sip::split_list(&msg.headers[i].value).skip(1).map(str::to_string).collect();
+    if let Some(i) = msg
+        .headers
+        .iter()
+        .position(|h| lmpe_wire::sip::canonical_name(&h.name).eq_ignore_ascii_case("Via"))
+    {
+        let rest: Vec<String> = lmpe_wire::sip::split_list(&msg.headers[i].value)
+            .skip(1)
+            .map(str::to_string)
+            .collect();
         if rest.is_empty() {
             msg.headers.remove(i);
         } else {
@@ -348,13 +402,25 @@ impl Endpoint for Proxy {
             Ok(m) => self.on_response(m),
             Err(e) => {
                 self.stats.dropped += 1;
-                self.notes.push(format!("{}: unparseable message from {}: {e}", self.cfg.name, input.remote));
+                self.notes.push(format!(
+                    "{}: unparseable message from {}: {e}",
+                    self.cfg.name, input.remote
+                ));
             }
         }
     }
 
-    fn handle_transport_error(&mut self, _now: Instant, t: TransportKind, remote: SocketAddr, error: &str) {
-        self.notes.push(format!("{}: {t:?} to {remote} failed: {error}", self.cfg.name));
+    fn handle_transport_error(
+        &mut self,
+        _now: Instant,
+        t: TransportKind,
+        remote: SocketAddr,
+        error: &str,
+    ) {
+        self.notes.push(format!(
+            "{}: {t:?} to {remote} failed: {error}",
+            self.cfg.name
+        ));
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {

@@ -94,14 +94,20 @@ impl AppRole {
     }
 
     /// Starts a chat to `service` (6.2.2); returns the Call Identifier's unique part.
-    pub fn start_chat(&mut self, now: Instant, service: &str, text: &str) -> Result<String, SessionError> {
+    pub fn start_chat(
+        &mut self,
+        now: Instant,
+        service: &str,
+        text: &str,
+    ) -> Result<String, SessionError> {
         self.seq += 1;
         let seed = u64::from(self.ua.local().port()) << 16 ^ 0x1f2e_3d4c;
         let unique = format!("{}{}", token(seed, self.seq, 12), self.seq);
-        let call_id = CallId::new(&unique, &self.cfg.element_id).map_err(|e| SessionError::NotAllowed {
-            command: "start",
-            state: e.to_string(),
-        })?;
+        let call_id =
+            CallId::new(&unique, &self.cfg.element_id).map_err(|e| SessionError::NotAllowed {
+                command: "start",
+                state: e.to_string(),
+            })?;
         let mut session = AppSession::new(call_id, &self.uri(), service, self.cfg.params.clone());
         session.start(now, text)?;
         self.chats.insert(
@@ -126,7 +132,12 @@ impl AppRole {
         let seed = u64::from(self.ua.local().port()) << 16 ^ 0x0bad_cafe;
         let unique = format!("{}{}", token(seed, self.seq, 12), self.seq);
         let call_id = CallId::new(&unique, &self.cfg.element_id).map_err(|e| e.to_string())?;
-        let session = AppSession::new(call_id, &self.uri(), "urn:service:sos", self.cfg.params.clone());
+        let session = AppSession::new(
+            call_id,
+            &self.uri(),
+            "urn:service:sos",
+            self.cfg.params.clone(),
+        );
         self.chats.insert(
             unique.clone(),
             Chat {
@@ -162,7 +173,12 @@ impl AppRole {
     }
 
     /// Sends a heartbeat now (6.2.5).
-    pub fn heartbeat(&mut self, now: Instant, chat: &str, inactive: bool) -> Result<u64, SessionError> {
+    pub fn heartbeat(
+        &mut self,
+        now: Instant,
+        chat: &str,
+        inactive: bool,
+    ) -> Result<u64, SessionError> {
         let c = self.chat(chat)?;
         c.session.set_inactive(inactive);
         let h = c.session.heartbeat(now)?;
@@ -179,10 +195,13 @@ impl AppRole {
     /// the outbound proxy; the outcome comes as [`RoleEvent::RawAnswered`].
     pub fn send_request(&mut self, now: Instant, msg: SipMessage) -> Result<u64, SessionError> {
         let (t, d) = self.cfg.outbound;
-        let h = self.ua.send_request(now, msg, t, d).map_err(|e| SessionError::NotAllowed {
-            command: "send_request",
-            state: e.to_string(),
-        })?;
+        let h = self
+            .ua
+            .send_request(now, msg, t, d)
+            .map_err(|e| SessionError::NotAllowed {
+                command: "send_request",
+                state: e.to_string(),
+            })?;
         self.raw_pending.insert(h, ());
         Ok(h)
     }
@@ -230,11 +249,14 @@ impl AppRole {
         self.last_now = Some(now);
         let ids: Vec<String> = self.order.clone();
         for id in ids {
-            loop {
-                let Some(out) = self.chats.get_mut(&id).and_then(|c| c.session.poll_outgoing()) else {
+            while let Some(out) = self
+                .chats
+                .get_mut(&id)
+                .and_then(|c| c.session.poll_outgoing())
+            {
+                let Some(msg) = self.build_message(&id, &out) else {
                     break;
                 };
-                let Some(msg) = self.build_message(&id, &out) else { break };
                 let (t, d) = self.cfg.outbound;
                 match self.ua.send_request(now, msg, t, d) {
                     Ok(h) => {
@@ -250,7 +272,10 @@ impl AppRole {
             }
             if let Some(c) = self.chats.get_mut(&id) {
                 while let Some(event) = c.session.poll_event() {
-                    self.events.push_back(RoleEvent::Session { chat: id.clone(), event });
+                    self.events.push_back(RoleEvent::Session {
+                        chat: id.clone(),
+                        event,
+                    });
                 }
             }
         }
@@ -259,7 +284,8 @@ impl AppRole {
 
     fn answered(&mut self, now: Instant, handle: u64, status: u16) {
         if self.raw_pending.remove(&handle).is_some() {
-            self.events.push_back(RoleEvent::RawAnswered { handle, status });
+            self.events
+                .push_back(RoleEvent::RawAnswered { handle, status });
             return;
         }
         for c in self.chats.values_mut() {
@@ -285,12 +311,18 @@ impl AppRole {
                 UaEvent::TransportError { handle } => self.answered(now, handle, 503),
                 UaEvent::Request { id, msg, .. } => {
                     let (status, _reason) = self.on_request(now, &msg);
-                    let resp = ResponseBuilder::for_request(&msg, status, reason_phrase(status), Some("app")).build();
+                    let resp = ResponseBuilder::for_request(
+                        &msg,
+                        status,
+                        reason_phrase(status),
+                        Some("app"),
+                    )
+                    .build();
                     let _ = self.ua.respond(now, &id, &resp);
                 }
-                UaEvent::Malformed { error, remote, .. } => {
-                    self.events.push_back(RoleEvent::Malformed { error, remote })
-                }
+                UaEvent::Malformed { error, remote, .. } => self
+                    .events
+                    .push_back(RoleEvent::Malformed { error, remote }),
                 UaEvent::StrayResponse { msg } => self.events.push_back(RoleEvent::Malformed {
                     error: format!("stray response {}", msg.summary()),
                     remote: self.cfg.outbound.1,
@@ -309,23 +341,36 @@ impl AppRole {
         let ids = LmpeIds::extract(msg, &self.cfg.params.profile);
         let Some(chat) = ids.call_id.as_ref().map(|c| c.unique.clone()) else {
             let reason = "no valid Call Identifier".to_string();
-            self.events.push_back(RoleEvent::Unmatched { summary: msg.summary(), status: 400, reason: reason.clone() });
+            self.events.push_back(RoleEvent::Unmatched {
+                summary: msg.summary(),
+                status: 400,
+                reason: reason.clone(),
+            });
             return (400, reason);
         };
         let Some(c) = self.chats.get_mut(&chat) else {
             let reason = format!("unknown Call Identifier {chat}");
-            self.events.push_back(RoleEvent::Unmatched { summary: msg.summary(), status: 481, reason: reason.clone() });
+            self.events.push_back(RoleEvent::Unmatched {
+                summary: msg.summary(),
+                status: 481,
+                reason: reason.clone(),
+            });
             return (481, reason);
         };
         let status = c.session.handle_request(now, msg, &ids);
         while let Some(event) = c.session.poll_event() {
             match event {
-                crate::session::SessionEvent::Violation(violation) => self.events.push_back(RoleEvent::Violation {
+                crate::session::SessionEvent::Violation(violation) => {
+                    self.events.push_back(RoleEvent::Violation {
+                        chat: chat.clone(),
+                        violation,
+                        message: msg.to_text(),
+                    })
+                }
+                event => self.events.push_back(RoleEvent::Session {
                     chat: chat.clone(),
-                    violation,
-                    message: msg.to_text(),
+                    event,
                 }),
-                event => self.events.push_back(RoleEvent::Session { chat: chat.clone(), event }),
             }
         }
         (status, String::new())
@@ -349,7 +394,13 @@ impl Endpoint for AppRole {
         self.pump(now);
     }
 
-    fn handle_transport_error(&mut self, now: Instant, _t: TransportKind, remote: SocketAddr, _e: &str) {
+    fn handle_transport_error(
+        &mut self,
+        now: Instant,
+        _t: TransportKind,
+        remote: SocketAddr,
+        _e: &str,
+    ) {
         self.ua.handle_transport_error(now, remote);
         self.pump(now);
     }

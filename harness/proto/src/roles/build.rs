@@ -1,6 +1,8 @@
 //! Turns an [`OutgoingChat`] into a SIP MESSAGE (6.1.2.3, 6.1.2.7, 6.1.2.8).
 
-use lmpe_wire::lmpe::{IdentifierProfile, MSG_ID_PREFIX, MSG_TYPE_PREFIX, PURPOSE_CALL_ID, PURPOSE_MSG_TYPE};
+use lmpe_wire::lmpe::{
+    IdentifierProfile, MSG_ID_PREFIX, MSG_TYPE_PREFIX, PURPOSE_CALL_ID, PURPOSE_MSG_TYPE,
+};
 use lmpe_wire::sip::{Method, NameAddr, RequestBuilder, SipMessage};
 
 use crate::session::{pidf_point, OutgoingChat};
@@ -9,7 +11,11 @@ use crate::session::{pidf_point, OutgoingChat};
 /// Returns (content type value, body, content id).
 pub fn multipart_body(text: Option<&str>, pidf: &str, cid: &str) -> (String, Vec<u8>) {
     let boundary: String = std::iter::once("lmpe-".to_string())
-        .chain(cid.chars().filter(char::is_ascii_alphanumeric).map(String::from))
+        .chain(
+            cid.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(String::from),
+        )
         .collect();
     let mut body = Vec::with_capacity(pidf.len() + 256);
     if let Some(t) = text {
@@ -56,16 +62,25 @@ pub fn chat_request(out: &OutgoingChat, s: &Sender<'_>) -> SipMessage {
         .cseq(s.cseq);
     // Call-Info: the Call Identifier as received/assigned, then Message Identifier and Type.
     let element = &out.call_id.element;
-    b = b.header("Call-Info", format!("<{}>;purpose={PURPOSE_CALL_ID}", out.call_id_urn));
+    b = b.header(
+        "Call-Info",
+        format!("<{}>;purpose={PURPOSE_CALL_ID}", out.call_id_urn),
+    );
     if let Some(id) = out.msg_id {
         b = b.header(
             "Call-Info",
-            format!("<{MSG_ID_PREFIX}{id}:{element}>;purpose={}", s.profile.msg_id_purposes[0]),
+            format!(
+                "<{MSG_ID_PREFIX}{id}:{element}>;purpose={}",
+                s.profile.msg_id_purposes[0]
+            ),
         );
     }
     b = b.header(
         "Call-Info",
-        format!("<{MSG_TYPE_PREFIX}{}:{element}>;purpose={PURPOSE_MSG_TYPE}", out.msg_type.0),
+        format!(
+            "<{MSG_TYPE_PREFIX}{}:{element}>;purpose={PURPOSE_MSG_TYPE}",
+            out.msg_type.0
+        ),
     );
     if let Some(r) = &out.reply_to {
         b = b.header("Reply-To", format!("<{r}>"));

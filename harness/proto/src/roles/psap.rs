@@ -190,7 +190,12 @@ impl PsapRole {
 
     /// Sends in-chat/259 to the APP of a chat (6.2.3).
     pub fn send_chat(&mut self, now: Instant, chat: &str, text: &str) -> Option<u64> {
-        let h = self.chats.get_mut(chat)?.session.send_chat(now, text).ok()?;
+        let h = self
+            .chats
+            .get_mut(chat)?
+            .session
+            .send_chat(now, text)
+            .ok()?;
         self.flush(now);
         Some(h)
     }
@@ -206,9 +211,10 @@ impl PsapRole {
         self.last_now = Some(now);
         let mut answered = false;
         for id in self.order.clone() {
-            loop {
-                let Some(c) = self.chats.get_mut(&id) else { break };
-                let Some(mut out) = c.session.poll_outgoing() else { break };
+            while let Some(c) = self.chats.get_mut(&id) {
+                let Some(mut out) = c.session.poll_outgoing() else {
+                    break;
+                };
                 let f = &self.cfg.faults;
                 if f.no_start && out.msg_type == MessageType::START {
                     continue;
@@ -220,7 +226,9 @@ impl PsapRole {
                     out.msg_id = Some(1);
                 }
                 if f.wrong_call_id {
-                    out.call_id_urn = out.call_id_urn.replacen(&out.call_id.unique, "zzzzzzzzzzzzwrong", 1);
+                    out.call_id_urn =
+                        out.call_id_urn
+                            .replacen(&out.call_id.unique, "zzzzzzzzzzzzwrong", 1);
                 }
                 c.cseq += 1;
                 let msg = chat_request(
@@ -243,10 +251,18 @@ impl PsapRole {
             let mut replies = Vec::new();
             if let Some(c) = self.chats.get_mut(&id) {
                 while let Some(event) = c.session.poll_event() {
-                    if let SessionEvent::Received { msg_type: MessageType::IN_CHAT, text, .. } = &event {
+                    if let SessionEvent::Received {
+                        msg_type: MessageType::IN_CHAT,
+                        text,
+                        ..
+                    } = &event
+                    {
                         replies.push(text.clone().unwrap_or_default());
                     }
-                    self.events.push_back(RoleEvent::Session { chat: id.clone(), event });
+                    self.events.push_back(RoleEvent::Session {
+                        chat: id.clone(),
+                        event,
+                    });
                 }
             }
             for text in replies.drain(..) {
@@ -261,7 +277,9 @@ impl PsapRole {
     }
 
     fn auto_answer(&mut self, now: Instant, chat: &str, text: &str) {
-        let Some(c) = self.chats.get_mut(chat) else { return };
+        let Some(c) = self.chats.get_mut(chat) else {
+            return;
+        };
         if self.cfg.close_trigger.as_deref() == Some(text.trim()) {
             let _ = c.session.stop(now, "The call taker has closed this chat.");
         } else if let (Some(tpl), false) = (&self.cfg.auto_reply, self.cfg.faults.no_reply) {
@@ -297,13 +315,19 @@ impl PsapRole {
                 }
                 UaEvent::Request { id, msg, .. } => {
                     let status = self.on_request(now, &msg);
-                    let resp = ResponseBuilder::for_request(&msg, status, reason_phrase(status), Some("psap")).build();
+                    let resp = ResponseBuilder::for_request(
+                        &msg,
+                        status,
+                        reason_phrase(status),
+                        Some("psap"),
+                    )
+                    .build();
                     let _ = self.ua.respond(now, &id, &resp);
                     again = true;
                 }
-                UaEvent::Malformed { error, remote, .. } => {
-                    self.events.push_back(RoleEvent::Malformed { error, remote })
-                }
+                UaEvent::Malformed { error, remote, .. } => self
+                    .events
+                    .push_back(RoleEvent::Malformed { error, remote }),
                 UaEvent::StrayResponse { msg } => self.events.push_back(RoleEvent::Malformed {
                     error: format!("stray response {}", msg.summary()),
                     remote: self.cfg.outbound.1,
@@ -325,7 +349,11 @@ impl PsapRole {
     }
 
     fn unmatched(&mut self, msg: &SipMessage, status: u16, reason: String) -> u16 {
-        self.events.push_back(RoleEvent::Unmatched { summary: msg.summary(), status, reason });
+        self.events.push_back(RoleEvent::Unmatched {
+            summary: msg.summary(),
+            status,
+            reason,
+        });
         status
     }
 
@@ -341,14 +369,22 @@ impl PsapRole {
             return self.unmatched(msg, 400, d.join("; "));
         }
         let ids = LmpeIds::extract(msg, &self.cfg.params.profile);
-        let known = ids.call_id.as_ref().map(|c| c.unique.clone()).filter(|u| self.chats.contains_key(u));
+        let known = ids
+            .call_id
+            .as_ref()
+            .map(|c| c.unique.clone())
+            .filter(|u| self.chats.contains_key(u));
         if let Some(chat) = known {
             let ignore_stop = self.cfg.faults.ignore_stop;
-            let Some(c) = self.chats.get_mut(&chat) else { return 500 };
+            let Some(c) = self.chats.get_mut(&chat) else {
+                return 500;
+            };
             if ignore_stop && c.session.state() == crate::session::PsapState::Stopped {
                 return 200;
             }
-            if self.cfg.faults.reject_heartbeat && ids.msg_type.is_some_and(MessageType::is_heartbeat) {
+            if self.cfg.faults.reject_heartbeat
+                && ids.msg_type.is_some_and(MessageType::is_heartbeat)
+            {
                 return 400;
             }
             if self.cfg.faults.reject_stop && ids.msg_type == Some(MessageType::STOP) {
@@ -359,8 +395,12 @@ impl PsapRole {
             }
             return c.session.handle_request(now, msg, &ids);
         }
-        let to_service = msg.request_uri().is_some_and(|u| u.starts_with("urn:service:") || u.contains("psap@"));
-        if self.cfg.faults.accept_any_start && to_service && ids.call_id.is_none() || self.cfg.faults.accept_any_start && ids.msg_type.is_none() {
+        let to_service = msg
+            .request_uri()
+            .is_some_and(|u| u.starts_with("urn:service:") || u.contains("psap@"));
+        if self.cfg.faults.accept_any_start && to_service && ids.call_id.is_none()
+            || self.cfg.faults.accept_any_start && ids.msg_type.is_none()
+        {
             return 200;
         }
         match ids.msg_type {
@@ -369,10 +409,20 @@ impl PsapRole {
                 if self.cfg.faults.accept_unknown_chat {
                     return 200;
                 }
-                return self.unmatched(msg, 481, format!("{t} for no known chat (no start/257 received for this Call Identifier)"));
+                return self.unmatched(
+                    msg,
+                    481,
+                    format!(
+                        "{t} for no known chat (no start/257 received for this Call Identifier)"
+                    ),
+                );
             }
             None => {
-                let why = if ids.issues.is_empty() { "no Message Type".to_string() } else { ids.issues.join("; ") };
+                let why = if ids.issues.is_empty() {
+                    "no Message Type".to_string()
+                } else {
+                    ids.issues.join("; ")
+                };
                 return self.unmatched(msg, 400, why);
             }
         }
@@ -383,7 +433,14 @@ impl PsapRole {
         if self.cfg.faults.no_heartbeat {
             params.heartbeat_interval = None;
         }
-        match PsapSession::accept_start(now, msg, &ids, &self.cfg.reply_to, &self.cfg.greeting, params) {
+        match PsapSession::accept_start(
+            now,
+            msg,
+            &ids,
+            &self.cfg.reply_to,
+            &self.cfg.greeting,
+            params,
+        ) {
             Ok(session) => {
                 let unique = session.call_id().unique.clone();
                 self.seq += 1;
@@ -426,7 +483,13 @@ impl Endpoint for PsapRole {
         self.pump(now);
     }
 
-    fn handle_transport_error(&mut self, now: Instant, _t: TransportKind, remote: SocketAddr, _e: &str) {
+    fn handle_transport_error(
+        &mut self,
+        now: Instant,
+        _t: TransportKind,
+        remote: SocketAddr,
+        _e: &str,
+    ) {
         self.ua.handle_transport_error(now, remote);
         self.pump(now);
     }

@@ -101,7 +101,13 @@ impl AppSession {
         }
     }
 
-    fn queue(&mut self, target: String, msg_type: MessageType, with_id: bool, text: Option<String>) -> u64 {
+    fn queue(
+        &mut self,
+        target: String,
+        msg_type: MessageType,
+        with_id: bool,
+        text: Option<String>,
+    ) -> u64 {
         let handle = self.next_handle;
         self.next_handle += 1;
         let msg_id = if with_id {
@@ -133,7 +139,12 @@ impl AppSession {
             return Err(self.not_allowed("start"));
         }
         self.state = AppState::Starting;
-        let h = self.queue(self.service_uri.clone(), MessageType::START, true, Some(text.into()));
+        let h = self.queue(
+            self.service_uri.clone(),
+            MessageType::START,
+            true,
+            Some(text.into()),
+        );
         self.start_handle = Some(h);
         Ok(h)
     }
@@ -156,7 +167,8 @@ impl AppSession {
         self.state = AppState::Stopped;
         self.next_heartbeat = None;
         let h = self.queue(target, MessageType::STOP, true, Some(text.into()));
-        self.events.push_back(SessionEvent::Stopped { by_peer: false });
+        self.events
+            .push_back(SessionEvent::Stopped { by_peer: false });
         Ok(h)
     }
 
@@ -223,7 +235,11 @@ impl AppSession {
     /// A MESSAGE from the PSAP side for this chat; returns the status to answer with.
     pub fn handle_request(&mut self, now: Instant, msg: &SipMessage, ids: &LmpeIds) -> u16 {
         for issue in &ids.issues {
-            self.violation("6.1.2.7", "Call-Info identifiers are well-formed", issue.clone());
+            self.violation(
+                "6.1.2.7",
+                "Call-Info identifiers are well-formed",
+                issue.clone(),
+            );
         }
         let Some(t) = ids.msg_type else {
             self.violation(
@@ -245,11 +261,19 @@ impl AppSession {
         let reply_to = match reply_to_uri(msg) {
             Some(Ok(uri)) if uri.starts_with("sip:") || uri.starts_with("sips:") => Some(uri),
             Some(Ok(uri)) => {
-                self.violation(clause_for(t), "the Reply-To header carries the public routable SIP URI of the PSAP", format!("Reply-To is {uri:?}, not a SIP URI"));
+                self.violation(
+                    clause_for(t),
+                    "the Reply-To header carries the public routable SIP URI of the PSAP",
+                    format!("Reply-To is {uri:?}, not a SIP URI"),
+                );
                 None
             }
             Some(Err(e)) => {
-                self.violation(clause_for(t), "the Reply-To header carries the public routable SIP URI of the PSAP", e);
+                self.violation(
+                    clause_for(t),
+                    "the Reply-To header carries the public routable SIP URI of the PSAP",
+                    e,
+                );
                 None
             }
             None => {
@@ -280,40 +304,77 @@ impl AppSession {
                     MessageType::STOP => {
                         self.state = AppState::Stopped;
                         self.next_heartbeat = None;
-                        self.events.push_back(SessionEvent::Received { msg_type: t, msg_id: ids.msg_id, text });
-                        self.events.push_back(SessionEvent::Stopped { by_peer: true });
+                        self.events.push_back(SessionEvent::Received {
+                            msg_type: t,
+                            msg_id: ids.msg_id,
+                            text,
+                        });
+                        self.events
+                            .push_back(SessionEvent::Stopped { by_peer: true });
                     }
                     MessageType::STOP_TRANSFER => {
                         self.state = AppState::TransferPending;
                         self.events.push_back(SessionEvent::TransferPending);
                     }
-                    _ => self.events.push_back(SessionEvent::Received { msg_type: t, msg_id: ids.msg_id, text }),
+                    _ => self.events.push_back(SessionEvent::Received {
+                        msg_type: t,
+                        msg_id: ids.msg_id,
+                        text,
+                    }),
                 }
                 200
             }
             MessageType::HEARTBEAT | MessageType::HEARTBEAT_INACTIVE => {
-                if !matches!(self.state, AppState::Established | AppState::TransferPending) {
-                    self.violation("6.2.5", "keep-alives follow an established session", format!("{t} in state {:?}", self.state));
+                if !matches!(
+                    self.state,
+                    AppState::Established | AppState::TransferPending
+                ) {
+                    self.violation(
+                        "6.2.5",
+                        "keep-alives follow an established session",
+                        format!("{t} in state {:?}", self.state),
+                    );
                     return 481;
                 }
                 if let Some(prev) = self.last_psap_heartbeat {
                     let gap = now.saturating_duration_since(prev);
                     if gap > self.params.peer_heartbeat_limit {
-                        self.violation("6.2.5", "the PSAP sends keep-alives periodically, at least every 20 s", format!("{:.1} s between two PSAP heartbeats (limit {:.1} s)", gap.as_secs_f64(), self.params.peer_heartbeat_limit.as_secs_f64()));
+                        self.violation(
+                            "6.2.5",
+                            "the PSAP sends keep-alives periodically, at least every 20 s",
+                            format!(
+                                "{:.1} s between two PSAP heartbeats (limit {:.1} s)",
+                                gap.as_secs_f64(),
+                                self.params.peer_heartbeat_limit.as_secs_f64()
+                            ),
+                        );
                     }
                 }
                 self.last_psap_heartbeat = Some(now);
-                self.events.push_back(SessionEvent::Heartbeat { inactive: t == MessageType::HEARTBEAT_INACTIVE });
+                self.events.push_back(SessionEvent::Heartbeat {
+                    inactive: t == MessageType::HEARTBEAT_INACTIVE,
+                });
                 200
             }
             other => {
-                self.violation("6.2", "the PSAP sends only the message types of clause 6.2 to an APP", format!("{other} received"));
+                self.violation(
+                    "6.2",
+                    "the PSAP sends only the message types of clause 6.2 to an APP",
+                    format!("{other} received"),
+                );
                 400
             }
         }
     }
 
-    fn on_psap_start(&mut self, now: Instant, t: MessageType, ids: &LmpeIds, reply_to: Option<String>, text: Option<String>) -> u16 {
+    fn on_psap_start(
+        &mut self,
+        now: Instant,
+        t: MessageType,
+        ids: &LmpeIds,
+        reply_to: Option<String>,
+        text: Option<String>,
+    ) -> u16 {
         let expected_state = if t == MessageType::START {
             matches!(self.state, AppState::Starting | AppState::AwaitingPsapStart)
         } else {
@@ -322,14 +383,26 @@ impl AppSession {
         if !expected_state {
             self.violation(
                 clause_for(t),
-                if t == MessageType::START { "the PSAP sends start/257 once, in answer to the APP's start" } else { "start|transfer/265 is accepted only after stop|transfer/266 (6.2.6)" },
+                if t == MessageType::START {
+                    "the PSAP sends start/257 once, in answer to the APP's start"
+                } else {
+                    "start|transfer/265 is accepted only after stop|transfer/266 (6.2.6)"
+                },
                 format!("{t} received in state {:?}", self.state),
             );
             return 481;
         }
         match ids.msg_id {
-            None => self.violation(clause_for(t), "the PSAP's first message provides a Message Identifier", format!("{t} without Message Identifier")),
-            Some(id) if t == MessageType::START && id != 1 => self.violation("6.1.2.7", "the Message Identifier starts at 1 for each sender in a chat", format!("the PSAP's start/257 carries Message Identifier {id}")),
+            None => self.violation(
+                clause_for(t),
+                "the PSAP's first message provides a Message Identifier",
+                format!("{t} without Message Identifier"),
+            ),
+            Some(id) if t == MessageType::START && id != 1 => self.violation(
+                "6.1.2.7",
+                "the Message Identifier starts at 1 for each sender in a chat",
+                format!("the PSAP's start/257 carries Message Identifier {id}"),
+            ),
             Some(id) if t == MessageType::START_TRANSFER => {
                 if let Some(last) = self.last_psap_msg_id {
                     if id != last + 1 {
@@ -341,14 +414,23 @@ impl AppSession {
         }
         self.last_psap_msg_id = ids.msg_id.or(self.last_psap_msg_id);
         if text.as_deref().is_none_or(|s| s.trim().is_empty()) && t == MessageType::START {
-            self.violation("6.2.2", "the PSAP's start/257 includes a predefined text", "no text/plain body".into());
+            self.violation(
+                "6.2.2",
+                "the PSAP's start/257 includes a predefined text",
+                "no text/plain body".into(),
+            );
         }
         if let Some(r) = reply_to {
             self.reply_to = Some(r.clone());
             self.state = AppState::Established;
             self.schedule_heartbeat(now);
-            self.events.push_back(SessionEvent::Received { msg_type: t, msg_id: ids.msg_id, text });
-            self.events.push_back(SessionEvent::Established { reply_to: r });
+            self.events.push_back(SessionEvent::Received {
+                msg_type: t,
+                msg_id: ids.msg_id,
+                text,
+            });
+            self.events
+                .push_back(SessionEvent::Established { reply_to: r });
             200
         } else {
             // Without Reply-To the APP has nowhere to send (6.2.3): the session cannot be established.
@@ -358,8 +440,16 @@ impl AppSession {
 
     fn check_next_id(&mut self, t: MessageType, id: Option<u32>) {
         match (id, self.last_psap_msg_id) {
-            (None, _) => self.violation(clause_for(t), "PSAP chat messages carry a Message Identifier", format!("{t} without Message Identifier")),
-            (Some(id), Some(last)) if id != last + 1 => self.violation(clause_for(t), "the PSAP's Message Identifier increases by one (1) for each PSAP message", format!("{t} carries {id} after {last}")),
+            (None, _) => self.violation(
+                clause_for(t),
+                "PSAP chat messages carry a Message Identifier",
+                format!("{t} without Message Identifier"),
+            ),
+            (Some(id), Some(last)) if id != last + 1 => self.violation(
+                clause_for(t),
+                "the PSAP's Message Identifier increases by one (1) for each PSAP message",
+                format!("{t} carries {id} after {last}"),
+            ),
             _ => {}
         }
         if let Some(id) = id {
@@ -403,5 +493,3 @@ pub(crate) fn clause_for(t: MessageType) -> &'static str {
         _ => "6.2",
     }
 }
-
-

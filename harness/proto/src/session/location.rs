@@ -14,7 +14,10 @@ pub(crate) fn body_parts(msg: &SipMessage) -> Result<Vec<Part>, String> {
     let ct = msg.content_type().unwrap_or("text/plain");
     if media_type(ct) != "multipart/mixed" {
         return Ok(vec![Part {
-            headers: vec![Header { name: "Content-Type".into(), value: ct.to_string() }],
+            headers: vec![Header {
+                name: "Content-Type".into(),
+                value: ct.to_string(),
+            }],
             body: msg.body.clone(),
         }]);
     }
@@ -48,9 +51,15 @@ pub(crate) fn body_parts(msg: &SipMessage) -> Result<Vec<Part>, String> {
         let headers = String::from_utf8_lossy(head)
             .split("\r\n")
             .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| Header { name: n.trim().to_string(), value: v.trim().to_string() })
+            .map(|(n, v)| Header {
+                name: n.trim().to_string(),
+                value: v.trim().to_string(),
+            })
             .collect();
-        parts.push(Part { headers, body: body.to_vec() });
+        parts.push(Part {
+            headers,
+            body: body.to_vec(),
+        });
     }
     if parts.is_empty() {
         return Err(format!("multipart body has no part delimited by {delim}"));
@@ -91,7 +100,10 @@ pub(crate) fn text_part(msg: &SipMessage) -> Option<String> {
 /// `cid:` reference resolves to an `application/pidf+xml` body part with a `tuple` and WGS84
 /// geodetic data (or a location-by-reference URI). Returns what is wrong.
 pub fn check_location(msg: &SipMessage) -> Result<(), String> {
-    let geo: Vec<&str> = msg.headers_named("Geolocation").flat_map(split_list).collect();
+    let geo: Vec<&str> = msg
+        .headers_named("Geolocation")
+        .flat_map(split_list)
+        .collect();
     if geo.is_empty() {
         return Err("no Geolocation header (RFC 6442)".into());
     }
@@ -126,11 +138,17 @@ pub fn check_location(msg: &SipMessage) -> Result<(), String> {
                     return Err("PIDF-LO has no <tuple> element (5.6.4, RFC 4119)".into());
                 }
                 if xml.contains("srsName") && !xml.contains("4326") && !xml.contains("4979") {
-                    return Err("PIDF-LO geodetic data is not WGS84 (EPSG 4326/4979) (5.6.4)".into());
+                    return Err(
+                        "PIDF-LO geodetic data is not WGS84 (EPSG 4326/4979) (5.6.4)".into(),
+                    );
                 }
             }
             "sip" | "sips" | "http" | "https" | "pres" => {}
-            other => return Err(format!("Geolocation URI scheme {other:?} is not allowed (RFC 6442 4.1)")),
+            other => {
+                return Err(format!(
+                    "Geolocation URI scheme {other:?} is not allowed (RFC 6442 4.1)"
+                ))
+            }
         }
     }
     Ok(())

@@ -71,32 +71,77 @@ impl PsapSession {
         let mut fatal = Vec::new();
         let mut soft = Vec::new();
         for issue in &ids.issues {
-            soft.push(v("6.1.2.7", "Call-Info identifiers are well-formed", issue.clone()));
+            soft.push(v(
+                "6.1.2.7",
+                "Call-Info identifiers are well-formed",
+                issue.clone(),
+            ));
         }
         let (Some(call_id), Some(urn)) = (ids.call_id.clone(), ids.call_id_urn.clone()) else {
-            fatal.push(v("6.2.2", "the APP's start/257 provides a unique Call Identifier", "no valid Call Identifier".into()));
-            return Err(StartRejected { status: 400, violations: [fatal, soft].concat() });
+            fatal.push(v(
+                "6.2.2",
+                "the APP's start/257 provides a unique Call Identifier",
+                "no valid Call Identifier".into(),
+            ));
+            return Err(StartRejected {
+                status: 400,
+                violations: [fatal, soft].concat(),
+            });
         };
-        if ids.msg_type != Some(MessageType::START) && ids.msg_type != Some(MessageType::START_REDIRECT) {
-            fatal.push(v("6.2.2", "the first message has Message Type start/257", format!("{:?}", ids.msg_type.map(|t| t.to_string()))));
+        if ids.msg_type != Some(MessageType::START)
+            && ids.msg_type != Some(MessageType::START_REDIRECT)
+        {
+            fatal.push(v(
+                "6.2.2",
+                "the first message has Message Type start/257",
+                format!("{:?}", ids.msg_type.map(|t| t.to_string())),
+            ));
         }
-        let Some(app_uri) = originator_uri(msg).filter(|u| u.starts_with("sip:") || u.starts_with("sips:")) else {
-            fatal.push(v("6.2.2", "the From header provides a public routable SIP URI of the originating device", format!("From is {:?}", msg.header("From"))));
-            return Err(StartRejected { status: 400, violations: [fatal, soft].concat() });
+        let Some(app_uri) =
+            originator_uri(msg).filter(|u| u.starts_with("sip:") || u.starts_with("sips:"))
+        else {
+            fatal.push(v(
+                "6.2.2",
+                "the From header provides a public routable SIP URI of the originating device",
+                format!("From is {:?}", msg.header("From")),
+            ));
+            return Err(StartRejected {
+                status: 400,
+                violations: [fatal, soft].concat(),
+            });
         };
         if !fatal.is_empty() {
-            return Err(StartRejected { status: 400, violations: [fatal, soft].concat() });
+            return Err(StartRejected {
+                status: 400,
+                violations: [fatal, soft].concat(),
+            });
         }
         match ids.msg_id {
-            None => soft.push(v("6.2.2", "the APP's start/257 provides a Message Identifier", "none".into())),
+            None => soft.push(v(
+                "6.2.2",
+                "the APP's start/257 provides a Message Identifier",
+                "none".into(),
+            )),
             Some(1) => {}
-            Some(n) => soft.push(v("6.1.2.7", "the Message Identifier starts at 1", format!("start/257 carries {n}"))),
+            Some(n) => soft.push(v(
+                "6.1.2.7",
+                "the Message Identifier starts at 1",
+                format!("start/257 carries {n}"),
+            )),
         }
         if let Err(e) = check_location(msg) {
-            soft.push(v("6.2.2", "the first message includes location information (5.6.4)", e));
+            soft.push(v(
+                "6.2.2",
+                "the first message includes location information (5.6.4)",
+                e,
+            ));
         }
         if chat_text(msg).is_none_or(|t| t.trim().is_empty()) {
-            soft.push(v("6.2.2", "the first message includes a predefined text", "no text/plain body".into()));
+            soft.push(v(
+                "6.2.2",
+                "the first message includes a predefined text",
+                "no text/plain body".into(),
+            ));
         }
         let service = msg.request_uri().unwrap_or_default().to_string();
         let mut s = Self {
@@ -117,9 +162,15 @@ impl PsapSession {
         for x in soft {
             s.events.push_back(SessionEvent::Violation(x));
         }
-        s.events.push_back(SessionEvent::Received { msg_type: MessageType::START, msg_id: ids.msg_id, text: chat_text(msg) });
+        s.events.push_back(SessionEvent::Received {
+            msg_type: MessageType::START,
+            msg_id: ids.msg_id,
+            text: chat_text(msg),
+        });
         s.queue(MessageType::START, true, Some(greeting.to_string()));
-        s.events.push_back(SessionEvent::Established { reply_to: s.reply_to.clone() });
+        s.events.push_back(SessionEvent::Established {
+            reply_to: s.reply_to.clone(),
+        });
         Ok(s)
     }
 
@@ -164,7 +215,10 @@ impl PsapSession {
     }
 
     fn not_allowed(&self, command: &'static str) -> SessionError {
-        SessionError::NotAllowed { command, state: format!("{:?}", self.state) }
+        SessionError::NotAllowed {
+            command,
+            state: format!("{:?}", self.state),
+        }
     }
 
     /// 6.2.3: sends in-chat/259 to the APP.
@@ -182,24 +236,37 @@ impl PsapSession {
         }
         self.state = PsapState::Stopped;
         self.next_heartbeat = None;
-        self.events.push_back(SessionEvent::Stopped { by_peer: false });
+        self.events
+            .push_back(SessionEvent::Stopped { by_peer: false });
         Ok(self.queue(MessageType::STOP, true, Some(text.to_string())))
     }
 
     /// A MESSAGE from the APP for this chat (after the start); returns the status to answer.
     pub fn handle_request(&mut self, _now: Instant, msg: &SipMessage, ids: &LmpeIds) -> u16 {
         for issue in &ids.issues {
-            self.events.push_back(SessionEvent::Violation(v("6.1.2.7", "Call-Info identifiers are well-formed", issue.clone())));
+            self.events.push_back(SessionEvent::Violation(v(
+                "6.1.2.7",
+                "Call-Info identifiers are well-formed",
+                issue.clone(),
+            )));
         }
         let Some(t) = ids.msg_type else {
             return 400;
         };
         if self.state != PsapState::Established {
-            self.events.push_back(SessionEvent::Violation(v(clause_of(t), "APP messages follow an established, not yet terminated session", format!("{t} after the chat ended"))));
+            self.events.push_back(SessionEvent::Violation(v(
+                clause_of(t),
+                "APP messages follow an established, not yet terminated session",
+                format!("{t} after the chat ended"),
+            )));
             return 481;
         }
         if let Err(e) = check_location(msg) {
-            self.events.push_back(SessionEvent::Violation(v(clause_of(t), "APP messages include location information (5.6.4)", e)));
+            self.events.push_back(SessionEvent::Violation(v(
+                clause_of(t),
+                "APP messages include location information (5.6.4)",
+                e,
+            )));
         }
         let text = chat_text(msg);
         match t {
@@ -210,20 +277,31 @@ impl PsapSession {
                     _ => {}
                 }
                 self.last_app_msg_id = ids.msg_id.or(self.last_app_msg_id);
-                self.events.push_back(SessionEvent::Received { msg_type: t, msg_id: ids.msg_id, text });
+                self.events.push_back(SessionEvent::Received {
+                    msg_type: t,
+                    msg_id: ids.msg_id,
+                    text,
+                });
                 if t == MessageType::STOP {
                     self.state = PsapState::Stopped;
                     self.next_heartbeat = None;
-                    self.events.push_back(SessionEvent::Stopped { by_peer: true });
+                    self.events
+                        .push_back(SessionEvent::Stopped { by_peer: true });
                 }
                 200
             }
             MessageType::HEARTBEAT | MessageType::HEARTBEAT_INACTIVE => {
-                self.events.push_back(SessionEvent::Heartbeat { inactive: t == MessageType::HEARTBEAT_INACTIVE });
+                self.events.push_back(SessionEvent::Heartbeat {
+                    inactive: t == MessageType::HEARTBEAT_INACTIVE,
+                });
                 200
             }
             other => {
-                self.events.push_back(SessionEvent::Violation(v(clause_of(other), "the APP sends only the message types allowed in an established chat", format!("{other} received"))));
+                self.events.push_back(SessionEvent::Violation(v(
+                    clause_of(other),
+                    "the APP sends only the message types allowed in an established chat",
+                    format!("{other} received"),
+                )));
                 400
             }
         }
@@ -231,7 +309,11 @@ impl PsapSession {
 
     /// The final status of one of our messages.
     pub fn on_answer(&mut self, _now: Instant, handle: u64, msg_type: MessageType, status: u16) {
-        self.events.push_back(SessionEvent::Answered { handle, msg_type, status });
+        self.events.push_back(SessionEvent::Answered {
+            handle,
+            msg_type,
+            status,
+        });
     }
 
     /// The next LMPE message to send.

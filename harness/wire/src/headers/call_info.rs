@@ -98,6 +98,12 @@ impl CallInfo {
         })
     }
 
+    /// Validates one value like [`parse`](Self::parse) without building it (no allocation
+    /// unless it fails).
+    pub fn validate(value: &str) -> Result<(), WireError> {
+        scan(value).map(drop)
+    }
+
     /// Parses a header line holding a comma-separated list.
     pub fn parse_list(line: &str) -> Result<Vec<Self>, WireError> {
         list(Self::NAME, line, Self::parse)
@@ -125,15 +131,10 @@ impl CallInfo {
     }
 
     /// The URI of the only value with this purpose: `Ok(None)` when there is none, an error when
-    /// there are several or a value with this purpose is malformed. Values with other purposes
-    /// are not validated. Does not allocate on success.
+    /// there are several or any Call-Info value is malformed. Does not allocate on success.
     pub fn find_uri<'a>(msg: &'a SipMessage, purpose: &str) -> Result<Option<&'a str>, WireError> {
         let mut found = None;
         for v in msg.header_values(Self::NAME) {
-            // A cheap pre-filter keeps the hot path off the full scan for unrelated values.
-            if !contains_ignore_case(v, purpose) {
-                continue;
-            }
             let s = scan(v)?;
             if s.purpose.is_some_and(|p| p.eq_ignore_ascii_case(purpose))
                 && found.replace(s.uri).is_some()
@@ -161,11 +162,6 @@ impl CallInfo {
             .find(|p| p.name.eq_ignore_ascii_case(name))
             .map(|p| p.value.as_deref())
     }
-}
-
-fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
 impl fmt::Display for CallInfo {

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::chars;
 use super::uri::check_uri;
 use crate::WireError;
 
@@ -69,7 +70,7 @@ pub(crate) fn write_quoted(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Resu
 
 /// Characters of an unquoted `gen-value` (`token / host`; `:` `[` `]` for IPv6 hosts).
 fn is_gen_value_char(b: u8) -> bool {
-    is_token_char(b) || b == b':' || b == b'[' || b == b']'
+    chars::is(&chars::GEN_VALUE, b)
 }
 
 /// Splits a header value on top-level commas (not inside `"…"` or `<…>`), trimming each item.
@@ -95,6 +96,11 @@ impl<'a> Iterator for SplitList<'a> {
     fn next(&mut self) -> Option<&'a str> {
         let value = self.rest?;
         let bytes = value.as_bytes();
+        if !bytes.contains(&b',') {
+            // Fast path (most header lines hold one value): no scan for quotes or brackets.
+            self.rest = None;
+            return Some(value);
+        }
         let (mut in_quote, mut in_angle, mut i) = (false, false, 0usize);
         while i < bytes.len() {
             match bytes[i] {
@@ -264,8 +270,9 @@ pub(crate) fn parse_params_opt(text: Option<&str>) -> Result<Vec<Param>, String>
 }
 
 /// RFC 3261 `token` characters.
+#[inline]
 pub(crate) fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+    chars::is(&chars::TOKEN, b)
 }
 
 /// Splits `<uri>;params` (text starting with `<`) into the URI and the text after the first `;`
@@ -281,15 +288,18 @@ pub(crate) fn split_bracketed(text: &str) -> Result<(&str, Option<&str>), String
     if uri.is_empty() {
         return Err("empty URI in <>".into());
     }
-    if uri.starts_with(char::is_whitespace) || uri.ends_with(char::is_whitespace) {
-        return Err(format!(
-            "white space inside <{uri}> (RFC 3261 LAQUOT/RAQUOT allow none)"
-        ));
+    if let Err(e) = check_uri(uri) {
+        // Name the white space precisely; the URI grammar error otherwise.
+        if uri.starts_with(char::is_whitespace) || uri.ends_with(char::is_whitespace) {
+            return Err(format!(
+                "white space inside <{uri}> (RFC 3261 LAQUOT/RAQUOT allow none)"
+            ));
+        }
+        if uri.contains(char::is_whitespace) {
+            return Err(format!("URI {uri:?} contains white space"));
+        }
+        return Err(e.to_string());
     }
-    if uri.contains(char::is_whitespace) {
-        return Err(format!("URI {uri:?} contains white space"));
-    }
-    check_uri(uri).map_err(|e| e.to_string())?;
     let after = inner[gt + 1..].trim_start();
     if after.is_empty() {
         return Ok((uri, None));

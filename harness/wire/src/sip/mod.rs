@@ -7,6 +7,7 @@
 
 mod addr;
 mod builder;
+mod chars;
 mod framing;
 mod message;
 mod parser;

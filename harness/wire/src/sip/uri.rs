@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use super::chars::{is, Class, HNV, PARAMCHAR, PASSWORD, URIC, USER};
 use crate::WireError;
 
 fn bad(uri: &str, reason: impl Into<String>) -> WireError {
@@ -14,18 +15,8 @@ fn bad(uri: &str, reason: impl Into<String>) -> WireError {
     }
 }
 
-/// RFC 3261 `unreserved` (alphanum / mark).
-pub(crate) fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b)
-}
-
-/// RFC 3261 `reserved`.
-fn is_reserved(b: u8) -> bool {
-    b";/?:@&=+$,".contains(&b)
-}
-
-/// Checks that every byte of `text` is allowed by `allowed` or is part of a `%HH` escape.
-fn check_chars(text: &str, allowed: impl Fn(u8) -> bool) -> Result<(), String> {
+/// Checks that every byte of `text` is in `allowed` or is part of a `%HH` escape.
+fn check_chars(text: &str, allowed: &Class) -> Result<(), String> {
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -42,7 +33,7 @@ fn check_chars(text: &str, allowed: impl Fn(u8) -> bool) -> Result<(), String> {
             i += 3;
             continue;
         }
-        if !allowed(c) {
+        if !is(allowed, c) {
             return Err(format!("character {:?} is not allowed here", char::from(c)));
         }
         i += 1;
@@ -106,11 +97,9 @@ impl<'a> SipUri<'a> {
             if u.is_empty() {
                 return Err(bad(uri, "empty user part before '@'"));
             }
-            check_chars(u, |c| is_unreserved(c) || b"&=+$,;?/".contains(&c))
-                .map_err(|e| bad(uri, format!("user part: {e}")))?;
+            check_chars(u, &USER).map_err(|e| bad(uri, format!("user part: {e}")))?;
             if let Some(p) = p {
-                check_chars(p, |c| is_unreserved(c) || b"&=+$,".contains(&c))
-                    .map_err(|e| bad(uri, format!("password: {e}")))?;
+                check_chars(p, &PASSWORD).map_err(|e| bad(uri, format!("password: {e}")))?;
             }
             user = Some(u);
             password = p;
@@ -133,11 +122,10 @@ impl<'a> SipUri<'a> {
                     Some((n, v)) => (n, Some(v)),
                     None => (p, None),
                 };
-                let paramchar = |c: u8| is_unreserved(c) || b"[]/:&+$".contains(&c);
                 if name.is_empty() {
                     return Err(bad(uri, format!("URI parameter {p:?} has no name")));
                 }
-                check_chars(name, paramchar)
+                check_chars(name, &PARAMCHAR)
                     .map_err(|e| bad(uri, format!("URI parameter name {name:?}: {e}")))?;
                 if let Some(v) = value {
                     if v.is_empty() {
@@ -146,7 +134,7 @@ impl<'a> SipUri<'a> {
                             format!("URI parameter {name:?} has an empty value"),
                         ));
                     }
-                    check_chars(v, paramchar)
+                    check_chars(v, &PARAMCHAR)
                         .map_err(|e| bad(uri, format!("URI parameter {name:?}: {e}")))?;
                 }
             }
@@ -156,13 +144,12 @@ impl<'a> SipUri<'a> {
                 let Some((name, value)) = hdr.split_once('=') else {
                     return Err(bad(uri, format!("URI header {hdr:?} is not hname=hvalue")));
                 };
-                let hnv = |c: u8| is_unreserved(c) || b"[]/?:+$".contains(&c);
                 if name.is_empty() {
                     return Err(bad(uri, "URI header with an empty name"));
                 }
-                check_chars(name, hnv)
+                check_chars(name, &HNV)
                     .map_err(|e| bad(uri, format!("URI header name {name:?}: {e}")))?;
-                check_chars(value, hnv)
+                check_chars(value, &HNV)
                     .map_err(|e| bad(uri, format!("URI header {name:?}: {e}")))?;
             }
         }
@@ -298,7 +285,7 @@ pub(crate) fn check_host(host: &str) -> Result<(), String> {
         }
     }
     if !labels()
-        .last()
+        .next_back()
         .is_some_and(|l| l.as_bytes()[0].is_ascii_alphabetic())
     {
         return Err(format!(
@@ -322,10 +309,7 @@ pub fn check_uri(uri: &str) -> Result<(), WireError> {
     if rest.is_empty() {
         return Err(bad(uri, "nothing after the scheme"));
     }
-    check_chars(rest, |c| {
-        is_unreserved(c) || is_reserved(c) || c == b'[' || c == b']'
-    })
-    .map_err(|e| bad(uri, e))
+    check_chars(rest, &URIC).map_err(|e| bad(uri, e))
 }
 
 /// Decodes `%HH` escapes. Fails on a malformed escape or when the result is not UTF-8.
@@ -373,7 +357,7 @@ pub fn percent_encode(text: &str, keep: impl Fn(u8) -> bool) -> String {
 
 /// Characters allowed unescaped in a SIP URI header value (`hnv-unreserved / unreserved`).
 pub fn is_hvalue_char(b: u8) -> bool {
-    is_unreserved(b) || b"[]/?:+$".contains(&b)
+    is(&HNV, b)
 }
 
 #[cfg(test)]

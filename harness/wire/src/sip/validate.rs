@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::addr::{is_token_char, NameAddr};
-use super::message::{SipMessage, StartLine};
+use super::message::{canonical_name, SipMessage, StartLine};
 use super::uri::{check_uri, SipUri};
 use super::via::Via;
 use crate::headers::{
@@ -67,6 +67,21 @@ const SINGLE: [&str; 10] = [
     "Geolocation-Routing",
 ];
 
+/// REQUIRED and SINGLE together (the names counted in one pass).
+const PRESENCE: [&str; 11] = [
+    "Via",
+    "From",
+    "To",
+    "Call-ID",
+    "CSeq",
+    "Max-Forwards",
+    "Content-Type",
+    "Date",
+    "Expires",
+    "Reply-To",
+    "Geolocation-Routing",
+];
+
 struct Sink(Vec<Defect>);
 
 impl Sink {
@@ -108,18 +123,35 @@ impl SipMessage {
     }
 
     fn check_presence(&self, out: &mut Sink) {
+        // One pass over the header lines: counts[i] is the number of lines named PRESENCE[i].
+        let mut counts = [0usize; PRESENCE.len()];
+        for h in &self.headers {
+            let name = canonical_name(&h.name);
+            if let Some(i) = PRESENCE
+                .iter()
+                .position(|n| n.len() == name.len() && n.eq_ignore_ascii_case(name))
+            {
+                counts[i] += 1;
+            }
+        }
+        let count = |name: &str| {
+            PRESENCE
+                .iter()
+                .position(|n| *n == name)
+                .map_or(0, |i| counts[i])
+        };
         for name in REQUIRED {
-            if self.header(name).is_none() {
+            if count(name) == 0 {
                 out.reject(Some(name), "required header is missing");
             }
         }
-        if self.is_request() && self.header("Max-Forwards").is_none() {
+        if self.is_request() && count("Max-Forwards") == 0 {
             // RFC 3261 8.1.1 makes it mandatory, but proxies add it when missing (16.6 step 3)
             // and RFC 2543 requests lack it (RFC 4475 3.4.1).
             out.tolerable(Some("Max-Forwards"), "required header is missing");
         }
         for name in SINGLE {
-            let n = self.count_headers(name);
+            let n = count(name);
             if n > 1 {
                 out.reject(
                     Some(name),
@@ -288,11 +320,7 @@ impl SipMessage {
                 "Retry-After"
             };
             if let Some(v) = self.header(name) {
-                let num = v
-                    .split([';', '('])
-                    .next()
-                    .unwrap_or("")
-                    .trim();
+                let num = v.split([';', '(']).next().unwrap_or("").trim();
                 if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
                     out.reject(Some(label), format!("{num:?} is not delta-seconds"));
                 } else if !is_delta_seconds(num) {
@@ -308,7 +336,11 @@ impl SipMessage {
                 out.reject(Some(header), reason_of(e));
             }
         };
-        push(CallInfo::all_from(self).map(drop), CallInfo::NAME);
+        push(
+            self.header_values(CallInfo::NAME)
+                .try_for_each(CallInfo::validate),
+            CallInfo::NAME,
+        );
         push(ReplyTo::from_message(self).map(drop), ReplyTo::NAME);
         push(
             PAssertedIdentity::from_message(self).map(drop),
@@ -347,11 +379,8 @@ fn has_empty_list_element(line: &str) -> bool {
 
 /// `callid = word [ "@" word ]` (RFC 3261 25.1).
 fn check_call_id(v: &str) -> Result<(), String> {
-    let is_word = |w: &str| {
-        !w.is_empty()
-            && w.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~()<>:\\\"/[]?{}".contains(&b))
-    };
+    let is_word =
+        |w: &str| !w.is_empty() && w.bytes().all(|b| super::chars::is(&super::chars::WORD, b));
     let ok = match v.split_once('@') {
         Some((a, b)) => is_word(a) && is_word(b),
         None => is_word(v),
