@@ -168,7 +168,11 @@ impl Proxy {
     }
 
     fn on_request(&mut self, mut req: SipMessage, input: &Incoming) {
-        let defects = req.defects();
+        let defects: Vec<_> = req
+            .defects()
+            .into_iter()
+            .filter(|d| d.severity == lmpe_wire::sip::Severity::Reject)
+            .collect();
         if !defects.is_empty() {
             let d: Vec<String> = defects.iter().map(ToString::to_string).collect();
             return self.reject(&req, input, 400, &d.join("; "));

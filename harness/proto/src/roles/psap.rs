@@ -363,7 +363,11 @@ impl PsapRole {
             Some(Method::Options) => return 200,
             _ => return self.unmatched(msg, 405, "only MESSAGE and OPTIONS are served".into()),
         }
-        let defects = msg.defects();
+        let defects: Vec<_> = msg
+            .defects()
+            .into_iter()
+            .filter(|d| d.severity == lmpe_wire::sip::Severity::Reject)
+            .collect();
         if !defects.is_empty() {
             let d: Vec<String> = defects.iter().map(ToString::to_string).collect();
             return self.unmatched(msg, 400, d.join("; "));
