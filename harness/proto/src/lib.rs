@@ -8,5 +8,6 @@
 pub mod endpoint;
 pub mod roles;
 pub mod session;
+pub mod testing;
 pub mod transaction;
 pub mod ua;

@@ -89,6 +89,9 @@ pub struct UaConfig {
     pub timers: TimerConfig,
     /// Largest request sent over UDP; larger ones switch to TCP (RFC 3261 18.1.1).
     pub udp_size_limit: usize,
+    /// Run the rsip grammar pass on every received message (off only on load hot paths, where
+    /// our own framing and structural checks still run).
+    pub grammar_check: bool,
 }
 
 impl UaConfig {
@@ -98,6 +101,7 @@ impl UaConfig {
             local,
             timers: TimerConfig::default(),
             udp_size_limit: UDP_SIZE_LIMIT,
+            grammar_check: true,
         }
     }
 }
@@ -121,12 +125,14 @@ pub struct UserAgent {
 impl UserAgent {
     /// A user agent bound (by its driver) to `cfg.local`.
     pub fn new(cfg: UaConfig) -> Self {
-        let salt =
-            (cfg.local.port() as u64) << 32 | u64::from(cfg.local.ip().to_string().len() as u32);
+        let salt = branch_salt(cfg.local);
+        let parser = RsipParser {
+            skip_grammar: !cfg.grammar_check,
+        };
         Self {
             table: TransactionTable::new(cfg.timers),
             cfg,
-            parser: RsipParser::default(),
+            parser,
             clients: HashMap::new(),
             servers: HashMap::new(),
             server_expiry: VecDeque::new(),
@@ -146,6 +152,7 @@ impl UserAgent {
     /// Sets our address (once the driver has bound).
     pub fn set_local(&mut self, local: SocketAddr) {
         self.cfg.local = local;
+        self.branch_salt = branch_salt(local);
     }
 
     /// Transaction statistics.
@@ -378,6 +385,20 @@ impl UserAgent {
         }
         self.drain();
     }
+}
+
+/// A salt that makes our branches unique across space and time (RFC 3261 8.1.1.7): the full
+/// local address plus a process-wide counter, so two user agents never share a branch even when
+/// they share a port number or are created before their socket is bound.
+fn branch_salt(local: SocketAddr) -> u64 {
+    use std::hash::{Hash, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static INSTANCE: AtomicU64 = AtomicU64::new(1);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    local.hash(&mut h);
+    INSTANCE.fetch_add(1, Ordering::Relaxed).hash(&mut h);
+    std::process::id().hash(&mut h);
+    h.finish() & 0xFFFF_FFFF_FFFF
 }
 
 /// RFC 3261 18.2.2 with RFC 3581: reliable → the same connection; UDP with rport → the source

@@ -3,34 +3,21 @@
 use lmpe_wire::lmpe::{
     IdentifierProfile, MSG_ID_PREFIX, MSG_TYPE_PREFIX, PURPOSE_CALL_ID, PURPOSE_MSG_TYPE,
 };
+use lmpe_wire::multipart::{Multipart, Part};
 use lmpe_wire::sip::{Method, NameAddr, RequestBuilder, SipMessage};
 
 use crate::session::{pidf_point, OutgoingChat};
 
 /// A `multipart/mixed` body with the chat text and a PIDF-LO referenced by `cid:` (6.1.2.8).
-/// Returns (content type value, body, content id).
+/// Returns the Content-Type value and the body.
 pub fn multipart_body(text: Option<&str>, pidf: &str, cid: &str) -> (String, Vec<u8>) {
-    let boundary: String = std::iter::once("lmpe-".to_string())
-        .chain(
-            cid.chars()
-                .filter(char::is_ascii_alphanumeric)
-                .map(String::from),
-        )
-        .collect();
-    let mut body = Vec::with_capacity(pidf.len() + 256);
+    let mut parts = Vec::with_capacity(2);
     if let Some(t) = text {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{t}\r\n")
-                .as_bytes(),
-        );
+        parts.push(Part::new("text/plain; charset=utf-8", t.as_bytes()));
     }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Type: application/pidf+xml\r\nContent-ID: <{cid}>\r\n\r\n{pidf}\r\n--{boundary}--\r\n"
-        )
-        .as_bytes(),
-    );
-    (format!("multipart/mixed; boundary={boundary}"), body)
+    parts.push(Part::new("application/pidf+xml", pidf.as_bytes()).with_content_id(cid));
+    let m = Multipart::new(parts);
+    (m.content_type_value(), m.to_bytes())
 }
 
 /// Everything a role knows about how to write its messages.

@@ -45,6 +45,7 @@ pub struct AppSession {
     last_psap_heartbeat: Option<Instant>,
     next_heartbeat: Option<Instant>,
     inactive: bool,
+    start_deadline: Option<Instant>,
     next_handle: u64,
     start_handle: Option<u64>,
     sent_types: Vec<(u64, MessageType)>,
@@ -69,6 +70,7 @@ impl AppSession {
             last_psap_heartbeat: None,
             next_heartbeat: None,
             inactive: false,
+            start_deadline: None,
             next_handle: 1,
             start_handle: None,
             sent_types: Vec::new(),
@@ -139,6 +141,7 @@ impl AppSession {
             return Err(self.not_allowed("start"));
         }
         self.state = AppState::Starting;
+        self.start_deadline = Some(_now + self.params.psap_start_timeout);
         let h = self.queue(
             self.service_uri.clone(),
             MessageType::START,
@@ -445,11 +448,15 @@ impl AppSession {
                 "PSAP chat messages carry a Message Identifier",
                 format!("{t} without Message Identifier"),
             ),
-            (Some(id), Some(last)) if id != last + 1 => self.violation(
-                clause_for(t),
-                "the PSAP's Message Identifier increases by one (1) for each PSAP message",
-                format!("{t} carries {id} after {last}"),
-            ),
+            (Some(id), Some(last))
+                if id != last + 1 && !(t == MessageType::STOP_TRANSFER && id == last) =>
+            {
+                self.violation(
+                    clause_for(t),
+                    "the PSAP's Message Identifier increases by one (1) for each PSAP message",
+                    format!("{t} carries {id} after {last}"),
+                )
+            }
             _ => {}
         }
         if let Some(id) = id {
@@ -472,14 +479,75 @@ impl AppSession {
     }
     /// When the next heartbeat is due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.next_heartbeat
+        let start = self
+            .start_deadline
+            .filter(|_| matches!(self.state, AppState::Starting | AppState::AwaitingPsapStart));
+        let silent_psap = self
+            .last_psap_heartbeat
+            .filter(|_| {
+                matches!(
+                    self.state,
+                    AppState::Established | AppState::TransferPending
+                )
+            })
+            .map(|t| t + silence_limit(self.params.peer_heartbeat_limit));
+        [self.next_heartbeat, start, silent_psap]
+            .into_iter()
+            .flatten()
+            .min()
     }
-    /// Sends the heartbeat if it is due (6.2.5: at least every 20 s, with location).
+
+    /// Sends the heartbeat if it is due (6.2.5: at least every 20 s, with location); ends a start
+    /// that the PSAP never answered with its own start/257 (6.2.2); flags a PSAP that started
+    /// sending keep-alives and stopped (6.2.5).
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.next_heartbeat.is_some_and(|t| t <= now) {
             let _ = self.heartbeat(now);
         }
+        if matches!(self.state, AppState::Starting | AppState::AwaitingPsapStart)
+            && self.start_deadline.is_some_and(|t| t <= now)
+        {
+            self.start_deadline = None;
+            self.state = AppState::Failed;
+            let waited = self.params.psap_start_timeout.as_secs_f64();
+            self.violation(
+                "6.2.2",
+                "upon the first message the PSAP issues its own start/257",
+                format!("no start/257 from the PSAP within {waited:.1} s"),
+            );
+            self.events.push_back(SessionEvent::Failed {
+                reason: format!("no PSAP start/257 within {waited:.1} s"),
+            });
+        }
+        if let Some(last) = self.last_psap_heartbeat {
+            let limit = self.params.peer_heartbeat_limit;
+            if now >= last + silence_limit(limit)
+                && matches!(
+                    self.state,
+                    AppState::Established | AppState::TransferPending
+                )
+            {
+                self.violation(
+                    "6.2.5",
+                    "a PSAP that sends keep-alives sends them periodically, at least every 20 s",
+                    format!(
+                        "no PSAP heartbeat for {:.1} s after the last one (limit {:.1} s)",
+                        now.saturating_duration_since(last).as_secs_f64(),
+                        limit.as_secs_f64()
+                    ),
+                );
+                // Report each silent period once.
+                self.last_psap_heartbeat = Some(now);
+            }
+        }
     }
+}
+
+/// How long after the last PSAP heartbeat silence counts as a 6.2.5 violation: the limit plus a
+/// tenth for transport delay (a heartbeat arriving exactly at the limit is compliant; arrival
+/// gaps are still checked strictly against the limit).
+fn silence_limit(limit: std::time::Duration) -> std::time::Duration {
+    limit + limit / 10
 }
 
 pub(crate) fn clause_for(t: MessageType) -> &'static str {

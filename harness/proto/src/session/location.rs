@@ -1,82 +1,7 @@
 //! Location conveyance checks (5.6.4, RFC 6442) and a minimal PIDF-LO for simulated APPs.
 
-use lmpe_wire::sip::{split_list, Header, NameAddr, SipMessage};
-
-/// One body part (a non-multipart body is a single part).
-#[derive(Debug)]
-pub(crate) struct Part {
-    headers: Vec<Header>,
-    body: Vec<u8>,
-}
-
-/// Splits a SIP body into parts (RFC 2046 multipart/mixed; otherwise the body is one part).
-pub(crate) fn body_parts(msg: &SipMessage) -> Result<Vec<Part>, String> {
-    let ct = msg.content_type().unwrap_or("text/plain");
-    if media_type(ct) != "multipart/mixed" {
-        return Ok(vec![Part {
-            headers: vec![Header {
-                name: "Content-Type".into(),
-                value: ct.to_string(),
-            }],
-            body: msg.body.clone(),
-        }]);
-    }
-    let boundary = ct
-        .split(';')
-        .skip(1)
-        .filter_map(|p| p.split_once('='))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("boundary"))
-        .map(|(_, v)| v.trim().trim_matches('"').to_string())
-        .ok_or("multipart/mixed without boundary")?;
-    let delim = format!("--{boundary}");
-    let text = &msg.body;
-    let mut parts = Vec::new();
-    let mut starts = Vec::new();
-    let mut i = 0;
-    while let Some(pos) = find(&text[i..], delim.as_bytes()) {
-        let at = i + pos;
-        if at == 0 || text[at - 1] == b'\n' {
-            starts.push(at);
-        }
-        i = at + delim.len();
-    }
-    for w in starts.windows(2) {
-        let seg = &text[w[0] + delim.len()..w[1]];
-        let seg = seg.strip_prefix(b"\r\n").unwrap_or(seg);
-        let seg = seg.strip_suffix(b"\r\n").unwrap_or(seg);
-        let (head, body) = match find(seg, b"\r\n\r\n") {
-            Some(p) => (&seg[..p], &seg[p + 4..]),
-            None => (&seg[..0], seg),
-        };
-        let headers = String::from_utf8_lossy(head)
-            .split("\r\n")
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| Header {
-                name: n.trim().to_string(),
-                value: v.trim().to_string(),
-            })
-            .collect();
-        parts.push(Part {
-            headers,
-            body: body.to_vec(),
-        });
-    }
-    if parts.is_empty() {
-        return Err(format!("multipart body has no part delimited by {delim}"));
-    }
-    Ok(parts)
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn part_header<'a>(part: &'a Part, name: &str) -> Option<&'a str> {
-    part.headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
-}
+use lmpe_wire::multipart::{body_parts, find_by_cid};
+use lmpe_wire::sip::{split_list, NameAddr, SipMessage};
 
 fn media_type(value: &str) -> String {
     value
@@ -92,7 +17,7 @@ pub(crate) fn text_part(msg: &SipMessage) -> Option<String> {
     let parts = body_parts(msg).ok()?;
     parts
         .iter()
-        .find(|p| part_header(p, "Content-Type").is_some_and(|ct| media_type(ct) == "text/plain"))
+        .find(|p| p.is_media_type("text/plain"))
         .map(|p| String::from_utf8_lossy(&p.body).into_owned())
 }
 
@@ -113,20 +38,12 @@ pub fn check_location(msg: &SipMessage) -> Result<(), String> {
         match na.scheme().as_str() {
             "cid" => {
                 let cid = &na.uri[4..];
-                let part = parts
-                    .iter()
-                    .find(|p| {
-                        part_header(p, "Content-ID").is_some_and(|id| {
-                            id.trim()
-                                .trim_start_matches('<')
-                                .trim_end_matches('>')
-                                .eq_ignore_ascii_case(cid)
-                        })
-                    })
-                    .ok_or_else(|| {
-                        format!("Geolocation references cid:{cid} but no body part has Content-ID <{cid}>")
-                    })?;
-                let ct = part_header(part, "Content-Type").map(media_type);
+                let part = find_by_cid(&parts, cid).ok_or_else(|| {
+                    format!(
+                        "Geolocation references cid:{cid} but no body part has Content-ID <{cid}>"
+                    )
+                })?;
+                let ct = part.content_type().map(media_type);
                 if ct.as_deref() != Some("application/pidf+xml") {
                     return Err(format!(
                         "the part cid:{cid} is {:?}, not application/pidf+xml",

@@ -29,6 +29,9 @@ pub struct ChatParams {
     pub heartbeat_interval: Option<Duration>,
     /// The longest gap between the peer's heartbeats that is accepted (scaled down in tests).
     pub peer_heartbeat_limit: Duration,
+    /// How long the APP waits for the PSAP's start/257 after sending its own (6.2.2); longer
+    /// than Timer F (32 s) so that a transport failure is reported as 408 first.
+    pub psap_start_timeout: Duration,
 }
 
 impl Default for ChatParams {
@@ -37,6 +40,7 @@ impl Default for ChatParams {
             profile: IdentifierProfile::default(),
             heartbeat_interval: Some(MAX_HEARTBEAT_INTERVAL),
             peer_heartbeat_limit: MAX_HEARTBEAT_INTERVAL,
+            psap_start_timeout: Duration::from_secs(40),
         }
     }
 }

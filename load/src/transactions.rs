@@ -1,0 +1,357 @@
+//! Open-loop MESSAGE transactions from a UAC endpoint to a UAS endpoint.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use lmpe_net::{spawn_endpoint, NetError, SipSocketConfig};
+use lmpe_proto::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
+use lmpe_proto::ua::{UaConfig, UaEvent, UserAgent};
+use lmpe_wire::sip::{reason_phrase, Method, NameAddr, RequestBuilder, ResponseBuilder};
+use serde::Serialize;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct ThroughputConfig {
+    /// Number of MESSAGE transactions.
+    pub count: u64,
+    /// Arrival rate per second (open model); 0 means "as fast as the sender can".
+    pub rate: f64,
+    /// Body size in bytes (text/plain).
+    pub body_bytes: usize,
+    /// Give up this long after the last intended send.
+    pub drain: Duration,
+}
+
+impl Default for ThroughputConfig {
+    fn default() -> Self {
+        Self {
+            count: 100_000,
+            rate: 0.0,
+            body_bytes: 200,
+            drain: Duration::from_secs(40),
+        }
+    }
+}
+
+/// Results; the counts reconcile: `sent == answered_2xx + answered_other + timed_out + errors + in_flight`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThroughputReport {
+    /// Transactions started.
+    pub sent: u64,
+    /// Final 2xx responses.
+    pub answered_2xx: u64,
+    /// Other final responses.
+    pub answered_other: u64,
+    /// Timer F expiries.
+    pub timed_out: u64,
+    /// Transport errors.
+    pub errors: u64,
+    /// Still open when the run ended.
+    pub in_flight: u64,
+    /// Timer E retransmissions.
+    pub retransmissions: u64,
+    /// Requests the UAS received (new transactions).
+    pub uas_received: u64,
+    /// Wall time from the first send to the last answer (seconds).
+    pub elapsed_s: f64,
+    /// Completed transactions per second.
+    pub tx_per_s: f64,
+    /// Latency percentiles from the intended send time, microseconds: p50, p90, p99, p99.9, max.
+    pub latency_us: [u64; 5],
+}
+
+/// Sends MESSAGE requests on an open schedule and measures each from its intended send time.
+#[derive(Debug)]
+pub struct Uac {
+    ua: UserAgent,
+    dest: SocketAddr,
+    cfg: ThroughputConfig,
+    start: Option<Instant>,
+    next: u64,
+    body: Vec<u8>,
+    intended: HashMap<u64, Instant>,
+    hist: Histogram<u64>,
+    report: ThroughputReport,
+    last_answer: Option<Instant>,
+}
+
+impl Uac {
+    /// A sender towards `dest`.
+    pub fn new(ua: UaConfig, dest: SocketAddr, cfg: ThroughputConfig) -> Self {
+        let mut hist = Histogram::new_with_bounds(1, 60_000_000, 3).unwrap_or_else(|_| {
+            Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"))
+        });
+        hist.auto(true);
+        Self {
+            ua: UserAgent::new(ua),
+            dest,
+            body: vec![b'x'; cfg.body_bytes],
+            cfg,
+            start: None,
+            next: 0,
+            intended: HashMap::new(),
+            hist,
+            report: empty_report(),
+            last_answer: None,
+        }
+    }
+
+    /// Sets the bound address.
+    pub fn set_local(&mut self, local: SocketAddr) {
+        self.ua.set_local(local);
+    }
+
+    /// Starts the schedule at `now`.
+    pub fn begin(&mut self, now: Instant) {
+        self.start = Some(now);
+        self.send_due(now);
+    }
+
+    fn intended_at(&self, i: u64) -> Option<Instant> {
+        let start = self.start?;
+        if self.cfg.rate <= 0.0 {
+            return Some(start);
+        }
+        Some(start + Duration::from_secs_f64(i as f64 / self.cfg.rate))
+    }
+
+    fn send_due(&mut self, now: Instant) {
+        // Bound the burst per wake-up so responses keep being read when unthrottled.
+        let mut budget = 256;
+        while self.next < self.cfg.count && budget > 0 {
+            let Some(at) = self.intended_at(self.next) else {
+                return;
+            };
+            if at > now {
+                break;
+            }
+            let local = self.ua.local();
+            let req = RequestBuilder::new(Method::Message, format!("sip:uas@{}", self.dest))
+                .header("Max-Forwards", "70")
+                .from(&NameAddr::new(format!("sip:uac@{local}")).with_param("tag", Some("uac")))
+                .to(&NameAddr::new(format!("sip:uas@{}", self.dest)))
+                .call_id(&format!("{}@load", self.next))
+                .cseq(1)
+                .body("text/plain; charset=utf-8", self.body.clone())
+                .build();
+            match self
+                .ua
+                .send_request(now, req, TransportKind::Udp, self.dest)
+            {
+                Ok(h) => {
+                    self.intended.insert(h, at);
+                    self.report.sent += 1;
+                }
+                Err(_) => self.report.errors += 1,
+            }
+            self.next += 1;
+            budget -= 1;
+        }
+    }
+
+    fn pump(&mut self, now: Instant) {
+        while let Some(ev) = self.ua.poll_event() {
+            match ev {
+                UaEvent::Response { handle, msg } => {
+                    let status = msg.status().unwrap_or(0);
+                    if status < 200 {
+                        continue;
+                    }
+                    if let Some(at) = self.intended.remove(&handle) {
+                        let us = now.saturating_duration_since(at).as_micros().max(1) as u64;
+                        let _ = self.hist.record(us);
+                    }
+                    if (200..300).contains(&status) {
+                        self.report.answered_2xx += 1;
+                    } else {
+                        self.report.answered_other += 1;
+                    }
+                    self.last_answer = Some(now);
+                }
+                UaEvent::Timeout { handle } => {
+                    self.intended.remove(&handle);
+                    self.report.timed_out += 1;
+                }
+                UaEvent::TransportError { handle } => {
+                    self.intended.remove(&handle);
+                    self.report.errors += 1;
+                }
+                UaEvent::Request { .. }
+                | UaEvent::Malformed { .. }
+                | UaEvent::StrayResponse { .. } => {}
+            }
+        }
+    }
+
+    /// Whether every transaction has ended or the drain time after the last send has passed.
+    pub fn finished(&self, now: Instant) -> bool {
+        if self.next < self.cfg.count {
+            return false;
+        }
+        if self.intended.is_empty() {
+            return true;
+        }
+        self.intended_at(self.cfg.count.saturating_sub(1))
+            .is_some_and(|last| now > last + self.cfg.drain)
+    }
+
+    /// The report so far.
+    pub fn report(&self) -> ThroughputReport {
+        let mut r = self.report.clone();
+        r.in_flight = self.intended.len() as u64;
+        r.retransmissions = self.ua.stats().retransmissions;
+        if let (Some(s), Some(e)) = (self.start, self.last_answer) {
+            r.elapsed_s = e.saturating_duration_since(s).as_secs_f64();
+            if r.elapsed_s > 0.0 {
+                r.tx_per_s = (r.answered_2xx + r.answered_other) as f64 / r.elapsed_s;
+            }
+        }
+        r.latency_us = [
+            self.hist.value_at_quantile(0.5),
+            self.hist.value_at_quantile(0.9),
+            self.hist.value_at_quantile(0.99),
+            self.hist.value_at_quantile(0.999),
+            self.hist.max(),
+        ];
+        r
+    }
+}
+
+fn empty_report() -> ThroughputReport {
+    ThroughputReport {
+        sent: 0,
+        answered_2xx: 0,
+        answered_other: 0,
+        timed_out: 0,
+        errors: 0,
+        in_flight: 0,
+        retransmissions: 0,
+        uas_received: 0,
+        elapsed_s: 0.0,
+        tx_per_s: 0.0,
+        latency_us: [0; 5],
+    }
+}
+
+impl Endpoint for Uac {
+    fn handle_input(&mut self, now: Instant, input: Incoming) {
+        self.ua.handle_input(now, input);
+        self.pump(now);
+        self.send_due(now);
+    }
+    fn handle_transport_error(
+        &mut self,
+        now: Instant,
+        _: TransportKind,
+        remote: SocketAddr,
+        _: &str,
+    ) {
+        self.ua.handle_transport_error(now, remote);
+        self.pump(now);
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.ua.poll_transmit()
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        let next_send = if self.next < self.cfg.count {
+            self.intended_at(self.next)
+        } else {
+            None
+        };
+        match (self.ua.poll_timeout(), next_send) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.ua.handle_timeout(now);
+        self.pump(now);
+        self.send_due(now);
+    }
+}
+
+/// Answers every request with 200 OK.
+#[derive(Debug)]
+pub struct Uas {
+    ua: UserAgent,
+    received: u64,
+}
+
+impl Uas {
+    /// A responder.
+    pub fn new(ua: UaConfig) -> Self {
+        Self {
+            ua: UserAgent::new(ua),
+            received: 0,
+        }
+    }
+    /// Sets the bound address.
+    pub fn set_local(&mut self, local: SocketAddr) {
+        self.ua.set_local(local);
+    }
+    /// Requests received.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+}
+
+impl Endpoint for Uas {
+    fn handle_input(&mut self, now: Instant, input: Incoming) {
+        self.ua.handle_input(now, input);
+        while let Some(ev) = self.ua.poll_event() {
+            if let UaEvent::Request { id, msg, .. } = ev {
+                self.received += 1;
+                let resp = ResponseBuilder::for_request(&msg, 200, reason_phrase(200), Some("uas"))
+                    .build();
+                let _ = self.ua.respond(now, &id, &resp);
+            }
+        }
+    }
+    fn handle_transport_error(
+        &mut self,
+        now: Instant,
+        _: TransportKind,
+        remote: SocketAddr,
+        _: &str,
+    ) {
+        self.ua.handle_transport_error(now, remote);
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.ua.poll_transmit()
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.ua.poll_timeout()
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.ua.handle_timeout(now);
+    }
+}
+
+/// Runs UAC → UAS over loopback UDP in this process and reports.
+pub async fn run_message_throughput(cfg: ThroughputConfig) -> Result<ThroughputReport, NetError> {
+    let mut ua = UaConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+    ua.grammar_check = false;
+    let uas = spawn_endpoint(Uas::new(ua.clone()), SipSocketConfig::loopback()).await?;
+    let uas_addr = uas.local_addr();
+    uas.with(move |u, _| u.set_local(uas_addr)).await?;
+    let uac = spawn_endpoint(Uac::new(ua, uas_addr, cfg), SipSocketConfig::loopback()).await?;
+    let uac_addr = uac.local_addr();
+    uac.with(move |u, now| {
+        u.set_local(uac_addr);
+        u.begin(now);
+    })
+    .await?;
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if uac.with(|u, now| u.finished(now)).await? {
+            break;
+        }
+    }
+    let mut report = uac.with(|u, _| u.report()).await?;
+    report.uas_received = uas.with(|u, _| u.received()).await?;
+    uac.shutdown().await;
+    uas.shutdown().await;
+    Ok(report)
+}
