@@ -32,6 +32,8 @@ pub(crate) struct LmpeWorld {
     pub(crate) esinet_opts: EsinetOptions,
     /// The embedded ESInet, once started.
     pub(crate) esinet: Option<EmbeddedEsinet>,
+    /// Identifier forms the APP writes (default: the run's profile).
+    pub(crate) app_profile: Option<lmpe_wire::lmpe::IdentifierProfile>,
     /// APP heartbeat interval.
     pub(crate) app_heartbeat: Option<Duration>,
     /// The simulated APP.
@@ -79,6 +81,7 @@ impl LmpeWorld {
             run,
             esinet_opts,
             esinet: None,
+            app_profile: None,
             app_heartbeat: None,
             app: None,
             chat: None,
@@ -105,9 +108,13 @@ impl LmpeWorld {
             inconclusive!("no ESInet")
         };
         let params = ChatParams {
-            profile: self.run.profile.clone(),
+            profile: self
+                .app_profile
+                .clone()
+                .unwrap_or_else(|| self.run.profile.clone()),
             heartbeat_interval: self.app_heartbeat,
             peer_heartbeat_limit: self.run.heartbeat_limit,
+            psap_start_timeout: self.run.response_timeout,
         };
         let app = AppRole::new(AppConfig {
             user: "app".into(),

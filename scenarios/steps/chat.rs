@@ -99,6 +99,7 @@ async fn send_crafted(
                 reply_to: None,
                 with_location: true,
                 history_info: None,
+                msg_id_purpose: None,
             };
             let mut msg = a.build_message(&scratch, &out).ok_or("no scratch chat")?;
             alter(&mut msg);

@@ -19,10 +19,18 @@ async fn app_heartbeats(w: &mut LmpeWorld, ms: u64) {
     w.app_heartbeat = Some(Duration::from_millis(ms));
 }
 
-#[given("a simulated APP")]
-async fn simulated_app(w: &mut LmpeWorld) {
-    w.ensure_app().await;
+#[given(expr = "the APP writes LMPE identifiers in the {string} profile")]
+async fn app_profile(w: &mut LmpeWorld, name: String) {
+    match lmpe_wire::lmpe::IdentifierProfile::by_name(&name) {
+        Some(p) => w.app_profile = Some(p),
+        None => crate::world::inconclusive!("unknown identifier profile {name:?}"),
+    }
 }
+
+/// The APP (and the ESInet) start lazily at the first step that needs them, so that Given
+/// steps after the Background can still configure them.
+#[given("a simulated APP")]
+async fn simulated_app(_w: &mut LmpeWorld) {}
 
 #[given(expr = "the APP has an established chat with the PSAP via {string}")]
 async fn established(w: &mut LmpeWorld, service: String) {

@@ -21,6 +21,16 @@ Feature: 6.2.2 Session mode initiation (PSAP)
     And the PSAP answers with its own start/257 (clause 6.2.2)
     And no violation of TS 103 698 was observed
 
+  @TP_PSAP_IM2_START_BV_03 @BV @clause-6.1.2.7
+  Scenario: The PSAP returns the Call Identifier in the text form of 6.1.2.7 it received
+    # The APP writes urn:emergency:service:uid:callid: and EmergencyChatData.MsgId (the text's
+    # forms, not its examples'); it flags any other form in the PSAP's answer.
+    Given the APP writes LMPE identifiers in the "strict-text" profile
+    When the APP starts a chat to "urn:service:sos" with the text "Help, I am hurt."
+    Then the message is answered with 2xx (clause 6.2.2)
+    And the PSAP answers with its own start/257 (clause 6.2.2)
+    And no violation of TS 103 698 was observed
+
   @TP_PSAP_IM2_START_BI_01 @BI
   Scenario: A start/257 without a Call Identifier opens no chat
     When the APP sends start/257 without a Call Identifier

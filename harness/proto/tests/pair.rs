@@ -47,13 +47,25 @@ fn pair_with(faults: PsapFaults, t0: Instant) -> Chat {
 }
 
 fn pair_with_limit(faults: PsapFaults, app_udp_limit: usize, t0: Instant) -> Chat {
+    pair_with_profile(faults, app_udp_limit, IdentifierProfile::default(), t0)
+}
+
+fn pair_with_profile(
+    faults: PsapFaults,
+    app_udp_limit: usize,
+    app_profile: IdentifierProfile,
+    t0: Instant,
+) -> Chat {
     let mut ua = UaConfig::new(app_addr());
     ua.udp_size_limit = app_udp_limit;
     let app = AppRole::new(AppConfig {
         user: "app".into(),
         element_id: "app.example.net".into(),
         outbound: (TransportKind::Udp, psap_addr()),
-        params: ChatParams::default(),
+        params: ChatParams {
+            profile: app_profile,
+            ..ChatParams::default()
+        },
         location: (48.208_49, 16.372_08),
         extra_headers: Vec::new(),
         ua,
@@ -228,6 +240,7 @@ fn app_message(p: &Chat, chat: &str, msg_type: MessageType, msg_id: Option<u32>)
         reply_to: None,
         with_location: true,
         history_info: None,
+        msg_id_purpose: None,
     }
 }
 
@@ -921,7 +934,8 @@ fn fault_no_heartbeat_sends_no_psap_heartbeats() {
 
 #[test]
 fn every_psap_fault_has_a_pair_test() {
-    const TESTED: [&str; 12] = [
+    const TESTED: [&str; 13] = [
+        "fixed-id-forms",
         "accept-any-start",
         "reject-stop",
         "no-heartbeat",
@@ -939,5 +953,30 @@ fn every_psap_fault_has_a_pair_test() {
         assert!(TESTED.contains(&name), "no pair test for fault {name}");
         let f = PsapFaults::by_name(name).unwrap();
         assert_ne!(f, PsapFaults::default(), "{name}");
+    }
+}
+
+/// A strict-text APP (6.1.2.7 text forms) gets its own Call Identifier URN and Message
+/// Identifier purpose back from a PSAP that mirrors them; a PSAP that writes its own forms is
+/// flagged under 6.1.2.7.
+#[test]
+fn psap_mirrors_identifier_forms_and_fixed_id_forms_is_flagged() {
+    for (faults, flagged) in [
+        (PsapFaults::default(), false),
+        (PsapFaults::by_name("fixed-id-forms").unwrap(), true),
+    ] {
+        let t0 = Instant::now();
+        let mut p = pair_with_profile(faults, 8800, IdentifierProfile::STRICT_TEXT, t0);
+        let now = p.now();
+        let chat = p.a.start_chat(now, SOS, "I need help").unwrap();
+        p.run_for(2 * S).unwrap();
+        let mut seen = Seen::default();
+        seen.poll(&mut p);
+        let v = violations(&seen.app);
+        if flagged {
+            assert!(v.iter().any(|x| x.clause == "6.1.2.7"), "{v:?}");
+        } else {
+            assert_eq!(v, [], "chat {chat}");
+        }
     }
 }

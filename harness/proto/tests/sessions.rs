@@ -129,6 +129,7 @@ fn psap_msg(
         reply_to: reply_to.map(str::to_string),
         with_location: false,
         history_info: None,
+        msg_id_purpose: None,
     }
 }
 
@@ -194,7 +195,11 @@ fn app_start_is_start_257_with_msg_id_1_to_the_service_urn_with_location() {
     assert!(app.send_chat(t0, "hello").is_err());
     assert!(app.stop(t0, "bye").is_err());
     assert!(app.heartbeat(t0).is_err());
-    assert_eq!(app.poll_timeout(), None);
+    // The only timer before the chat is established is the PSAP start deadline (6.2.2).
+    assert_eq!(
+        app.poll_timeout(),
+        Some(t0 + ChatParams::default().psap_start_timeout)
+    );
 }
 
 fn psap_echoes_call_id_urn(app_profile: IdentifierProfile, prefix: &str) {
@@ -272,8 +277,8 @@ fn app_is_established_only_after_the_psap_start_with_reply_to() {
     assert!(app.send_chat(t0, "hello").is_err());
     assert_eq!(
         app.poll_timeout(),
-        None,
-        "no heartbeats before the PSAP start"
+        Some(t0 + ChatParams::default().psap_start_timeout),
+        "no heartbeats before the PSAP start, only the start deadline"
     );
 
     let est = t0 + 2 * S;
@@ -536,7 +541,11 @@ fn app_flags_a_psap_start_without_reply_to() {
     assert!(!ev
         .iter()
         .any(|e| matches!(e, SessionEvent::Established { .. })));
-    assert_eq!(app.poll_timeout(), None);
+    // Not established: no heartbeat, only the start deadline.
+    assert_eq!(
+        app.poll_timeout(),
+        Some(t0 + ChatParams::default().psap_start_timeout)
+    );
     assert!(app.send_chat(t0 + S, "hello").is_err());
 
     // A Reply-To that is not a SIP URI is flagged too.

@@ -1,13 +1,23 @@
 //! A stateless SIP proxy (RFC 3261 16.11) with the policy of a BCF or an ESRP.
 //!
 //! * BCF (5.1): the public entry point. Polices Resource-Priority on emergency requests
-//!   (6.1.2.5: marked with the provisioned value, default `esnet.1`), forwards service URNs to the
-//!   ESRP, maps its public URIs (the PSAP's Reply-To, NOTE 2 of 6.2.2) to internal elements, and
-//!   forwards PSAP-originated requests out to the APP.
+//!   (6.1.2.5: marked with the provisioned value, default `esnet.1`; see
+//!   [`ProxyConfig::provisioned_priority`]), forwards service URNs to the ESRP, maps its public
+//!   URIs (the PSAP's Reply-To, NOTE 2 of 6.2.2) to internal elements, and forwards
+//!   PSAP-originated requests out to the APP.
 //! * ESRP (5.2): routes `urn:service:sos` and its sub-services by a static table (LoST comes
 //!   later), retargeting the Request-URI and adding History-Info with a Reason (6.1.2.6).
 //!
-//! Call-Info, bodies and every header it does not own pass untouched (6.1.2.7, 6.1.2.8).
+//! Call-Info, bodies and every header it does not own pass untouched (6.1.2.7, 6.1.2.8). The
+//! headers a proxy owns are: its own Via on top, `received`/`rport` on the previous Via
+//! (RFC 3261 18.2.1, RFC 3581), Max-Forwards, History-Info entries it appends (ESRP),
+//! Resource-Priority on emergency requests (BCF), and Content-Length only when a datagram without
+//! one has to go out over a stream transport (RFC 3261 18.3).
+//!
+//! Request processing follows RFC 3261 16.3: syntax (400), URI scheme (416), Max-Forwards (483),
+//! Proxy-Require (420), then routing (404). The proxy never answers 503 (6.1.2.9) and never
+//! answers an ACK (RFC 3261 17): an ACK it cannot forward is dropped. Every input is counted
+//! exactly once in [`ProxyStats`].
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::VecDeque;
@@ -19,8 +29,10 @@ use std::time::Instant;
 use lmpe_proto::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
 use lmpe_proto::roles::WireRecord;
 use lmpe_proto::ua::UDP_SIZE_LIMIT;
+use lmpe_wire::headers::{HiEntry, HiIndex, HistoryInfo, Reason};
 use lmpe_wire::sip::{
-    reason_phrase, NameAddr, ResponseBuilder, RsipParser, SipMessage, SipParser, Via,
+    canonical_name, reason_phrase, split_list, Header, Method, NameAddr, ResponseBuilder,
+    RsipParser, Severity, SipMessage, SipParser, StartLine, Via,
 };
 
 /// Which policy the proxy applies.
@@ -57,21 +69,38 @@ pub struct ProxyConfig {
     /// Users of our own host that map to internal elements (BCF: the PSAP's public URI).
     pub user_map: Vec<(String, SocketAddr)>,
     /// BCF: the provisioned Resource-Priority for emergency requests (6.1.2.5).
+    ///
+    /// Policing replaces *every* Resource-Priority value of a request for `urn:service:sos` or
+    /// a sub-service with exactly this one, including a valid `esnet` value the request already
+    /// carries. 6.1.2.5 says BCFs "shall police Resource Priority for incoming SIP calls" and
+    /// that calls that appear to be emergency calls "shall be marked with a provisioned Resource
+    /// Priority": the mark is the BCF's provisioning, not the caller's claim. The other `esnet`
+    /// levels of Table 3 are assigned inside the ESInet (`esnet.0` for PSAP callbacks during an
+    /// incident, `esnet.2` for critical incident-related calls), so an external caller cannot
+    /// legitimately present them, and foreign namespaces mean nothing to ESInet queues. For the
+    /// same reason a malformed incoming Resource-Priority does not make the BCF answer 400: it
+    /// is replaced, and the emergency call proceeds. Requests that are not emergency service
+    /// URNs (PSAP callbacks leaving through the BCF, chat messages to a mapped public URI) are
+    /// not marked and keep what they carry ("Callbacks outside of an incident are not marked").
     pub provisioned_priority: Option<String>,
     /// Transport towards the next hop.
     pub transport: TransportKind,
 }
 
-/// Counters.
+/// Counters. Every input is counted exactly once:
+/// `received == requests_forwarded + responses_forwarded + rejected + dropped`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProxyStats {
+    /// Messages fed to the proxy.
+    pub received: u64,
     /// Requests forwarded.
     pub requests_forwarded: u64,
     /// Responses forwarded.
     pub responses_forwarded: u64,
     /// Requests answered by the proxy itself (errors).
     pub rejected: u64,
-    /// Messages dropped (unparseable, or responses not for us).
+    /// Messages dropped (unparseable, responses not for us or not routable, ACKs that cannot
+    /// be forwarded).
     pub dropped: u64,
 }
 
@@ -132,27 +161,67 @@ impl Proxy {
         });
     }
 
+    fn drop_request(&mut self, req: &SipMessage, why: &str) {
+        self.stats.dropped += 1;
+        self.notes.push(format!(
+            "{}: {} dropped: {why}",
+            self.cfg.name,
+            req.summary()
+        ));
+    }
+
     fn reject(&mut self, req: &SipMessage, input: &Incoming, status: u16, why: &str) {
+        self.reject_with(req, input, status, why, Vec::new());
+    }
+
+    /// Answers a request with an error (never 503, 6.1.2.9), or drops it if it is an ACK.
+    fn reject_with(
+        &mut self,
+        req: &SipMessage,
+        input: &Incoming,
+        status: u16,
+        why: &str,
+        extra: Vec<Header>,
+    ) {
+        debug_assert!(status != 503, "6.1.2.9");
+        if req.method() == Some(Method::Ack) {
+            // RFC 3261 17: an ACK is never answered.
+            return self.drop_request(req, &format!("would be {status}: {why}"));
+        }
         self.stats.rejected += 1;
         self.notes.push(format!(
             "{}: {} -> {status}: {why}",
             self.cfg.name,
             req.summary()
         ));
-        let resp =
-            ResponseBuilder::for_request(req, status, reason_phrase(status), Some(&self.cfg.name))
+        // RFC 3261 18.2.1 / RFC 3581 4: the response carries received (and the rport value).
+        let mut req = req.clone();
+        let top = req.top_via().ok();
+        if let Some(mut v) = top.clone() {
+            mark_received(&mut v, input.remote);
+            replace_top_via(&mut req, &v.to_string());
+        }
+        let mut resp =
+            ResponseBuilder::for_request(&req, status, reason_phrase(status), Some(&self.cfg.name))
                 .header(
                     "Warning",
-                    format!("399 {} \"{}\"", self.cfg.name, why.replace('"', "'")),
-                )
-                .build();
-        let dest = match req.top_via() {
-            Ok(v) if !input.transport.is_reliable() && v.rport().is_none() => {
+                    format!(
+                        "399 {} \"{}\"",
+                        self.cfg.name,
+                        why.replace(['"', '\\'], "'")
+                    ),
+                );
+        for h in extra {
+            resp = resp.header(&h.name, h.value);
+        }
+        // RFC 3261 18.2.2: unreliable transport without rport: source address, sent-by port.
+        let dest = match top {
+            Some(v) if !input.transport.is_reliable() && v.rport().is_none() => {
                 SocketAddr::new(input.remote.ip(), v.port.unwrap_or(5060))
             }
             _ => input.remote,
         };
-        self.send(input.transport, dest, resp.to_bytes());
+        self.send(input.transport, dest, resp.build().to_bytes());
     }
 
     fn route_for(&self, uri: &str) -> Option<&Route> {
@@ -167,35 +236,63 @@ impl Proxy {
             .max_by_key(|r| r.service.len())
     }
 
+    /// Whether this proxy polices Resource-Priority on a request for `uri` (6.1.2.5).
+    fn polices(&self, uri: &str) -> bool {
+        self.cfg.role == ProxyRole::Bcf
+            && self.cfg.provisioned_priority.is_some()
+            && is_emergency_service(uri)
+    }
+
     fn on_request(&mut self, mut req: SipMessage, input: &Incoming) {
-        let defects: Vec<_> = req
+        let uri = req.request_uri().unwrap_or_default().to_string();
+        let policed = self.polices(&uri);
+        // RFC 3261 16.3 step 1. A Resource-Priority the BCF replaces anyway does not stop an
+        // emergency call (see `ProxyConfig::provisioned_priority`).
+        let defects: Vec<String> = req
             .defects()
             .into_iter()
-            .filter(|d| d.severity == lmpe_wire::sip::Severity::Reject)
+            .filter(|d| d.severity == Severity::Reject)
+            .filter(|d| !(policed && d.header == Some("Resource-Priority")))
+            .map(|d| d.to_string())
             .collect();
         if !defects.is_empty() {
-            let d: Vec<String> = defects.iter().map(ToString::to_string).collect();
-            return self.reject(&req, input, 400, &d.join("; "));
+            return self.reject(&req, input, 400, &defects.join("; "));
         }
-        let uri = req.request_uri().unwrap_or_default().to_string();
+        // Step 2: URI schemes this proxy routes.
+        let scheme = uri.split(':').next().unwrap_or_default();
+        if !["sip", "sips", "urn"]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(scheme))
+        {
+            return self.reject(&req, input, 416, &format!("cannot route {scheme}: URIs"));
+        }
+        // Step 3.
         match req.header("Max-Forwards").map(|v| v.trim().parse::<u8>()) {
             Some(Ok(0)) => return self.reject(&req, input, 483, "Max-Forwards reached 0"),
             Some(Ok(n)) => req.set_header("Max-Forwards", (n - 1).to_string()),
-            Some(Err(_)) => return self.reject(&req, input, 400, "Max-Forwards is not a number"),
+            Some(Err(_)) => return self.reject(&req, input, 400, "Max-Forwards is not 0..=255"),
             None => req.set_header("Max-Forwards", "70"),
+        }
+        // Step 5: this proxy supports no extension.
+        let required: Vec<String> = req
+            .header_values("Proxy-Require")
+            .map(str::to_string)
+            .collect();
+        if !required.is_empty() {
+            let unsupported = Header {
+                name: "Unsupported".into(),
+                value: required.join(", "),
+            };
+            let why = format!("Proxy-Require {} not supported", unsupported.value);
+            return self.reject_with(&req, input, 420, &why, vec![unsupported]);
         }
         let is_service = uri.to_ascii_lowercase().starts_with("urn:service:");
         let next_hop = if is_service {
             let Some(route) = self.route_for(&uri).cloned() else {
                 return self.reject(&req, input, 404, &format!("no route for {uri}"));
             };
-            if self.cfg.role == ProxyRole::Bcf
-                && uri.to_ascii_lowercase().starts_with("urn:service:sos")
-            {
-                if let Some(p) = self.cfg.provisioned_priority.clone() {
-                    req.remove_headers("Resource-Priority");
-                    req.set_header("Resource-Priority", p);
-                }
+            if let (true, Some(p)) = (policed, self.cfg.provisioned_priority.clone()) {
+                replace_headers(&mut req, "Resource-Priority", &p);
             }
             if let Some(target) = &route.target {
                 retarget(&mut req, &uri, target, &self.cfg.name);
@@ -207,39 +304,35 @@ impl Proxy {
                 Err(why) => return self.reject(&req, input, 404, &why),
             }
         };
-        // RFC 3261 16.6 / RFC 3581: record where the request came from, then add our Via with a
-        // branch derived from the incoming one (stateless: retransmissions get the same branch).
+        // RFC 3261 16.6 / RFC 3581: record where the request came from, then add our Via.
         let Ok(mut top) = req.top_via() else {
             return self.reject(&req, input, 400, "top Via is malformed");
         };
-        let incoming_branch = top.branch().unwrap_or_default().to_string();
-        top.set_param("received", Some(input.remote.ip().to_string()));
-        if top.rport().is_some() {
-            top.set_param("rport", Some(input.remote.port().to_string()));
-        }
+        let branch = branch_for(&req, &top, &self.cfg.name, input.remote);
+        mark_received(&mut top, input.remote);
         replace_top_via(&mut req, &top.to_string());
-        let mut h = DefaultHasher::new();
-        (incoming_branch, &self.cfg.name, input.remote).hash(&mut h);
-        let branch = format!("z9hG4bK{:016x}", h.finish());
         let mut transport = self.cfg.transport;
         let local = self.cfg.local;
         let via = |t: TransportKind| {
-            Via::new(
-                t.via_token(),
-                &local.ip().to_string(),
-                local.port(),
-                &branch,
-            )
-            .to_string()
+            Via::new(t.via_token(), &host_of(local.ip()), local.port(), &branch).to_string()
         };
         req.prepend_header("Via", via(transport));
-        let mut bytes = req.to_bytes();
-        if transport == TransportKind::Udp && bytes.len() > UDP_SIZE_LIMIT {
+        // RFC 3261 18.1.1: a request larger than 1300 bytes goes over a congestion-controlled
+        // transport.
+        if transport == TransportKind::Udp && req.to_bytes().len() > UDP_SIZE_LIMIT {
             transport = TransportKind::Tcp;
             req.headers[0].value = via(transport);
-            bytes = req.to_bytes();
+        }
+        // RFC 3261 18.3: Content-Length is mandatory on stream transports; a datagram may have
+        // come without it.
+        if transport.is_reliable() && req.header("Content-Length").is_none() {
+            req.headers.push(Header {
+                name: "Content-Length".into(),
+                value: req.body.len().to_string(),
+            });
         }
         self.stats.requests_forwarded += 1;
+        let bytes = req.to_bytes();
         self.send(transport, next_hop, bytes);
     }
 
@@ -270,7 +363,9 @@ impl Proxy {
         let vias: Vec<String> = resp.header_values("Via").map(str::to_string).collect();
         let ours = vias.first().and_then(|v| Via::parse(v).ok());
         let is_ours = ours.as_ref().is_some_and(|v| {
-            v.port == Some(self.cfg.local.port()) && v.host == self.cfg.local.ip().to_string()
+            v.port == Some(self.cfg.local.port())
+                && v.host.trim_matches(['[', ']']).parse::<IpAddr>().ok()
+                    == Some(self.cfg.local.ip())
         });
         if !is_ours {
             self.stats.dropped += 1;
@@ -310,39 +405,143 @@ impl Proxy {
     }
 }
 
-/// RFC 4244 / RFC 7044: the original target with a Reason, then the new target.
+/// Adds History-Info for a retarget from `original` (the received Request-URI) to `target`, and
+/// sets the Request-URI (RFC 7044, TS 103 698 6.1.2.6). Received entries are never modified.
+///
+/// * No History-Info yet: `<original?Reason=SIP;cause=302;…>;index=1`, `<target>;index=1.1`.
+/// * The last received entry is not `original` (the element before us retargeted without
+///   recording it): the same two entries, below the last received one (`n.1`, `n.1.1`), so that
+///   the original intended recipient and the reason are still recorded.
+/// * The last received entry already records `original`: it belongs to another element and is
+///   left as it is, so the new entry `<target?Reason=…>;index=n.1` carries the Reason.
+///
+/// New indices are children of the last received entry, skipping any index already in use, so
+/// the result never has a duplicate index (which would make the next hop answer 400).
 fn retarget(req: &mut SipMessage, original: &str, target: &str, by: &str) {
-    let existing: Vec<String> = req
-        .header_values("History-Info")
-        .map(str::to_string)
-        .collect();
-    let last_index = existing
-        .iter()
-        .rev()
-        .filter_map(|e| NameAddr::parse("History-Info", e).ok())
-        .find_map(|na| na.param("index").flatten().map(str::to_string));
-    let reason = format!(
-        "SIP%3Bcause%3D302%3Btext%3D%22routed%20by%20{}%22",
-        by.replace(' ', "%20")
-    );
-    if existing.is_empty() {
-        req.headers.push(lmpe_wire::sip::Header {
-            name: "History-Info".into(),
-            value: format!("<{original}?Reason={reason}>;index=1"),
-        });
-        req.headers.push(lmpe_wire::sip::Header {
-            name: "History-Info".into(),
-            value: format!("<{target}>;index=1.1"),
-        });
-    } else {
-        let idx = format!("{}.1", last_index.unwrap_or_else(|| "1".into()));
-        req.headers.push(lmpe_wire::sip::Header {
-            name: "History-Info".into(),
-            value: format!("<{target}?Reason={reason}>;index={idx}"),
+    // The request passed the defect check, so History-Info parses; be defensive anyway.
+    let existing = HistoryInfo::from_message(req)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let reason = Reason::sip(302, &format!("routed by {by}"));
+    let free_child = |parent: &HiIndex| {
+        let mut n = 1;
+        loop {
+            let c = parent.child(n);
+            let used = existing
+                .entries
+                .iter()
+                .any(|e| e.index.components().starts_with(c.components()));
+            if !used || n == u32::MAX {
+                return c;
+            }
+            n += 1;
+        }
+    };
+    let new: Vec<HiEntry> = match existing.entries.last() {
+        None => vec![
+            HiEntry::new(original, HiIndex::root()).with_reason(reason),
+            HiEntry::new(target, HiIndex::root().child(1)),
+        ],
+        Some(last) if same_uri(&last.target, original) => {
+            vec![HiEntry::new(target, free_child(&last.index)).with_reason(reason)]
+        }
+        Some(last) => {
+            let idx = free_child(&last.index);
+            let child = idx.child(1);
+            vec![
+                HiEntry::new(original, idx).with_reason(reason),
+                HiEntry::new(target, child),
+            ]
+        }
+    };
+    for e in new {
+        req.headers.push(Header {
+            name: HistoryInfo::NAME.into(),
+            value: e.to_string(),
         });
     }
-    if let lmpe_wire::sip::StartLine::Request { uri, .. } = &mut req.start {
+    if let StartLine::Request { uri, .. } = &mut req.start {
         *uri = target.to_string();
+    }
+}
+
+/// Whether an hi-targeted-to-uri (which keeps `?headers` for non-SIP URIs) is `uri`.
+fn same_uri(hi_target: &str, uri: &str) -> bool {
+    let bare = |u: &str| u.split('?').next().unwrap_or(u).to_string();
+    bare(hi_target).eq_ignore_ascii_case(&bare(uri))
+}
+
+/// `urn:service:sos` or one of its sub-services (RFC 5031: service URNs compare
+/// case-insensitively).
+fn is_emergency_service(uri: &str) -> bool {
+    let lower = uri.to_ascii_lowercase();
+    lower == "urn:service:sos" || lower.starts_with("urn:service:sos.")
+}
+
+/// The sent-by host for an address (RFC 3261 25.1: an IPv6 address is an `IPv6reference`).
+fn host_of(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+/// RFC 3261 18.2.1 and RFC 3581 4: `received` with the source address, and the source port in
+/// `rport` when the client asked for it.
+fn mark_received(via: &mut Via, remote: SocketAddr) {
+    via.set_param("received", Some(remote.ip().to_string()));
+    if via.rport().is_some() {
+        via.set_param("rport", Some(remote.port().to_string()));
+    }
+}
+
+/// The branch of our Via (RFC 3261 16.11): stateless, so a retransmission gets the same one.
+/// With an RFC 3261 branch in the received top Via it is derived from that branch (CANCEL and
+/// ACK for non-2xx carry the branch of their INVITE, so they get its branch too); without one
+/// (RFC 2543) from the fields that identify the transaction: top Via, To tag, From tag, Call-ID,
+/// CSeq number and Request-URI.
+fn branch_for(req: &SipMessage, top: &Via, name: &str, remote: SocketAddr) -> String {
+    let mut h = DefaultHasher::new();
+    (name, remote).hash(&mut h);
+    match top.branch() {
+        Some(b) if b.len() > 7 && b.starts_with("z9hG4bK") => b.hash(&mut h),
+        _ => {
+            let tag = |header: &'static str| {
+                req.header(header)
+                    .and_then(|v| NameAddr::parse(header, v).ok())
+                    .and_then(|na| na.param("tag").flatten().map(str::to_string))
+            };
+            let cseq = req.cseq().map(|(n, _)| n).ok();
+            (
+                top.to_string(),
+                tag("To"),
+                tag("From"),
+                req.header("Call-ID"),
+                cseq,
+                req.request_uri(),
+            )
+                .hash(&mut h);
+        }
+    }
+    format!("z9hG4bK{:016x}", h.finish())
+}
+
+/// Replaces every line of a header with one line holding `value`, where the first one was (or
+/// at the end).
+fn replace_headers(msg: &mut SipMessage, name: &str, value: &str) {
+    let at = msg
+        .headers
+        .iter()
+        .position(|h| canonical_name(&h.name).eq_ignore_ascii_case(name));
+    msg.remove_headers(name);
+    let h = Header {
+        name: name.to_string(),
+        value: value.to_string(),
+    };
+    match at {
+        Some(i) => msg.headers.insert(i.min(msg.headers.len()), h),
+        None => msg.headers.push(h),
     }
 }
 
@@ -354,36 +553,41 @@ fn parse_hostport(hp: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, 5060))
 }
 
-/// Replaces the first Via value (which may share a line with others).
+/// The text of a header line after its first list value, verbatim (from the second value on),
+/// or `None` if the line holds one value.
+fn list_tail(line: &str) -> Option<&str> {
+    let second = split_list(line).nth(1)?;
+    // `split_list` yields subslices of `line`.
+    let offset = second.as_ptr() as usize - line.as_ptr() as usize;
+    line.get(offset..)
+}
+
+/// Replaces the first Via value (which may share a line with others, kept byte-identical).
 fn replace_top_via(msg: &mut SipMessage, value: &str) {
     if let Some(h) = msg
         .headers
         .iter_mut()
-        .find(|h| lmpe_wire::sip::canonical_name(&h.name).eq_ignore_ascii_case("Via"))
+        .find(|h| canonical_name(&h.name).eq_ignore_ascii_case("Via"))
     {
-        let rest: Vec<&str> = lmpe_wire::sip::split_list(&h.value).skip(1).collect();
-        h.value = std::iter::once(value)
-            .chain(rest)
-            .collect::<Vec<_>>()
-            .join(", ");
+        h.value = match list_tail(&h.value) {
+            Some(rest) => format!("{value}, {rest}"),
+            None => value.to_string(),
+        };
     }
 }
 
-/// Removes the first Via value.
+/// Removes the first Via value (the others on its line are kept byte-identical).
 fn remove_top_via(msg: &mut SipMessage) {
     if let Some(i) = msg
         .headers
         .iter()
-        .position(|h| lmpe_wire::sip::canonical_name(&h.name).eq_ignore_ascii_case("Via"))
+        .position(|h| canonical_name(&h.name).eq_ignore_ascii_case("Via"))
     {
-        let rest: Vec<String> = lmpe_wire::sip::split_list(&msg.headers[i].value)
-            .skip(1)
-            .map(str::to_string)
-            .collect();
-        if rest.is_empty() {
-            msg.headers.remove(i);
-        } else {
-            msg.headers[i].value = rest.join(", ");
+        match list_tail(&msg.headers[i].value).map(str::to_string) {
+            Some(rest) => msg.headers[i].value = rest,
+            None => {
+                msg.headers.remove(i);
+            }
         }
     }
 }
@@ -391,6 +595,7 @@ fn remove_top_via(msg: &mut SipMessage) {
 impl Endpoint for Proxy {
     fn handle_input(&mut self, now: Instant, input: Incoming) {
         self.last_now = Some(now);
+        self.stats.received += 1;
         if self.record {
             self.wire.push(WireRecord {
                 at: now,

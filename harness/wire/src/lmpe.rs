@@ -312,6 +312,9 @@ pub struct LmpeIds {
     pub msg_type: Option<MessageType>,
     /// DID.
     pub did: Option<Did>,
+    /// Which Message Identifier purpose form was used ([`PURPOSE_MSG_ID_TEXT`] or
+    /// [`PURPOSE_MSG_ID_EXAMPLE`]), so an answer can mirror it.
+    pub msg_id_purpose: Option<&'static str>,
     /// Problems, each citing the clause (empty when all is well).
     pub issues: Vec<String>,
 }
@@ -340,6 +343,11 @@ impl LmpeIds {
                 || purpose.eq_ignore_ascii_case(PURPOSE_MSG_ID_EXAMPLE)
             {
                 seen_id += 1;
+                out.msg_id_purpose = Some(if purpose.eq_ignore_ascii_case(PURPOSE_MSG_ID_TEXT) {
+                    PURPOSE_MSG_ID_TEXT
+                } else {
+                    PURPOSE_MSG_ID_EXAMPLE
+                });
                 if !profile
                     .msg_id_purposes
                     .iter()

@@ -58,7 +58,7 @@ pub fn chat_request(out: &OutgoingChat, s: &Sender<'_>) -> SipMessage {
             "Call-Info",
             format!(
                 "<{MSG_ID_PREFIX}{id}:{element}>;purpose={}",
-                s.profile.msg_id_purposes[0]
+                out.msg_id_purpose.unwrap_or(s.profile.msg_id_purposes[0])
             ),
         );
     }

@@ -41,11 +41,15 @@ pub struct PsapFaults {
     pub reject_stop: bool,
     /// 6.2.5: never send PSAP heartbeats, even when configured to.
     pub no_heartbeat: bool,
+    /// 6.1.2.7: write its own identifier forms instead of returning the received Call
+    /// Identifier and mirroring the APP's Message Identifier purpose.
+    pub fixed_id_forms: bool,
 }
 
 impl PsapFaults {
     /// Names accepted by [`PsapFaults::by_name`].
-    pub const NAMES: [&'static str; 12] = [
+    pub const NAMES: [&'static str; 13] = [
+        "fixed-id-forms",
         "accept-any-start",
         "reject-stop",
         "no-heartbeat",
@@ -76,6 +80,7 @@ impl PsapFaults {
             "accept-any-start" => f.accept_any_start = true,
             "reject-stop" => f.reject_stop = true,
             "no-heartbeat" => f.no_heartbeat = true,
+            "fixed-id-forms" => f.fixed_id_forms = true,
             _ => return None,
         }
         Some(f)
@@ -218,6 +223,10 @@ impl PsapRole {
                 let f = &self.cfg.faults;
                 if f.no_start && out.msg_type == MessageType::START {
                     continue;
+                }
+                if f.fixed_id_forms {
+                    out.msg_id_purpose = None;
+                    out.call_id_urn = out.call_id.urn(self.cfg.params.profile.call_id_prefixes[0]);
                 }
                 if f.omit_reply_to {
                     out.reply_to = None;

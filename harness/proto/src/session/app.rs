@@ -131,6 +131,7 @@ impl AppSession {
             reply_to: None,
             with_location: true,
             history_info: None,
+            msg_id_purpose: None,
         });
         handle
     }

@@ -68,6 +68,9 @@ pub struct OutgoingChat {
     pub with_location: bool,
     /// History-Info value (redirect).
     pub history_info: Option<String>,
+    /// Message Identifier purpose to write (`None`: the profile's emitted form). A PSAP mirrors
+    /// the form the APP used.
+    pub msg_id_purpose: Option<&'static str>,
 }
 
 /// A deviation from the spec seen in a peer's message.

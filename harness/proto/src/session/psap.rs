@@ -33,6 +33,7 @@ pub struct PsapSession {
     state: PsapState,
     next_msg_id: u32,
     last_app_msg_id: Option<u32>,
+    msg_id_purpose: Option<&'static str>,
     next_heartbeat: Option<Instant>,
     next_handle: u64,
     out: VecDeque<OutgoingChat>,
@@ -155,6 +156,7 @@ impl PsapSession {
             state: PsapState::Established,
             next_msg_id: 1,
             last_app_msg_id: ids.msg_id,
+            msg_id_purpose: ids.msg_id_purpose,
             next_handle: 1,
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -210,6 +212,7 @@ impl PsapSession {
             reply_to: Some(self.reply_to.clone()),
             with_location: false,
             history_info: None,
+            msg_id_purpose: self.msg_id_purpose,
         });
         handle
     }
