@@ -179,6 +179,27 @@ impl HiEntry {
                     }
                 }
             }
+        } else if let Some((target, query)) = na.uri.split_once('?') {
+            // Non-SIP targets (e.g. the service URN an ESRP retargeted from) have no headers
+            // component in their own grammar, but elements do escape a Reason into them the
+            // SIP way; read `?Reason=…` liberally so the reason is never lost.
+            let mut reasons = Vec::new();
+            let mut others = Vec::new();
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                let (name, v) = pair.split_once('=').unwrap_or((pair, ""));
+                if name.eq_ignore_ascii_case("Reason") {
+                    let text = percent_decode(v).map_err(|e| bad(NAME, e.to_string()))?;
+                    reasons
+                        .extend(Reason::parse_list(&text).map_err(|e| bad(NAME, e.to_string()))?);
+                } else {
+                    others.push((name.to_string(), v.to_string()));
+                }
+            }
+            if !reasons.is_empty() {
+                entry.target = target.to_string();
+                entry.reasons = reasons;
+                entry.headers = others;
+            }
         }
         Ok(entry)
     }
@@ -379,5 +400,17 @@ mod tests {
         ] {
             assert!(HistoryInfo::parse(v).is_err(), "{v:?}");
         }
+    }
+
+    #[test]
+    fn reason_escaped_into_a_service_urn_is_read() {
+        let hi = HistoryInfo::parse(
+            "<urn:service:sos?Reason=SIP%3Bcause%3D302%3Btext%3D%22routed%22>;index=1, <sip:psap@10.0.0.5>;index=1.1",
+        )
+        .unwrap();
+        assert_eq!(hi.entries[0].target, "urn:service:sos");
+        let r = hi.entries[0].reason().unwrap();
+        assert_eq!((r.protocol.as_str(), r.cause), ("SIP", Some(302)));
+        assert_eq!(hi.entries[1].target, "sip:psap@10.0.0.5");
     }
 }
