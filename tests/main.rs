@@ -2,4 +2,6 @@
 //! reference ESInet as a separate process facing malformed input and a full chat.
 
 mod conformance;
+mod sipp;
+mod support;
 mod sut;

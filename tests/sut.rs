@@ -1,9 +1,9 @@
 //! `lmpe-harness sut` as a separate process: it survives malformed input and carries a full chat
 //! (start, PSAP start, in-chat both ways, heartbeat, stop) for an independent SIP peer.
 
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
+
+use crate::support::start_sut;
 use std::time::{Duration, Instant};
 
 use lmpe_net::{spawn_endpoint, SipSocketConfig};
@@ -11,34 +11,6 @@ use lmpe_proto::endpoint::TransportKind;
 use lmpe_proto::roles::{AppConfig, AppRole, RoleEvent};
 use lmpe_proto::session::{ChatParams, SessionEvent};
 use lmpe_proto::ua::UaConfig;
-
-struct Sut(Child, SocketAddr);
-
-impl Drop for Sut {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_sut() -> Sut {
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free port")
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
-        .args(["sut", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn sut");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    assert!(line.contains("listening on"), "{line}");
-    Sut(child, SocketAddr::from(([127, 0, 0, 1], port)))
-}
 
 fn torture_messages() -> Vec<Vec<u8>> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/ref/rfc4475");
@@ -57,12 +29,12 @@ fn torture_messages() -> Vec<Vec<u8>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sut_survives_garbage_and_carries_a_full_chat() {
-    let sut = start_sut();
+    let sut = start_sut(None);
     let garbage = UdpSocket::bind("127.0.0.1:0").expect("bind");
     for m in torture_messages() {
-        let _ = garbage.send_to(&m, sut.1);
+        let _ = garbage.send_to(&m, sut.addr());
     }
-    let mut tcp = std::net::TcpStream::connect(sut.1).expect("tcp connect");
+    let mut tcp = std::net::TcpStream::connect(sut.addr()).expect("tcp connect");
     use std::io::Write as _;
     let _ =
         tcp.write_all(b"MESSAGE sip:x SIP/2.0\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx");
@@ -70,7 +42,7 @@ async fn sut_survives_garbage_and_carries_a_full_chat() {
     let app = AppRole::new(AppConfig {
         user: "peer".into(),
         element_id: "peer.test".into(),
-        outbound: (TransportKind::Udp, sut.1),
+        outbound: (TransportKind::Udp, sut.addr()),
         params: ChatParams {
             heartbeat_interval: Some(Duration::from_millis(100)),
             ..ChatParams::default()
