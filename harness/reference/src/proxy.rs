@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lmpe_proto::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
-use lmpe_proto::roles::WireRecord;
+use lmpe_proto::roles::{WireLog, WireRecord};
 use lmpe_proto::ua::UDP_SIZE_LIMIT;
 use lmpe_wire::headers::{HiEntry, HiIndex, HistoryInfo, Reason};
 use lmpe_wire::sip::{
@@ -110,9 +110,7 @@ pub struct Proxy {
     cfg: ProxyConfig,
     parser: RsipParser,
     transmits: VecDeque<Transmit>,
-    wire: Vec<WireRecord>,
-    record: bool,
-    last_now: Option<Instant>,
+    wire: WireLog,
     stats: ProxyStats,
     notes: Vec<String>,
 }
@@ -124,9 +122,7 @@ impl Proxy {
             cfg,
             parser: RsipParser::default(),
             transmits: VecDeque::new(),
-            wire: Vec::new(),
-            record: true,
-            last_now: None,
+            wire: WireLog::default(),
             stats: ProxyStats::default(),
             notes: Vec::new(),
         }
@@ -142,7 +138,7 @@ impl Proxy {
     }
     /// Takes the recorded wire messages.
     pub fn take_wire(&mut self) -> Vec<WireRecord> {
-        std::mem::take(&mut self.wire)
+        self.wire.take()
     }
     /// Takes diagnostic notes (why something was dropped or rejected).
     pub fn take_notes(&mut self) -> Vec<String> {
@@ -150,7 +146,7 @@ impl Proxy {
     }
     /// Stops recording wire messages (load runs).
     pub fn set_recording(&mut self, on: bool) {
-        self.record = on;
+        self.wire.set_enabled(on);
     }
 
     fn send(&mut self, transport: TransportKind, remote: SocketAddr, bytes: Vec<u8>) {
@@ -594,18 +590,8 @@ fn remove_top_via(msg: &mut SipMessage) {
 
 impl Endpoint for Proxy {
     fn handle_input(&mut self, now: Instant, input: Incoming) {
-        self.last_now = Some(now);
         self.stats.received += 1;
-        if self.record {
-            self.wire.push(WireRecord {
-                at: now,
-                outgoing: false,
-                transport: input.transport,
-                local: input.local,
-                remote: input.remote,
-                bytes: input.bytes.clone().into(),
-            });
-        }
+        self.wire.incoming(now, &input);
         match self.parser.parse(&input.bytes) {
             Ok(m) if m.is_request() => self.on_request(m, &input),
             Ok(m) => self.on_response(m),
@@ -634,16 +620,7 @@ impl Endpoint for Proxy {
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
         let t = self.transmits.pop_front()?;
-        if let (true, Some(at)) = (self.record, self.last_now) {
-            self.wire.push(WireRecord {
-                at,
-                outgoing: true,
-                transport: t.transport,
-                local: self.cfg.local,
-                remote: t.remote,
-                bytes: t.bytes.clone(),
-            });
-        }
+        self.wire.outgoing(self.cfg.local, &t);
         Some(t)
     }
 

@@ -8,7 +8,7 @@ use lmpe_wire::lmpe::{CallId, LmpeIds};
 use lmpe_wire::sip::{reason_phrase, ResponseBuilder, SipMessage};
 
 use super::build::{chat_request, Sender};
-use super::{token, RoleEvent, WireRecord};
+use super::{token, RoleEvent, WireLog, WireRecord};
 use crate::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
 use crate::session::{AppSession, ChatParams, OutgoingChat, SessionError};
 use crate::ua::{UaConfig, UaEvent, UserAgent};
@@ -50,10 +50,8 @@ pub struct AppRole {
     order: Vec<String>,
     raw_pending: HashMap<u64, ()>,
     events: VecDeque<RoleEvent>,
-    wire: Vec<WireRecord>,
+    wire: WireLog,
     seq: u64,
-    record: bool,
-    last_now: Option<Instant>,
 }
 
 impl AppRole {
@@ -66,10 +64,8 @@ impl AppRole {
             order: Vec::new(),
             raw_pending: HashMap::new(),
             events: VecDeque::new(),
-            wire: Vec::new(),
+            wire: WireLog::default(),
             seq: 0,
-            record: true,
-            last_now: None,
         }
     }
 
@@ -80,7 +76,7 @@ impl AppRole {
 
     /// Stops recording wire messages (load runs).
     pub fn set_recording(&mut self, on: bool) {
-        self.record = on;
+        self.wire.set_enabled(on);
     }
 
     /// The APP's own SIP URI (From, 6.2.2).
@@ -100,26 +96,15 @@ impl AppRole {
         service: &str,
         text: &str,
     ) -> Result<String, SessionError> {
-        self.seq += 1;
-        let seed = u64::from(self.ua.local().port()) << 16 ^ 0x1f2e_3d4c;
-        let unique = format!("{}{}", token(seed, self.seq, 12), self.seq);
-        let call_id =
-            CallId::new(&unique, &self.cfg.element_id).map_err(|e| SessionError::NotAllowed {
+        let unique = self
+            .new_chat(service)
+            .map_err(|state| SessionError::NotAllowed {
                 command: "start",
-                state: e.to_string(),
+                state,
             })?;
-        let mut session = AppSession::new(call_id, &self.uri(), service, self.cfg.params.clone());
-        session.start(now, text)?;
-        self.chats.insert(
-            unique.clone(),
-            Chat {
-                session,
-                sip_call_id: format!("{unique}@{}", self.cfg.element_id),
-                from_tag: token(seed, self.seq + 7, 8),
-                cseq: 0,
-                pending: HashMap::new(),
-            },
-        );
+        if let Some(c) = self.chats.get_mut(&unique) {
+            c.session.start(now, text)?;
+        }
         self.order.push(unique.clone());
         self.flush(now);
         Ok(unique)
@@ -128,16 +113,16 @@ impl AppRole {
     /// Creates a chat that sends nothing by itself (its SIP Call-ID, tag and CSeq are used to
     /// build hand-made messages for invalid-behaviour tests).
     pub fn start_chat_silently(&mut self, _now: Instant) -> Result<String, String> {
+        self.new_chat("urn:service:sos")
+    }
+
+    /// Creates an idle chat to `service` with a fresh Call Identifier, SIP Call-ID and tag.
+    fn new_chat(&mut self, service: &str) -> Result<String, String> {
         self.seq += 1;
-        let seed = u64::from(self.ua.local().port()) << 16 ^ 0x0bad_cafe;
+        let seed = u64::from(self.ua.local().port()) << 16 ^ 0x1f2e_3d4c;
         let unique = format!("{}{}", token(seed, self.seq, 12), self.seq);
         let call_id = CallId::new(&unique, &self.cfg.element_id).map_err(|e| e.to_string())?;
-        let session = AppSession::new(
-            call_id,
-            &self.uri(),
-            "urn:service:sos",
-            self.cfg.params.clone(),
-        );
+        let session = AppSession::new(call_id, &self.uri(), service, self.cfg.params.clone());
         self.chats.insert(
             unique.clone(),
             Chat {
@@ -242,11 +227,11 @@ impl AppRole {
 
     /// Takes the recorded wire messages.
     pub fn take_wire(&mut self) -> Vec<WireRecord> {
-        std::mem::take(&mut self.wire)
+        self.wire.take()
     }
 
     fn flush(&mut self, now: Instant) {
-        self.last_now = Some(now);
+        self.wire.tick(now);
         let ids: Vec<String> = self.order.clone();
         for id in ids {
             while let Some(out) = self
@@ -379,17 +364,7 @@ impl AppRole {
 
 impl Endpoint for AppRole {
     fn handle_input(&mut self, now: Instant, input: Incoming) {
-        self.last_now = Some(now);
-        if self.record {
-            self.wire.push(WireRecord {
-                at: now,
-                outgoing: false,
-                transport: input.transport,
-                local: input.local,
-                remote: input.remote,
-                bytes: input.bytes.clone().into(),
-            });
-        }
+        self.wire.incoming(now, &input);
         self.ua.handle_input(now, input);
         self.pump(now);
     }
@@ -407,16 +382,7 @@ impl Endpoint for AppRole {
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
         let t = self.ua.poll_transmit()?;
-        if let (true, Some(at)) = (self.record, self.last_now) {
-            self.wire.push(WireRecord {
-                at,
-                outgoing: true,
-                transport: t.transport,
-                local: self.ua.local(),
-                remote: t.remote,
-                bytes: t.bytes.clone(),
-            });
-        }
+        self.wire.outgoing(self.ua.local(), &t);
         Some(t)
     }
 
@@ -431,7 +397,7 @@ impl Endpoint for AppRole {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
-        self.last_now = Some(now);
+        self.wire.tick(now);
         self.ua.handle_timeout(now);
         for c in self.chats.values_mut() {
             c.session.handle_timeout(now);

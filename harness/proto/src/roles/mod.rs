@@ -33,6 +33,71 @@ pub struct WireRecord {
     pub bytes: Arc<[u8]>,
 }
 
+/// Records every message an endpoint receives and sends, stamped with the `now` of the input
+/// that caused it (the endpoint reads no clock). Shared by the roles and the reference proxy.
+#[derive(Debug)]
+pub struct WireLog {
+    records: Vec<WireRecord>,
+    enabled: bool,
+    last_now: Option<Instant>,
+}
+
+impl Default for WireLog {
+    fn default() -> Self {
+        Self {
+            records: Vec::new(),
+            enabled: true,
+            last_now: None,
+        }
+    }
+}
+
+impl WireLog {
+    /// Turns recording on or off (load runs keep it off).
+    pub fn set_enabled(&mut self, on: bool) {
+        self.enabled = on;
+    }
+
+    /// Notes the current instant (call at every input: message, timeout, command).
+    pub fn tick(&mut self, now: Instant) {
+        self.last_now = Some(now);
+    }
+
+    /// Records a received message.
+    pub fn incoming(&mut self, now: Instant, input: &crate::endpoint::Incoming) {
+        self.tick(now);
+        if self.enabled {
+            self.records.push(WireRecord {
+                at: now,
+                outgoing: false,
+                transport: input.transport,
+                local: input.local,
+                remote: input.remote,
+                bytes: input.bytes.as_slice().into(),
+            });
+        }
+    }
+
+    /// Records a message about to be sent from `local`.
+    pub fn outgoing(&mut self, local: SocketAddr, t: &crate::endpoint::Transmit) {
+        if let (true, Some(at)) = (self.enabled, self.last_now) {
+            self.records.push(WireRecord {
+                at,
+                outgoing: true,
+                transport: t.transport,
+                local,
+                remote: t.remote,
+                bytes: t.bytes.clone(),
+            });
+        }
+    }
+
+    /// Takes the records so far.
+    pub fn take(&mut self) -> Vec<WireRecord> {
+        std::mem::take(&mut self.records)
+    }
+}
+
 /// Something a role reports.
 #[derive(Debug, Clone)]
 pub enum RoleEvent {

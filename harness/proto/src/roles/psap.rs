@@ -9,7 +9,7 @@ use lmpe_wire::lmpe::{LmpeIds, MessageType};
 use lmpe_wire::sip::{reason_phrase, Method, ResponseBuilder, SipMessage};
 
 use super::build::{chat_request, Sender};
-use super::{token, RoleEvent, WireRecord};
+use super::{token, RoleEvent, WireLog, WireRecord};
 use crate::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
 use crate::session::{ChatParams, PsapSession, SessionEvent};
 use crate::ua::{UaConfig, UaEvent, UserAgent};
@@ -129,10 +129,8 @@ pub struct PsapRole {
     chats: HashMap<String, Chat>,
     order: Vec<String>,
     events: VecDeque<RoleEvent>,
-    wire: Vec<WireRecord>,
+    wire: WireLog,
     seq: u64,
-    record: bool,
-    last_now: Option<Instant>,
 }
 
 impl PsapRole {
@@ -144,10 +142,8 @@ impl PsapRole {
             chats: HashMap::new(),
             order: Vec::new(),
             events: VecDeque::new(),
-            wire: Vec::new(),
+            wire: WireLog::default(),
             seq: 0,
-            record: true,
-            last_now: None,
         }
     }
 
@@ -177,7 +173,7 @@ impl PsapRole {
     }
     /// Stops recording wire messages.
     pub fn set_recording(&mut self, on: bool) {
-        self.record = on;
+        self.wire.set_enabled(on);
     }
     /// Number of chats seen.
     pub fn chat_count(&self) -> usize {
@@ -190,7 +186,7 @@ impl PsapRole {
     }
     /// Takes the recorded wire messages.
     pub fn take_wire(&mut self) -> Vec<WireRecord> {
-        std::mem::take(&mut self.wire)
+        self.wire.take()
     }
 
     /// Sends in-chat/259 to the APP of a chat (6.2.3).
@@ -213,7 +209,7 @@ impl PsapRole {
     }
 
     fn flush(&mut self, now: Instant) {
-        self.last_now = Some(now);
+        self.wire.tick(now);
         let mut answered = false;
         for id in self.order.clone() {
             while let Some(c) = self.chats.get_mut(&id) {
@@ -481,17 +477,7 @@ impl PsapRole {
 
 impl Endpoint for PsapRole {
     fn handle_input(&mut self, now: Instant, input: Incoming) {
-        self.last_now = Some(now);
-        if self.record {
-            self.wire.push(WireRecord {
-                at: now,
-                outgoing: false,
-                transport: input.transport,
-                local: input.local,
-                remote: input.remote,
-                bytes: input.bytes.clone().into(),
-            });
-        }
+        self.wire.incoming(now, &input);
         self.ua.handle_input(now, input);
         self.pump(now);
     }
@@ -509,16 +495,7 @@ impl Endpoint for PsapRole {
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
         let t = self.ua.poll_transmit()?;
-        if let (true, Some(at)) = (self.record, self.last_now) {
-            self.wire.push(WireRecord {
-                at,
-                outgoing: true,
-                transport: t.transport,
-                local: self.ua.local(),
-                remote: t.remote,
-                bytes: t.bytes.clone(),
-            });
-        }
+        self.wire.outgoing(self.ua.local(), &t);
         Some(t)
     }
 
@@ -533,7 +510,7 @@ impl Endpoint for PsapRole {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
-        self.last_now = Some(now);
+        self.wire.tick(now);
         self.ua.handle_timeout(now);
         for c in self.chats.values_mut() {
             c.session.handle_timeout(now);
