@@ -206,6 +206,17 @@ impl LmpeWorld {
             .collect()
     }
 
+    /// Unparseable messages the APP received, as text (for failure reasons).
+    pub(crate) fn malformed_inputs(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                RoleEvent::Malformed { error, remote } => Some(format!("from {remote}: {error}")),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether a session event matching `pred` was seen for the current chat.
     pub(crate) fn saw(&self, mut pred: impl FnMut(&SessionEvent) -> bool) -> bool {
         self.events

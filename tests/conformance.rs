@@ -144,6 +144,11 @@ fn a_missing_reply_to_is_cited_with_the_offending_message() {
         "{reason}"
     );
     assert!(!reason.contains("\nReply-To:"), "{reason}");
+    // Scenarios whose preamble needs an established chat cannot run: inconclusive, not fail.
+    let (v, reason) = verdict(&r, "TP_PSAP_IM2_INCHAT_BV_01");
+    assert_eq!(v, "inconclusive", "{reason}");
+    assert!(reason.starts_with("preamble:"), "{reason}");
+    assert!(reason.contains("(6.2.2)"), "{reason}");
 }
 
 #[test]

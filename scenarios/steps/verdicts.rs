@@ -35,8 +35,17 @@ async fn last_status(w: &mut LmpeWorld) -> Option<u16> {
     }
 }
 
-fn fail(clause: &str, expectation: &str, detail: &str) -> ! {
-    panic!("TS 103 698 {clause}: {expectation}; {detail}")
+/// Fails the scenario citing the clause; any unparseable input the SUT sent is appended, since
+/// it often explains a missing answer.
+fn fail(w: &LmpeWorld, clause: &str, expectation: &str, detail: &str) -> ! {
+    let malformed = w.malformed_inputs();
+    if malformed.is_empty() {
+        panic!("TS 103 698 {clause}: {expectation}; {detail}")
+    }
+    panic!(
+        "TS 103 698 {clause}: {expectation}; {detail}\n--- unparseable input received from the SUT ---\n{}",
+        malformed.join("\n")
+    )
 }
 
 #[then(regex = r"^the message is answered with 2xx \(clause (\S+)\)$")]
@@ -44,16 +53,19 @@ async fn answered_2xx(w: &mut LmpeWorld, clause: String) {
     match last_status(w).await {
         Some(s) if (200..300).contains(&s) => {}
         Some(408) => fail(
+            w,
             &clause,
             "the SUT answers the message with 200 OK",
             "no final response (Timer F / response timeout)",
         ),
         Some(s) => fail(
+            w,
             &clause,
             "the SUT answers the message with 200 OK",
             &format!("it answered {s}"),
         ),
         None => fail(
+            w,
             &clause,
             "the SUT answers the message with 200 OK",
             &format!(
@@ -68,11 +80,13 @@ async fn answered_2xx(w: &mut LmpeWorld, clause: String) {
 async fn rejected(w: &mut LmpeWorld, clause: String) {
     match last_status(w).await {
         Some(408) | None => fail(
+            w,
             &clause,
             "the SUT rejects the invalid or out-of-order message with a final response",
             "no final response: the SUT neither accepted nor rejected it",
         ),
         Some(s) if (200..300).contains(&s) => fail(
+            w,
             &clause,
             "the SUT does not accept a message that is invalid or out of order for the session",
             &format!("it was accepted with {s}"),
@@ -108,6 +122,7 @@ async fn expect_psap_message(w: &mut LmpeWorld, t: MessageType, clause: &'static
     }
     if count < nth {
         fail(
+            w,
             clause,
             &format!("the PSAP sends {t} to the APP"),
             &format!(
@@ -125,6 +140,7 @@ async fn psap_start(w: &mut LmpeWorld) {
     if !w.saw(|e| matches!(e, SessionEvent::Established { .. })) {
         let v = w.violations(&["6.2.2"]);
         fail(
+            w,
             "6.2.2",
             "the PSAP's start/257 establishes the session (Reply-To, Call Identifier)",
             &format!("chat {chat} not established. {}", v.join("\n")),
@@ -166,6 +182,7 @@ async fn psap_heartbeats(w: &mut LmpeWorld, n: usize, ms: u64) {
     let got = count(w);
     if got < n {
         fail(
+            w,
             "6.2.5",
             "a PSAP that sends keep-alives sends them periodically",
             &format!("{got} PSAP heartbeats within {ms} ms, expected {n}"),
@@ -190,6 +207,7 @@ async fn no_start(w: &mut LmpeWorld, ms: u64, clause: String) {
         .collect();
     if after.len() > before {
         fail(
+            w,
             &clause,
             "the PSAP opens no chat for an invalid start/257",
             &format!("it sent a message for it: {}", after.join("; ")),
