@@ -1,6 +1,8 @@
 //! The simulated APP (5.6): holds any number of chats through one UA core.
 
 use std::collections::{HashMap, VecDeque};
+
+use super::chats::{flush_dirty, ChatOwner, Chats, Timed};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -33,12 +35,20 @@ pub struct AppConfig {
 }
 
 #[derive(Debug)]
-struct Chat {
+pub(crate) struct Chat {
     session: AppSession,
     sip_call_id: String,
     from_tag: String,
     cseq: u32,
-    pending: HashMap<u64, u64>,
+}
+
+impl Timed for Chat {
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.session.poll_timeout()
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.session.handle_timeout(now);
+    }
 }
 
 /// The simulated APP.
@@ -46,8 +56,9 @@ struct Chat {
 pub struct AppRole {
     cfg: AppConfig,
     ua: UserAgent,
-    chats: HashMap<String, Chat>,
-    order: Vec<String>,
+    chats: Chats<Chat>,
+    /// UA handle → (chat, session handle) of our chat messages in flight.
+    pending: HashMap<u64, (String, u64)>,
     raw_pending: HashMap<u64, ()>,
     events: VecDeque<RoleEvent>,
     wire: WireLog,
@@ -60,8 +71,8 @@ impl AppRole {
         Self {
             ua: UserAgent::new(cfg.ua.clone()),
             cfg,
-            chats: HashMap::new(),
-            order: Vec::new(),
+            chats: Chats::new(),
+            pending: HashMap::new(),
             raw_pending: HashMap::new(),
             events: VecDeque::new(),
             wire: WireLog::default(),
@@ -102,10 +113,9 @@ impl AppRole {
                 command: "start",
                 state,
             })?;
-        if let Some(c) = self.chats.get_mut(&unique) {
+        if let Some(c) = self.chats.touch(&unique) {
             c.session.start(now, text)?;
         }
-        self.order.push(unique.clone());
         self.flush(now);
         Ok(unique)
     }
@@ -130,14 +140,13 @@ impl AppRole {
                 sip_call_id: format!("{unique}@{}", self.cfg.element_id),
                 from_tag: token(seed, self.seq + 7, 8),
                 cseq: 0,
-                pending: HashMap::new(),
             },
         );
         Ok(unique)
     }
 
     fn chat(&mut self, id: &str) -> Result<&mut Chat, SessionError> {
-        self.chats.get_mut(id).ok_or(SessionError::NotAllowed {
+        self.chats.touch(id).ok_or(SessionError::NotAllowed {
             command: "chat",
             state: format!("no chat {id}"),
         })
@@ -232,39 +241,39 @@ impl AppRole {
 
     fn flush(&mut self, now: Instant) {
         self.wire.tick(now);
-        let ids: Vec<String> = self.order.clone();
-        for id in ids {
-            while let Some(out) = self
-                .chats
-                .get_mut(&id)
-                .and_then(|c| c.session.poll_outgoing())
-            {
-                let Some(msg) = self.build_message(&id, &out) else {
-                    break;
-                };
-                let (t, d) = self.cfg.outbound;
-                match self.ua.send_request(now, msg, t, d) {
-                    Ok(h) => {
-                        if let Some(c) = self.chats.get_mut(&id) {
-                            c.pending.insert(h, out.handle);
-                        }
-                    }
-                    Err(e) => self.events.push_back(RoleEvent::Malformed {
-                        error: format!("cannot send: {e}"),
-                        remote: d,
-                    }),
+        flush_dirty(self, now);
+        self.pump(now);
+    }
+
+    /// Sends what one chat queued and reports its events.
+    fn flush_one(&mut self, now: Instant, id: &str) {
+        while let Some(out) = self
+            .chats
+            .get_mut(id)
+            .and_then(|c| c.session.poll_outgoing())
+        {
+            let Some(msg) = self.build_message(id, &out) else {
+                break;
+            };
+            let (t, d) = self.cfg.outbound;
+            match self.ua.send_request(now, msg, t, d) {
+                Ok(h) => {
+                    self.pending.insert(h, (id.to_string(), out.handle));
                 }
-            }
-            if let Some(c) = self.chats.get_mut(&id) {
-                while let Some(event) = c.session.poll_event() {
-                    self.events.push_back(RoleEvent::Session {
-                        chat: id.clone(),
-                        event,
-                    });
-                }
+                Err(e) => self.events.push_back(RoleEvent::Malformed {
+                    error: format!("cannot send: {e}"),
+                    remote: d,
+                }),
             }
         }
-        self.pump(now);
+        if let Some(c) = self.chats.get_mut(id) {
+            while let Some(event) = c.session.poll_event() {
+                self.events.push_back(RoleEvent::Session {
+                    chat: id.to_string(),
+                    event,
+                });
+            }
+        }
     }
 
     fn answered(&mut self, now: Instant, handle: u64, status: u16) {
@@ -273,10 +282,9 @@ impl AppRole {
                 .push_back(RoleEvent::RawAnswered { handle, status });
             return;
         }
-        for c in self.chats.values_mut() {
-            if let Some(sh) = c.pending.remove(&handle) {
+        if let Some((chat, sh)) = self.pending.remove(&handle) {
+            if let Some(c) = self.chats.touch(&chat) {
                 c.session.on_answer(now, sh, status);
-                break;
             }
         }
     }
@@ -333,7 +341,7 @@ impl AppRole {
             });
             return (400, reason);
         };
-        let Some(c) = self.chats.get_mut(&chat) else {
+        let Some(c) = self.chats.touch(&chat) else {
             let reason = format!("unknown Call Identifier {chat}");
             self.events.push_back(RoleEvent::Unmatched {
                 summary: msg.summary(),
@@ -362,6 +370,16 @@ impl AppRole {
     }
 }
 
+impl ChatOwner for AppRole {
+    type Chat = Chat;
+    fn chats_mut(&mut self) -> &mut Chats<Chat> {
+        &mut self.chats
+    }
+    fn flush_chat(&mut self, now: Instant, id: &str) {
+        self.flush_one(now, id);
+    }
+}
+
 impl Endpoint for AppRole {
     fn handle_input(&mut self, now: Instant, input: Incoming) {
         self.wire.incoming(now, &input);
@@ -387,21 +405,16 @@ impl Endpoint for AppRole {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        let mut next = self.ua.poll_timeout();
-        for c in self.chats.values() {
-            if let Some(t) = c.session.poll_timeout() {
-                next = Some(next.map_or(t, |n| n.min(t)));
-            }
-        }
-        next
+        [self.ua.poll_timeout(), self.chats.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         self.wire.tick(now);
         self.ua.handle_timeout(now);
-        for c in self.chats.values_mut() {
-            c.session.handle_timeout(now);
-        }
+        self.chats.handle_timeout(now);
         self.flush(now);
     }
 }

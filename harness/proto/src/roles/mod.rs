@@ -3,6 +3,7 @@
 
 mod app;
 mod build;
+mod chats;
 mod psap;
 
 use std::net::SocketAddr;

@@ -2,6 +2,8 @@
 //! so that every conformance check can be shown to fail against a broken PSAP.
 
 use std::collections::{HashMap, VecDeque};
+
+use super::chats::{flush_dirty, ChatOwner, Chats, Timed};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -113,12 +115,20 @@ pub struct PsapConfig {
 }
 
 #[derive(Debug)]
-struct Chat {
+pub(crate) struct Chat {
     session: PsapSession,
     sip_call_id: String,
     from_tag: String,
     cseq: u32,
-    pending: HashMap<u64, (u64, MessageType)>,
+}
+
+impl Timed for Chat {
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.session.poll_timeout()
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.session.handle_timeout(now);
+    }
 }
 
 /// The simulated PSAP.
@@ -126,8 +136,9 @@ struct Chat {
 pub struct PsapRole {
     cfg: PsapConfig,
     ua: UserAgent,
-    chats: HashMap<String, Chat>,
-    order: Vec<String>,
+    chats: Chats<Chat>,
+    /// UA handle → (chat, session handle, type) of our messages in flight.
+    pending: HashMap<u64, (String, u64, MessageType)>,
     events: VecDeque<RoleEvent>,
     wire: WireLog,
     seq: u64,
@@ -139,8 +150,8 @@ impl PsapRole {
         Self {
             ua: UserAgent::new(cfg.ua.clone()),
             cfg,
-            chats: HashMap::new(),
-            order: Vec::new(),
+            chats: Chats::new(),
+            pending: HashMap::new(),
             events: VecDeque::new(),
             wire: WireLog::default(),
             seq: 0,
@@ -191,111 +202,104 @@ impl PsapRole {
 
     /// Sends in-chat/259 to the APP of a chat (6.2.3).
     pub fn send_chat(&mut self, now: Instant, chat: &str, text: &str) -> Option<u64> {
-        let h = self
-            .chats
-            .get_mut(chat)?
-            .session
-            .send_chat(now, text)
-            .ok()?;
+        let h = self.chats.touch(chat)?.session.send_chat(now, text).ok()?;
         self.flush(now);
         Some(h)
     }
 
     /// Ends a chat (6.2.4).
     pub fn stop(&mut self, now: Instant, chat: &str, text: &str) -> Option<u64> {
-        let h = self.chats.get_mut(chat)?.session.stop(now, text).ok()?;
+        let h = self.chats.touch(chat)?.session.stop(now, text).ok()?;
         self.flush(now);
         Some(h)
     }
 
     fn flush(&mut self, now: Instant) {
         self.wire.tick(now);
-        let mut answered = false;
-        for id in self.order.clone() {
-            while let Some(c) = self.chats.get_mut(&id) {
-                let Some(mut out) = c.session.poll_outgoing() else {
-                    break;
-                };
-                let f = &self.cfg.faults;
-                if f.no_start && out.msg_type == MessageType::START {
-                    continue;
-                }
-                if f.fixed_id_forms {
-                    out.msg_id_purpose = None;
-                    out.call_id_urn = out.call_id.urn(self.cfg.params.profile.call_id_prefixes[0]);
-                }
-                if f.omit_reply_to {
-                    out.reply_to = None;
-                }
-                if f.frozen_msg_id && out.msg_id.is_some() {
-                    out.msg_id = Some(1);
-                }
-                if f.wrong_call_id {
-                    out.call_id_urn =
-                        out.call_id_urn
-                            .replacen(&out.call_id.unique, "zzzzzzzzzzzzwrong", 1);
-                }
-                c.cseq += 1;
-                let msg = chat_request(
-                    &out,
-                    &Sender {
-                        profile: &self.cfg.params.profile,
-                        from_uri: &self.cfg.uri,
-                        from_tag: &c.from_tag,
-                        sip_call_id: &c.sip_call_id,
-                        cseq: c.cseq,
-                        location: None,
-                        extra: &[],
-                    },
-                );
-                let (t, d) = self.cfg.outbound;
-                if let Ok(h) = self.ua.send_request(now, msg, t, d) {
-                    c.pending.insert(h, (out.handle, out.msg_type));
-                }
-            }
-            let mut replies = Vec::new();
-            if let Some(c) = self.chats.get_mut(&id) {
-                while let Some(event) = c.session.poll_event() {
-                    if let SessionEvent::Received {
-                        msg_type: MessageType::IN_CHAT,
-                        text,
-                        ..
-                    } = &event
-                    {
-                        replies.push(text.clone().unwrap_or_default());
-                    }
-                    self.events.push_back(RoleEvent::Session {
-                        chat: id.clone(),
-                        event,
-                    });
-                }
-            }
-            for text in replies.drain(..) {
-                self.auto_answer(now, &id, &text);
-                answered = true;
-            }
-        }
-        if answered {
-            return self.flush(now);
-        }
+        flush_dirty(self, now);
         self.pump(now);
     }
 
+    /// Sends what one chat queued (applying the deliberate faults), reports its events and
+    /// answers the APP's in-chat messages automatically (which dirties the chat again).
+    fn flush_one(&mut self, now: Instant, id: &str) {
+        while let Some(c) = self.chats.get_mut(id) {
+            let Some(mut out) = c.session.poll_outgoing() else {
+                break;
+            };
+            let f = &self.cfg.faults;
+            if f.no_start && out.msg_type == MessageType::START {
+                continue;
+            }
+            if f.fixed_id_forms {
+                out.msg_id_purpose = None;
+                out.call_id_urn = out.call_id.urn(self.cfg.params.profile.call_id_prefixes[0]);
+            }
+            if f.omit_reply_to {
+                out.reply_to = None;
+            }
+            if f.frozen_msg_id && out.msg_id.is_some() {
+                out.msg_id = Some(1);
+            }
+            if f.wrong_call_id {
+                out.call_id_urn =
+                    out.call_id_urn
+                        .replacen(&out.call_id.unique, "zzzzzzzzzzzzwrong", 1);
+            }
+            c.cseq += 1;
+            let msg = chat_request(
+                &out,
+                &Sender {
+                    profile: &self.cfg.params.profile,
+                    from_uri: &self.cfg.uri,
+                    from_tag: &c.from_tag,
+                    sip_call_id: &c.sip_call_id,
+                    cseq: c.cseq,
+                    location: None,
+                    extra: &[],
+                },
+            );
+            let (t, d) = self.cfg.outbound;
+            if let Ok(h) = self.ua.send_request(now, msg, t, d) {
+                self.pending
+                    .insert(h, (id.to_string(), out.handle, out.msg_type));
+            }
+        }
+        let mut replies = Vec::new();
+        if let Some(c) = self.chats.get_mut(id) {
+            while let Some(event) = c.session.poll_event() {
+                if let SessionEvent::Received {
+                    msg_type: MessageType::IN_CHAT,
+                    text,
+                    ..
+                } = &event
+                {
+                    replies.push(text.clone().unwrap_or_default());
+                }
+                self.events.push_back(RoleEvent::Session {
+                    chat: id.to_string(),
+                    event,
+                });
+            }
+        }
+        for text in replies {
+            self.auto_answer(now, id, &text);
+        }
+    }
+
     fn auto_answer(&mut self, now: Instant, chat: &str, text: &str) {
-        let Some(c) = self.chats.get_mut(chat) else {
+        let close = self.cfg.close_trigger.as_deref() == Some(text.trim());
+        let reply = match (&self.cfg.auto_reply, self.cfg.faults.no_reply) {
+            (Some(tpl), false) => Some(tpl.replace("{text}", text)),
+            _ => None,
+        };
+        let Some(c) = self.chats.touch(chat) else {
             return;
         };
-        if self.cfg.close_trigger.as_deref() == Some(text.trim()) {
+        if close {
             let _ = c.session.stop(now, "The call taker has closed this chat.");
-        } else if let (Some(tpl), false) = (&self.cfg.auto_reply, self.cfg.faults.no_reply) {
-            let _ = c.session.send_chat(now, &tpl.replace("{text}", text));
-        } else {
-            return;
-        }
-        // The queued message is sent by the caller's flush loop on its next pass.
-        let id = chat.to_string();
-        if !self.order.contains(&id) {
-            self.order.push(id);
+        } else if let Some(reply) = reply {
+            let _ = c.session.send_chat(now, &reply);
         }
     }
 
@@ -345,10 +349,9 @@ impl PsapRole {
     }
 
     fn answered(&mut self, now: Instant, handle: u64, status: u16) {
-        for c in self.chats.values_mut() {
-            if let Some((sh, t)) = c.pending.remove(&handle) {
+        if let Some((chat, sh, t)) = self.pending.remove(&handle) {
+            if let Some(c) = self.chats.touch(&chat) {
                 c.session.on_answer(now, sh, t, status);
-                break;
             }
         }
     }
@@ -382,10 +385,10 @@ impl PsapRole {
             .call_id
             .as_ref()
             .map(|c| c.unique.clone())
-            .filter(|u| self.chats.contains_key(u));
+            .filter(|u| self.chats.contains(u));
         if let Some(chat) = known {
             let ignore_stop = self.cfg.faults.ignore_stop;
-            let Some(c) = self.chats.get_mut(&chat) else {
+            let Some(c) = self.chats.touch(&chat) else {
                 return 500;
             };
             if ignore_stop && c.session.state() == crate::session::PsapState::Stopped {
@@ -461,10 +464,8 @@ impl PsapRole {
                         sip_call_id: format!("{}@psap", token(seed, self.seq, 16)),
                         from_tag: token(seed, self.seq + 3, 8),
                         cseq: 0,
-                        pending: HashMap::new(),
                     },
                 );
-                self.order.push(unique);
                 200
             }
             Err(rej) => {
@@ -472,6 +473,16 @@ impl PsapRole {
                 self.unmatched(msg, rej.status, why.join("; "))
             }
         }
+    }
+}
+
+impl ChatOwner for PsapRole {
+    type Chat = Chat;
+    fn chats_mut(&mut self) -> &mut Chats<Chat> {
+        &mut self.chats
+    }
+    fn flush_chat(&mut self, now: Instant, id: &str) {
+        self.flush_one(now, id);
     }
 }
 
@@ -500,21 +511,16 @@ impl Endpoint for PsapRole {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        let mut next = self.ua.poll_timeout();
-        for c in self.chats.values() {
-            if let Some(t) = c.session.poll_timeout() {
-                next = Some(next.map_or(t, |n| n.min(t)));
-            }
-        }
-        next
+        [self.ua.poll_timeout(), self.chats.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         self.wire.tick(now);
         self.ua.handle_timeout(now);
-        for c in self.chats.values_mut() {
-            c.session.handle_timeout(now);
-        }
+        self.chats.handle_timeout(now);
         self.flush(now);
     }
 }
