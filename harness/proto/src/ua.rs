@@ -112,8 +112,8 @@ pub struct UserAgent {
     cfg: UaConfig,
     parser: RsipParser,
     table: TransactionTable<TxKey>,
-    clients: HashMap<TxKey, (u64, TransportKind, SocketAddr)>,
-    servers: HashMap<TxKey, (TransportKind, SocketAddr)>,
+    clients: HashMap<TxKey, (u64, TransportKind, SocketAddr), ahash::RandomState>,
+    servers: HashMap<TxKey, (TransportKind, SocketAddr), ahash::RandomState>,
     server_expiry: VecDeque<(Instant, TxKey)>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<UaEvent>,
@@ -133,8 +133,8 @@ impl UserAgent {
             table: TransactionTable::new(cfg.timers),
             cfg,
             parser,
-            clients: HashMap::new(),
-            servers: HashMap::new(),
+            clients: HashMap::default(),
+            servers: HashMap::default(),
             server_expiry: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -327,9 +327,11 @@ impl UserAgent {
             }
         }
         while let Some((key, ev)) = self.table.poll_event() {
-            let ev_handle = |clients: &mut HashMap<TxKey, (u64, TransportKind, SocketAddr)>| {
-                clients.remove(&key).map(|(h, _, _)| h)
-            };
+            let ev_handle = |clients: &mut HashMap<
+                TxKey,
+                (u64, TransportKind, SocketAddr),
+                ahash::RandomState,
+            >| { clients.remove(&key).map(|(h, _, _)| h) };
             match ev {
                 ClientEvent::Timeout => {
                     if let Some(handle) = ev_handle(&mut self.clients) {

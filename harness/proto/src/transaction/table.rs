@@ -72,7 +72,7 @@ pub struct TableStats {
 #[derive(Debug)]
 pub struct TransactionTable<K> {
     cfg: TimerConfig,
-    entries: HashMap<K, Entry>,
+    entries: HashMap<K, Entry, ahash::RandomState>,
     out: Outputs<K>,
 }
 
@@ -189,7 +189,10 @@ impl<K: Clone> Outputs<K> {
     }
 }
 
-fn is_live<K: Eq + Hash>(entries: &HashMap<K, Entry>, item: &Scheduled<K>) -> bool {
+fn is_live<K: Eq + Hash>(
+    entries: &HashMap<K, Entry, ahash::RandomState>,
+    item: &Scheduled<K>,
+) -> bool {
     entries
         .get(&item.key)
         .is_some_and(|e| e.scheduled.map(|(_, seq)| seq) == Some(item.seq))
@@ -205,7 +208,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
     pub fn with_capacity(cfg: TimerConfig, capacity: usize) -> Self {
         Self {
             cfg,
-            entries: HashMap::with_capacity(capacity),
+            entries: HashMap::with_capacity_and_hasher(capacity, ahash::RandomState::new()),
             out: Outputs {
                 heap: BinaryHeap::with_capacity(capacity),
                 next_seq: 0,
