@@ -29,6 +29,8 @@ pub(crate) fn ladder(records: &[(&'static str, WireRecord)], start: Instant) -> 
                     transport: format!("{:?}", r.transport).to_uppercase(),
                     summary: text.lines().next().unwrap_or_default().to_string(),
                     text,
+                    src: Some(r.local.to_string()),
+                    dst: Some(r.remote.to_string()),
                 },
             )
         })

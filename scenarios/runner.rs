@@ -7,7 +7,9 @@ use std::time::Instant;
 use cucumber::event::{ScenarioFinished, StepError};
 use cucumber::World as _;
 use futures::FutureExt as _;
-use lmpe_reports::{console_summary, write_all, RunReport, ScenarioResult, Verdict};
+use lmpe_reports::{
+    console_summary, write_all, write_scenario_pcaps, RunReport, ScenarioResult, Verdict,
+};
 
 use crate::world::{LmpeWorld, INCONCLUSIVE};
 
@@ -148,6 +150,14 @@ pub(crate) async fn run(
     let paths = write_all(&report, report_dir).map_err(|e| e.to_string())?;
     for p in paths {
         println!("wrote {}", p.display());
+    }
+    let pcaps = write_scenario_pcaps(&report, report_dir).map_err(|e| e.to_string())?;
+    if let Some(first) = pcaps.first().and_then(|p| p.parent()) {
+        println!(
+            "wrote {} pcap files (one per scenario) in {}",
+            pcaps.len(),
+            first.display()
+        );
     }
     Ok(report.exit_ok())
 }

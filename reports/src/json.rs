@@ -107,4 +107,28 @@ mod tests {
             r#""summary":{"total":4,"pass":1,"fail":1,"inconclusive":1,"skipped":1,"duration_ms":5200.0}}"#
         ));
     }
+
+    #[test]
+    fn message_addresses_are_optional_and_omitted_when_unknown() {
+        let mut report = sample_report();
+        let json = results_json(&report).expect("serialise");
+        assert!(!json.contains("\"src\"") && !json.contains("\"dst\""));
+
+        let message = &mut report.scenarios[1].messages[0];
+        message.src = Some("127.0.0.1:5060".to_owned());
+        message.dst = Some("[::1]:5060".to_owned());
+        let value: Value = serde_json::to_value(&report).expect("serialise");
+        let written = &value["scenarios"][1]["messages"][0];
+        assert_eq!(written["src"], "127.0.0.1:5060");
+        assert_eq!(written["dst"], "[::1]:5060");
+        assert!(value["scenarios"][1]["messages"][1].get("src").is_none());
+        let back: RunReport = serde_json::from_value(value).expect("deserialise");
+        assert_eq!(back, report);
+
+        // A results.json from before the fields existed still reads.
+        let old =
+            r#"{"at_ms":1.0,"direction":"A -> B","transport":"UDP","summary":"s","text":"t"}"#;
+        let message: crate::model::WireMessage = serde_json::from_str(old).expect("old format");
+        assert_eq!((message.src, message.dst), (None, None));
+    }
 }

@@ -52,6 +52,14 @@ pub struct WireMessage {
     pub summary: String,
     /// The full message text, verbatim (may contain arbitrary bytes-as-text).
     pub text: String,
+    /// Socket address the message was sent from, e.g. `"127.0.0.1:5060"` or
+    /// `"[::1]:5060"`. Optional: omitted from `results.json` when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    /// Socket address the message was sent to, e.g. `"127.0.0.1:5060"` or
+    /// `"[::1]:5060"`. Optional: omitted from `results.json` when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst: Option<String>,
 }
 
 /// Result of one scenario (one test purpose).
@@ -213,6 +221,8 @@ pub(crate) mod fixtures {
                 transport: "TCP".to_owned(),
                 summary: "MESSAGE sip:urn:service:sos SIP/2.0".to_owned(),
                 text: "MESSAGE sip:urn:service:sos SIP/2.0\r\nTo: <sip:urn:service:sos>\r\n\r\nhelp & \"now\"\0".to_owned(),
+                src: None,
+                dst: None,
             },
             WireMessage {
                 at_ms: 12.25,
@@ -220,6 +230,8 @@ pub(crate) mod fixtures {
                 transport: "TCP".to_owned(),
                 summary: "SIP/2.0 488 Not Acceptable Here".to_owned(),
                 text: "SIP/2.0 488 Not Acceptable Here\r\n\r\n".to_owned(),
+                src: None,
+                dst: None,
             },
         ];
         let scenarios = vec![
