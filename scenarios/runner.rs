@@ -135,7 +135,11 @@ pub(crate) async fn run(
         .lock()
         .map_err(|_| "result collector poisoned".to_string())?
         .clone();
-    scenarios.sort_by(|a, b| a.id.cmp(&b.id));
+    scenarios.sort_by(|a, b| {
+        natural_key(&a.feature)
+            .cmp(&natural_key(&b.feature))
+            .then_with(|| a.id.cmp(&b.id))
+    });
     if scenarios.is_empty() {
         return Err(format!("no scenario ran from {}", features.display()));
     }
@@ -162,6 +166,26 @@ pub(crate) async fn run(
     Ok(report.exit_ok())
 }
 
+/// Orders "6.2.10 …" after "6.2.2 …": digit runs compare as numbers, before text.
+fn natural_key(text: &str) -> Vec<(u8, u64, String)> {
+    let mut key = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            key.push((0, rest[..digits].parse().unwrap_or(u64::MAX), String::new()));
+            rest = &rest[digits..];
+        } else {
+            let end = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            key.push((1, 0, rest[..end].to_string()));
+            rest = &rest[end..];
+        }
+    }
+    key
+}
+
 /// The current UTC time in RFC 3339 (seconds).
 fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
@@ -181,4 +205,16 @@ fn now_rfc3339() -> String {
     let mo = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if mo <= 2 { y + 1 } else { y };
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_key;
+
+    #[test]
+    fn clauses_sort_numerically() {
+        let mut v = vec!["6.2.10 x", "6.2.2 y", "A.5 z", "6.1.2.7 w"];
+        v.sort_by_key(|s| natural_key(s));
+        assert_eq!(v, ["6.1.2.7 w", "6.2.2 y", "6.2.10 x", "A.5 z"]);
+    }
 }

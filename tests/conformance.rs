@@ -70,7 +70,11 @@ fn every_scenario_passes_against_the_embedded_esinet() {
     let html = std::fs::read_to_string(d.join("report.html")).expect("report.html");
     assert!(html.contains("TP_PSAP_IM2_START_BV_01") && html.contains("<details"));
     let pcaps = std::fs::read_dir(d.join("pcap")).expect("pcap dir").count();
-    assert_eq!(pcaps as u64, summary["total"].as_u64().unwrap_or(0), "one pcap per scenario");
+    assert_eq!(
+        pcaps as u64,
+        summary["total"].as_u64().unwrap_or(0),
+        "one pcap per scenario"
+    );
 }
 
 /// (fault, scenario that must fail, text the reason must contain)
