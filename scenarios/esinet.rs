@@ -9,16 +9,53 @@ use lmpe_proto::roles::{PsapConfig, PsapFaults, PsapRole, WireRecord};
 use lmpe_proto::session::ChatParams;
 use lmpe_proto::transaction::TimerConfig;
 use lmpe_proto::ua::UaConfig;
-use lmpe_reference::{Proxy, ProxyConfig, ProxyRole, Route};
+use lmpe_reference::{Proxy, ProxyConfig, ProxyFaults, ProxyRole, Route};
 use lmpe_wire::lmpe::IdentifierProfile;
+
+/// Deliberate faults of the reference elements (to show that checks fail).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Faults {
+    /// Reference PSAP.
+    pub(crate) psap: PsapFaults,
+    /// BCF.
+    pub(crate) bcf: ProxyFaults,
+    /// ESRP.
+    pub(crate) esrp: ProxyFaults,
+}
+
+impl Faults {
+    /// One fault by name (PSAP faults, `bcf-…`, `esrp-…`).
+    pub(crate) fn by_name(name: &str) -> Result<Self, String> {
+        let mut f = Self::default();
+        if let Some(p) = PsapFaults::by_name(name) {
+            f.psap = p;
+        } else if let Some((element, p)) = ProxyFaults::by_name(name) {
+            if element == "bcf" {
+                f.bcf = p;
+            } else {
+                f.esrp = p;
+            }
+        } else {
+            return Err(format!(
+                "unknown fault {name:?}; known: {}, {}",
+                PsapFaults::NAMES.join(", "),
+                ProxyFaults::NAMES.join(", ")
+            ));
+        }
+        Ok(f)
+    }
+}
 
 /// Options for the embedded ESInet.
 #[derive(Debug, Clone)]
 pub(crate) struct EsinetOptions {
     /// The BCF's public address (port 0: any free port).
     pub(crate) listen: SocketAddr,
-    /// Deliberate PSAP faults (to show checks fail).
-    pub(crate) faults: PsapFaults,
+    /// Deliberate faults (to show checks fail).
+    pub(crate) faults: Faults,
+    /// Route emergency chats to this PSAP (e.g. one the harness plays) instead of the
+    /// reference PSAP; the BCF maps its public `psap` user there too.
+    pub(crate) psap_override: Option<SocketAddr>,
     /// The PSAP's optional heartbeats.
     pub(crate) psap_heartbeat: Option<Duration>,
     /// Identifier profile of the PSAP.
@@ -31,7 +68,8 @@ impl Default for EsinetOptions {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            faults: PsapFaults::default(),
+            faults: Faults::default(),
+            psap_override: None,
             psap_heartbeat: None,
             profile: IdentifierProfile::default(),
             timers: TimerConfig::default(),
@@ -77,13 +115,13 @@ impl EmbeddedEsinet {
             greeting: "112 emergency chat, what is your emergency?".into(),
             auto_reply: Some("Received: {text}".into()),
             close_trigger: Some("#close".into()),
-            faults: opts.faults.clone(),
+            faults: opts.faults.psap.clone(),
             ua,
         });
         let psap = spawn_endpoint(psap, socket(any_local()))
             .await
             .map_err(|e| format!("PSAP: {e}"))?;
-        let proxy = |name: &str, role| {
+        let proxy = |name: &str, role, faults: &ProxyFaults| {
             Proxy::new(ProxyConfig {
                 name: name.into(),
                 role,
@@ -92,16 +130,17 @@ impl EmbeddedEsinet {
                 user_map: Vec::new(),
                 provisioned_priority: (role == ProxyRole::Bcf).then(|| "esnet.1".to_string()),
                 transport: TransportKind::Udp,
+                faults: faults.clone(),
             })
         };
         let esrp = spawn_endpoint(
-            proxy("esrp.esinet.test", ProxyRole::Esrp),
+            proxy("esrp.esinet.test", ProxyRole::Esrp, &opts.faults.esrp),
             socket(any_local()),
         )
         .await
         .map_err(|e| format!("ESRP: {e}"))?;
         let bcf = spawn_endpoint(
-            proxy("bcf.esinet.test", ProxyRole::Bcf),
+            proxy("bcf.esinet.test", ProxyRole::Bcf, &opts.faults.bcf),
             socket(opts.listen),
         )
         .await
@@ -116,13 +155,15 @@ impl EmbeddedEsinet {
         })
         .await
         .map_err(|e| e.to_string())?;
+        // Where emergency chats go: the reference PSAP, or the one named in the options.
+        let route_to = opts.psap_override.unwrap_or(psap_addr);
         esrp.with(move |p, _| {
             let c = p.config_mut();
             c.local = esrp_addr;
             c.routes = vec![Route {
                 service: "urn:service:sos".into(),
-                target: Some(format!("sip:psap@{psap_addr}")),
-                next_hop: psap_addr,
+                target: Some(format!("sip:psap@{route_to}")),
+                next_hop: route_to,
             }];
         })
         .await
@@ -135,7 +176,7 @@ impl EmbeddedEsinet {
                 target: None,
                 next_hop: esrp_addr,
             }];
-            c.user_map = vec![("psap".into(), psap_addr)];
+            c.user_map = vec![("psap".into(), route_to)];
         })
         .await
         .map_err(|e| e.to_string())?;

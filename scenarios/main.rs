@@ -17,14 +17,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use lmpe_proto::roles::PsapFaults;
 use lmpe_wire::lmpe::IdentifierProfile;
 
 /// Run-wide settings shared by all scenarios.
 #[derive(Debug, Clone)]
 pub(crate) struct RunConfig {
-    /// Deliberate faults injected into the reference PSAP.
-    pub(crate) faults: PsapFaults,
+    /// Deliberate faults injected into the reference elements.
+    pub(crate) faults: esinet::Faults,
     /// Identifier profile.
     pub(crate) profile: IdentifierProfile,
     /// How long to wait for an answer from the SUT.
@@ -39,7 +38,7 @@ static RUN: OnceLock<Arc<RunConfig>> = OnceLock::new();
 pub(crate) fn run_config() -> Arc<RunConfig> {
     RUN.get_or_init(|| {
         Arc::new(RunConfig {
-            faults: PsapFaults::default(),
+            faults: esinet::Faults::default(),
             profile: IdentifierProfile::default(),
             response_timeout: Duration::from_secs(3),
             heartbeat_limit: Duration::from_secs(20),
@@ -96,16 +95,8 @@ enum Command {
     },
 }
 
-fn fault(name: Option<&str>) -> Result<PsapFaults, String> {
-    match name {
-        None => Ok(PsapFaults::default()),
-        Some(n) => PsapFaults::by_name(n).ok_or_else(|| {
-            format!(
-                "unknown fault {n:?}; known: {}",
-                PsapFaults::NAMES.join(", ")
-            )
-        }),
-    }
+fn fault(name: Option<&str>) -> Result<esinet::Faults, String> {
+    name.map_or_else(|| Ok(esinet::Faults::default()), esinet::Faults::by_name)
 }
 
 #[tokio::main]

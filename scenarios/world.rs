@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use lmpe_net::{spawn_endpoint, EndpointHandle, SipSocketConfig};
 use lmpe_proto::endpoint::TransportKind;
-use lmpe_proto::roles::{AppConfig, AppRole, RoleEvent, WireRecord};
+use lmpe_proto::roles::{AppConfig, AppRole, PsapConfig, PsapRole, RoleEvent, WireRecord};
 use lmpe_proto::session::{ChatParams, SessionEvent};
 use lmpe_proto::ua::UaConfig;
 
@@ -34,6 +34,14 @@ pub(crate) struct LmpeWorld {
     pub(crate) esinet: Option<EmbeddedEsinet>,
     /// Identifier forms the APP writes (default: the run's profile).
     pub(crate) app_profile: Option<lmpe_wire::lmpe::IdentifierProfile>,
+    /// Whether the harness plays the PSAP behind the ESRP (the ESInet's routing is the IUT).
+    pub(crate) harness_psap: bool,
+    /// The harness-played PSAP, once started.
+    pub(crate) psap: Option<EndpointHandle<PsapRole>>,
+    /// Extra headers on the APP's messages.
+    pub(crate) app_headers: Vec<(String, String)>,
+    /// Extra body parts on the APP's messages.
+    pub(crate) app_parts: Vec<lmpe_wire::multipart::Part>,
     /// APP heartbeat interval.
     pub(crate) app_heartbeat: Option<Duration>,
     /// The simulated APP.
@@ -83,6 +91,10 @@ impl LmpeWorld {
             esinet: None,
             app_profile: None,
             app_heartbeat: None,
+            harness_psap: false,
+            psap: None,
+            app_headers: Vec::new(),
+            app_parts: Vec::new(),
             app: None,
             chat: None,
             events: Vec::new(),
@@ -99,9 +111,23 @@ impl LmpeWorld {
             return app.clone();
         }
         if self.esinet.is_none() {
+            if self.harness_psap && self.psap.is_none() {
+                self.start_harness_psap().await;
+            }
             match EmbeddedEsinet::start(self.esinet_opts.clone()).await {
                 Ok(e) => self.esinet = Some(e),
                 Err(e) => inconclusive!("the embedded reference ESInet did not start: {e}"),
+            }
+            if let (Some(psap), Some(bcf)) = (
+                &self.psap,
+                self.esinet.as_ref().map(EmbeddedEsinet::public_addr),
+            ) {
+                let _ = psap
+                    .with(move |p, _| {
+                        p.set_outbound((TransportKind::Udp, bcf));
+                        p.set_reply_to(&format!("sip:psap@{bcf}"));
+                    })
+                    .await;
             }
         }
         let Some(bcf) = self.esinet.as_ref().map(EmbeddedEsinet::public_addr) else {
@@ -122,7 +148,8 @@ impl LmpeWorld {
             outbound: (TransportKind::Udp, bcf),
             params,
             location: (48.208_49, 16.372_08),
-            extra_headers: Vec::new(),
+            extra_headers: self.app_headers.clone(),
+            extra_parts: self.app_parts.clone(),
             ua: UaConfig::new(SocketAddr::from(([127, 0, 0, 1], 0))),
         });
         let cfg = SipSocketConfig::loopback();
@@ -134,6 +161,94 @@ impl LmpeWorld {
         let _ = handle.with(move |a, _| a.set_local(addr)).await;
         self.app = Some(handle.clone());
         handle
+    }
+
+    /// Starts the PSAP the harness plays and routes the ESInet's emergency chats to it.
+    async fn start_harness_psap(&mut self) {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let psap = PsapRole::new(PsapConfig {
+            name: "lmpe-harness PSAP".into(),
+            reply_to: String::new(),
+            uri: String::new(),
+            outbound: (TransportKind::Udp, any),
+            params: ChatParams {
+                profile: self.run.profile.clone(),
+                heartbeat_interval: None,
+                ..ChatParams::default()
+            },
+            greeting: "112 emergency chat (harness PSAP), what is your emergency?".into(),
+            auto_reply: Some("Received: {text}".into()),
+            close_trigger: Some("#close".into()),
+            faults: Default::default(),
+            ua: UaConfig::new(any),
+        });
+        let handle = match spawn_endpoint(psap, SipSocketConfig::loopback()).await {
+            Ok(h) => h,
+            Err(e) => inconclusive!("the harness PSAP could not bind: {e}"),
+        };
+        let addr = handle.local_addr();
+        let _ = handle
+            .with(move |p, _| {
+                p.set_local(addr);
+                p.set_uri(&format!("sip:psap@{addr}"));
+            })
+            .await;
+        self.esinet_opts.psap_override = Some(addr);
+        self.psap = Some(handle);
+    }
+
+    /// The first request the APP sent and the harness PSAP received with this LMPE Message
+    /// Type (parsed), waiting up to the response timeout for the PSAP's side.
+    pub(crate) async fn sent_and_received(
+        &mut self,
+        msg_type: lmpe_wire::lmpe::MessageType,
+    ) -> (
+        Option<lmpe_wire::sip::SipMessage>,
+        Option<lmpe_wire::sip::SipMessage>,
+    ) {
+        let Some(psap) = self.psap.clone() else {
+            inconclusive!("this step needs `Given the harness plays the PSAP behind the ESRP`")
+        };
+        // The APP's message by its LMPE type; the PSAP's copy by SIP Call-ID and CSeq, which
+        // proxies do not change (an element that mangles Call-Info must still be found).
+        let parse = |records: Vec<WireRecord>, outgoing: bool| -> Vec<lmpe_wire::sip::SipMessage> {
+            use lmpe_wire::sip::SipParser as _;
+            records
+                .iter()
+                .filter(|r| r.outgoing == outgoing)
+                .filter_map(|r| lmpe_wire::sip::RsipParser::default().parse(&r.bytes).ok())
+                .filter(lmpe_wire::sip::SipMessage::is_request)
+                .collect()
+        };
+        let find_sent = move |records: Vec<WireRecord>| {
+            parse(records, true).into_iter().find(|m| {
+                lmpe_wire::lmpe::LmpeIds::extract(m, &lmpe_wire::lmpe::IdentifierProfile::LENIENT)
+                    .msg_type
+                    == Some(msg_type)
+            })
+        };
+        let find_received = move |records: Vec<WireRecord>, sent: &lmpe_wire::sip::SipMessage| {
+            parse(records, false).into_iter().find(|m| {
+                m.call_id().ok() == sent.call_id().ok() && m.header("CSeq") == sent.header("CSeq")
+            })
+        };
+        let deadline = Instant::now() + self.run.response_timeout;
+        let mut sent = None;
+        loop {
+            if sent.is_none() {
+                let records = self.app(|a, _| a.wire_records().to_vec()).await;
+                sent = find_sent(records);
+            }
+            let got = psap
+                .with(|p, _| p.wire_records().to_vec())
+                .await
+                .unwrap_or_default();
+            let received = sent.as_ref().and_then(|m| find_received(got, m));
+            if (sent.is_some() && received.is_some()) || Instant::now() >= deadline {
+                return (sent, received);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Runs a closure on the APP.
@@ -231,6 +346,13 @@ impl LmpeWorld {
                 self.wire.extend(w.into_iter().map(|r| ("APP", r)));
             }
             app.shutdown().await;
+        }
+        if let Some(psap) = self.psap.take() {
+            if let Ok(w) = psap.with(|p, _| p.take_wire()).await {
+                self.wire
+                    .extend(w.into_iter().map(|r| ("PSAP (harness)", r)));
+            }
+            psap.shutdown().await;
         }
         if let Some(e) = self.esinet.take() {
             self.wire.extend(e.take_wire().await);

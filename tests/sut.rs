@@ -49,6 +49,7 @@ async fn sut_survives_garbage_and_carries_a_full_chat() {
         },
         location: (47.07, 15.44),
         extra_headers: Vec::new(),
+        extra_parts: Vec::new(),
         ua: UaConfig::new(SocketAddr::from(([127, 0, 0, 1], 0))),
     });
     let app = spawn_endpoint(app, SipSocketConfig::loopback())

@@ -1,5 +1,6 @@
 //! Step definitions, one file per concept.
 
 mod chat;
+mod routing;
 mod setup;
 mod verdicts;

@@ -76,6 +76,31 @@ async fn answered_2xx(w: &mut LmpeWorld, clause: String) {
     }
 }
 
+#[then(regex = r"^the message is rejected with a final response other than 503 \(clause (\S+)\)$")]
+async fn rejected_not_503(w: &mut LmpeWorld, clause: String) {
+    match last_status(w).await {
+        Some(503) => fail(
+            w,
+            &clause,
+            "elements do not return 503 unless certain the upstream element copes with it",
+            "it answered 503",
+        ),
+        Some(408) | None => fail(
+            w,
+            &clause,
+            "the element answers with a final response",
+            "no final response",
+        ),
+        Some(s) if (200..300).contains(&s) => fail(
+            w,
+            &clause,
+            "a request that cannot be routed is rejected",
+            &format!("it was accepted with {s}"),
+        ),
+        Some(_) => {}
+    }
+}
+
 #[then(regex = r"^the message is rejected with a final non-2xx response \(clause (\S+)\)$")]
 async fn rejected(w: &mut LmpeWorld, clause: String) {
     match last_status(w).await {

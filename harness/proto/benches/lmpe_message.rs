@@ -36,6 +36,7 @@ fn bench(c: &mut Criterion) {
         cseq: 1,
         location: Some((48.208_49, 16.372_08)),
         extra: &[],
+        extra_parts: &[],
     };
     let built = chat_request(&out, &sender);
     let mut with_via = built.clone();

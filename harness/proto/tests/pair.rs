@@ -68,6 +68,7 @@ fn pair_with_profile(
         },
         location: (48.208_49, 16.372_08),
         extra_headers: Vec::new(),
+        extra_parts: Vec::new(),
         ua,
     });
     let psap = PsapRole::new(PsapConfig {

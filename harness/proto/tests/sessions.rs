@@ -46,6 +46,7 @@ fn sip(out: &OutgoingChat, from: &str, location: Option<(f64, f64)>) -> SipMessa
             cseq: 1,
             location,
             extra: &[],
+            extra_parts: &[],
         },
     )
 }

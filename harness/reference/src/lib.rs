@@ -4,4 +4,4 @@
 
 pub mod proxy;
 
-pub use proxy::{Proxy, ProxyConfig, ProxyRole, ProxyStats, Route};
+pub use proxy::{Proxy, ProxyConfig, ProxyFaults, ProxyRole, ProxyStats, Route};

@@ -85,6 +85,63 @@ pub struct ProxyConfig {
     pub provisioned_priority: Option<String>,
     /// Transport towards the next hop.
     pub transport: TransportKind,
+    /// Deliberate deviations, to prove the routing checks fail against a broken element.
+    pub faults: ProxyFaults,
+}
+
+/// Deliberate deviations of a BCF or ESRP from TS 103 698 ("broken peer").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyFaults {
+    /// 6.1.2.6: retarget without adding History-Info.
+    pub no_history_info: bool,
+    /// 6.1.2.7: drop Call-Info header fields when forwarding.
+    pub drop_call_info: bool,
+    /// 6.1.2.8: keep only the first part of a multipart body.
+    pub strip_body_parts: bool,
+    /// 6.1.2.5: forward Resource-Priority unpoliced.
+    pub no_priority_policing: bool,
+    /// 6.1.2.9: answer 503 where it would answer 404 (no route).
+    pub busy_503: bool,
+}
+
+impl ProxyFaults {
+    /// Fault names for the BCF (`bcf-…`) and the ESRP (`esrp-…`).
+    pub const NAMES: [&'static str; 5] = [
+        "bcf-no-priority-policing",
+        "bcf-busy-503",
+        "esrp-no-history-info",
+        "esrp-drops-call-info",
+        "esrp-strips-body-parts",
+    ];
+
+    /// The element (`"bcf"` or `"esrp"`) and fault for a name.
+    pub fn by_name(name: &str) -> Option<(&'static str, Self)> {
+        let mut f = Self::default();
+        let element = match name {
+            "bcf-no-priority-policing" => {
+                f.no_priority_policing = true;
+                "bcf"
+            }
+            "bcf-busy-503" => {
+                f.busy_503 = true;
+                "bcf"
+            }
+            "esrp-no-history-info" => {
+                f.no_history_info = true;
+                "esrp"
+            }
+            "esrp-drops-call-info" => {
+                f.drop_call_info = true;
+                "esrp"
+            }
+            "esrp-strips-body-parts" => {
+                f.strip_body_parts = true;
+                "esrp"
+            }
+            _ => return None,
+        };
+        Some((element, f))
+    }
 }
 
 /// Counters. Every input is counted exactly once:
@@ -167,10 +224,16 @@ impl Proxy {
     }
 
     fn reject(&mut self, req: &SipMessage, input: &Incoming, status: u16, why: &str) {
+        let status = if status == 404 && self.cfg.faults.busy_503 {
+            503
+        } else {
+            status
+        };
         self.reject_with(req, input, status, why, Vec::new());
     }
 
-    /// Answers a request with an error (never 503, 6.1.2.9), or drops it if it is an ACK.
+    /// Answers a request with an error (never 503, 6.1.2.9, unless the `busy_503` fault asks
+    /// for it), or drops it if it is an ACK.
     fn reject_with(
         &mut self,
         req: &SipMessage,
@@ -179,7 +242,7 @@ impl Proxy {
         why: &str,
         extra: Vec<Header>,
     ) {
-        debug_assert!(status != 503, "6.1.2.9");
+        debug_assert!(status != 503 || self.cfg.faults.busy_503, "6.1.2.9");
         if req.method() == Some(Method::Ack) {
             // RFC 3261 17: an ACK is never answered.
             return self.drop_request(req, &format!("would be {status}: {why}"));
@@ -287,11 +350,21 @@ impl Proxy {
             let Some(route) = self.route_for(&uri).cloned() else {
                 return self.reject(&req, input, 404, &format!("no route for {uri}"));
             };
-            if let (true, Some(p)) = (policed, self.cfg.provisioned_priority.clone()) {
+            if let (true, Some(p), false) = (
+                policed,
+                self.cfg.provisioned_priority.clone(),
+                self.cfg.faults.no_priority_policing,
+            ) {
                 replace_headers(&mut req, "Resource-Priority", &p);
             }
             if let Some(target) = &route.target {
-                retarget(&mut req, &uri, target, &self.cfg.name);
+                if self.cfg.faults.no_history_info {
+                    if let StartLine::Request { uri, .. } = &mut req.start {
+                        uri.clone_from(target);
+                    }
+                } else {
+                    retarget(&mut req, &uri, target, &self.cfg.name);
+                }
             }
             route.next_hop
         } else {
@@ -327,6 +400,7 @@ impl Proxy {
                 value: req.body.len().to_string(),
             });
         }
+        apply_forwarding_faults(&self.cfg.faults, &mut req);
         self.stats.requests_forwarded += 1;
         let bytes = req.to_bytes();
         self.send(transport, next_hop, bytes);
@@ -413,6 +487,22 @@ impl Proxy {
 ///
 /// New indices are children of the last received entry, skipping any index already in use, so
 /// the result never has a duplicate index (which would make the next hop answer 400).
+/// The deliberate Call-Info and body faults (no-ops without faults).
+fn apply_forwarding_faults(f: &ProxyFaults, req: &mut SipMessage) {
+    if f.drop_call_info {
+        req.remove_headers("Call-Info");
+    }
+    if f.strip_body_parts {
+        let ct = req.content_type().unwrap_or_default().to_string();
+        if let Ok(mut m) = lmpe_wire::multipart::Multipart::parse(&ct, &req.body) {
+            m.parts.truncate(1);
+            req.body = m.to_bytes();
+            req.set_header("Content-Type", m.content_type_value());
+            req.set_header("Content-Length", req.body.len().to_string());
+        }
+    }
+}
+
 fn retarget(req: &mut SipMessage, original: &str, target: &str, by: &str) {
     // The request passed the defect check, so History-Info parses; be defensive anyway.
     let existing = HistoryInfo::from_message(req)

@@ -70,6 +70,7 @@ fn bcf() -> Proxy {
         user_map: vec![("psap".into(), psap_addr())],
         provisioned_priority: Some("esnet.1".into()),
         transport: TransportKind::Udp,
+        faults: Default::default(),
     })
 }
 
@@ -97,6 +98,7 @@ fn esrp_at(local: SocketAddr) -> Proxy {
         user_map: Vec::new(),
         provisioned_priority: None,
         transport: TransportKind::Udp,
+        faults: Default::default(),
     })
 }
 

@@ -30,6 +30,8 @@ pub struct AppConfig {
     pub location: (f64, f64),
     /// Extra headers on every request (e.g. `Resource-Priority`).
     pub extra_headers: Vec<(String, String)>,
+    /// Additional body parts sent with location (6.1.2.8: images, vCards, eCall MSD).
+    pub extra_parts: Vec<lmpe_wire::multipart::Part>,
     /// UA settings (local address is set by the driver).
     pub ua: UaConfig,
 }
@@ -213,6 +215,7 @@ impl AppRole {
         let profile = self.cfg.params.profile.clone();
         let from_uri = self.uri();
         let extra = self.cfg.extra_headers.clone();
+        let extra_parts = self.cfg.extra_parts.clone();
         let c = self.chats.get_mut(chat)?;
         c.cseq += 1;
         Some(chat_request(
@@ -225,6 +228,7 @@ impl AppRole {
                 cseq: c.cseq,
                 location,
                 extra: &extra,
+                extra_parts: &extra_parts,
             },
         ))
     }
@@ -232,6 +236,21 @@ impl AppRole {
     /// The next event.
     pub fn poll_event(&mut self) -> Option<RoleEvent> {
         self.events.pop_front()
+    }
+
+    /// Changes the extra headers and body parts of later messages.
+    pub fn set_extras(
+        &mut self,
+        headers: Vec<(String, String)>,
+        parts: Vec<lmpe_wire::multipart::Part>,
+    ) {
+        self.cfg.extra_headers = headers;
+        self.cfg.extra_parts = parts;
+    }
+
+    /// The wire messages recorded so far (not taken).
+    pub fn wire_records(&self) -> &[WireRecord] {
+        self.wire.records()
     }
 
     /// Takes the recorded wire messages.

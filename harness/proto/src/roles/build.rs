@@ -10,12 +10,18 @@ use crate::session::{pidf_point, OutgoingChat};
 
 /// A `multipart/mixed` body with the chat text and a PIDF-LO referenced by `cid:` (6.1.2.8).
 /// Returns the Content-Type value and the body.
-pub fn multipart_body(text: Option<&str>, pidf: &str, cid: &str) -> (String, Vec<u8>) {
-    let mut parts = Vec::with_capacity(2);
+pub fn multipart_body(
+    text: Option<&str>,
+    pidf: &str,
+    cid: &str,
+    extra_parts: &[Part],
+) -> (String, Vec<u8>) {
+    let mut parts = Vec::with_capacity(2 + extra_parts.len());
     if let Some(t) = text {
         parts.push(Part::new("text/plain; charset=utf-8", t.as_bytes()));
     }
     parts.push(Part::new("application/pidf+xml", pidf.as_bytes()).with_content_id(cid));
+    parts.extend(extra_parts.iter().cloned());
     let m = Multipart::new(parts);
     (m.content_type_value(), m.to_bytes())
 }
@@ -37,6 +43,8 @@ pub struct Sender<'a> {
     pub location: Option<(f64, f64)>,
     /// Extra headers (e.g. Resource-Priority).
     pub extra: &'a [(String, String)],
+    /// Additional body parts (images, vCards, eCall MSD: 6.1.2.8) sent with location.
+    pub extra_parts: &'a [Part],
 }
 
 /// Builds the SIP MESSAGE for an LMPE message.
@@ -85,7 +93,7 @@ pub fn chat_request(out: &OutgoingChat, s: &Sender<'_>) -> SipMessage {
                 .header("Geolocation", format!("<cid:{cid}>"))
                 .header("Geolocation-Routing", "yes");
             let pidf = pidf_point(s.from_uri, lat, lon, "2026-01-01T00:00:00Z");
-            let (ct, body) = multipart_body(out.text.as_deref(), &pidf, &cid);
+            let (ct, body) = multipart_body(out.text.as_deref(), &pidf, &cid, s.extra_parts);
             b = b.body(&ct, body);
         }
         _ => {

@@ -93,6 +93,11 @@ impl WireLog {
         }
     }
 
+    /// The records so far.
+    pub fn records(&self) -> &[WireRecord] {
+        &self.records
+    }
+
     /// Takes the records so far.
     pub fn take(&mut self) -> Vec<WireRecord> {
         std::mem::take(&mut self.records)

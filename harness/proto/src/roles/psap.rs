@@ -195,6 +195,11 @@ impl PsapRole {
     pub fn poll_event(&mut self) -> Option<RoleEvent> {
         self.events.pop_front()
     }
+    /// The wire messages recorded so far (not taken).
+    pub fn wire_records(&self) -> &[WireRecord] {
+        self.wire.records()
+    }
+
     /// Takes the recorded wire messages.
     pub fn take_wire(&mut self) -> Vec<WireRecord> {
         self.wire.take()
@@ -257,6 +262,7 @@ impl PsapRole {
                     cseq: c.cseq,
                     location: None,
                     extra: &[],
+                    extra_parts: &[],
                 },
             );
             let (t, d) = self.cfg.outbound;

@@ -1,0 +1,160 @@
+//! Steps where the routing elements (BCF, ESRP) are the IUT: the harness plays the APP in front
+//! and the PSAP behind, and compares what left the APP with what reached the PSAP.
+
+use cucumber::{given, then};
+use lmpe_wire::headers::HistoryInfo;
+use lmpe_wire::lmpe::MessageType;
+use lmpe_wire::multipart::Part;
+use lmpe_wire::sip::SipMessage;
+
+use crate::world::{inconclusive, LmpeWorld};
+
+#[given("the harness plays the PSAP behind the ESRP")]
+async fn harness_psap(w: &mut LmpeWorld) {
+    w.harness_psap = true;
+}
+
+#[given(expr = "the APP marks its messages with Resource-Priority {string}")]
+async fn app_priority(w: &mut LmpeWorld, value: String) {
+    w.app_headers.push(("Resource-Priority".into(), value));
+}
+
+#[given("the APP attaches an image, a vCard and an eCall MSD to its messages")]
+async fn app_parts(w: &mut LmpeWorld) {
+    let jpeg: Vec<u8> = [
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01,
+    ]
+    .into_iter()
+    .chain((0..=255u8).cycle().take(300))
+    .chain([0xFF, 0xD9])
+    .collect();
+    let vcard = "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Erika Mustermann\r\nTEL;TYPE=cell:+43 660 1234567\r\nEND:VCARD\r\n";
+    let msd: Vec<u8> = vec![
+        0x01, 0x4C, 0x00, 0x8E, 0x00, 0x00, 0x2A, 0x17, 0x05, 0xC0, 0x00, 0xFF,
+    ];
+    w.app_parts = vec![
+        Part::new("image/jpeg", jpeg).with_content_id("photo1@app.harness.test"),
+        Part::new("text/vcard; charset=utf-8", vcard.as_bytes()),
+        Part::new("application/emergencyCallData.eCall.MSD", msd)
+            .with_header("Content-Disposition", "by-reference"),
+    ];
+}
+
+/// The APP's start/257 as sent and as received by the harness PSAP.
+async fn start_pair(w: &mut LmpeWorld, clause: &str) -> (SipMessage, SipMessage) {
+    let (sent, received) = w.sent_and_received(MessageType::START).await;
+    let Some(sent) = sent else {
+        inconclusive!("the APP sent no start/257")
+    };
+    let Some(received) = received else {
+        panic!(
+            "TS 103 698 {clause}: the ESInet routes the APP's start/257 to the PSAP; nothing reached the PSAP within {} ms",
+            w.run.response_timeout.as_millis()
+        )
+    };
+    (sent, received)
+}
+
+fn cite(clause: &str, expectation: &str, detail: &str, msg: &SipMessage) -> ! {
+    panic!(
+        "TS 103 698 {clause}: {expectation}; {detail}\n--- offending message (as received by the PSAP) ---\n{}",
+        msg.to_text()
+    )
+}
+
+#[then(expr = "the PSAP receives the start with History-Info naming {string} and a Reason")]
+async fn history_info(w: &mut LmpeWorld, original: String) {
+    let (_, got) = start_pair(w, "6.1.2.6").await;
+    let expectation = "an element that retargets adds History-Info with the original intended recipient and the reason";
+    let hi = match HistoryInfo::from_message(&got) {
+        Ok(Some(h)) => h,
+        Ok(None) => cite("6.1.2.6", expectation, "no History-Info header", &got),
+        Err(e) => cite(
+            "6.1.2.6",
+            expectation,
+            &format!("History-Info is malformed: {e}"),
+            &got,
+        ),
+    };
+    let Some(entry) = hi
+        .entries
+        .iter()
+        .find(|e| e.target.eq_ignore_ascii_case(&original))
+    else {
+        cite(
+            "6.1.2.6",
+            expectation,
+            &format!("no entry names {original}"),
+            &got,
+        )
+    };
+    if entry.reason().is_none() && !hi.entries.iter().any(|e| e.reason().is_some()) {
+        cite(
+            "6.1.2.6",
+            expectation,
+            "no entry carries a Reason (RFC 3326)",
+            &got,
+        );
+    }
+    let ruri = got.request_uri().unwrap_or_default();
+    if hi
+        .entries
+        .last()
+        .is_none_or(|e| !e.target.eq_ignore_ascii_case(ruri))
+    {
+        cite(
+            "6.1.2.6",
+            "the last History-Info entry is the current target",
+            &format!("Request-URI is {ruri}"),
+            &got,
+        );
+    }
+}
+
+#[then("the PSAP receives every Call-Info value the APP sent, unchanged")]
+async fn call_info(w: &mut LmpeWorld) {
+    let (sent, got) = start_pair(w, "6.1.2.7").await;
+    let a: Vec<&str> = sent.header_values("Call-Info").collect();
+    let b: Vec<&str> = got.header_values("Call-Info").collect();
+    if a != b {
+        cite("6.1.2.7", "Call-Info (Call Identifier, Message Identifier, Message Type) reaches the PSAP unchanged", &format!("sent {a:?}, received {b:?}"), &got);
+    }
+}
+
+#[then("the PSAP receives the APP's body byte for byte, with all its parts")]
+async fn body(w: &mut LmpeWorld) {
+    let (sent, got) = start_pair(w, "6.1.2.8").await;
+    if sent.content_type() != got.content_type() || sent.body != got.body {
+        let parts = |m: &SipMessage| {
+            lmpe_wire::multipart::body_parts(m)
+                .map(|p| {
+                    p.iter()
+                        .map(|x| x.content_type().unwrap_or("?").to_string())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        };
+        cite(
+            "6.1.2.8",
+            "multipart bodies and additional body content (images, vCards, eCall MSD) pass to the PSAP",
+            &format!("sent {} bytes with parts {:?}, received {} bytes with parts {:?}", sent.body.len(), parts(&sent), got.body.len(), parts(&got)),
+            &got,
+        );
+    }
+}
+
+#[then(expr = "the PSAP receives Resource-Priority {string}")]
+async fn priority(w: &mut LmpeWorld, value: String) {
+    let (_, got) = start_pair(w, "6.1.2.5").await;
+    let values: Vec<&str> = got.header_values("Resource-Priority").collect();
+    if values != [value.as_str()] {
+        cite(
+            "6.1.2.5",
+            &format!(
+                "the BCF marks emergency calls with the provisioned Resource-Priority {value}"
+            ),
+            &format!("received {values:?}"),
+            &got,
+        );
+    }
+}
