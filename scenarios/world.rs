@@ -321,6 +321,29 @@ impl LmpeWorld {
             .collect()
     }
 
+    /// Elements whose driver has stopped (an endpoint that panicked), for failure reasons.
+    pub(crate) fn stopped_elements(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if let Some(e) = &self.esinet {
+            for (name, running) in [
+                ("BCF", e.bcf.is_running()),
+                ("ESRP", e.esrp.is_running()),
+                ("reference PSAP", e.psap.is_running()),
+            ] {
+                if !running {
+                    out.push(name);
+                }
+            }
+        }
+        if self.psap.as_ref().is_some_and(|p| !p.is_running()) {
+            out.push("harness PSAP");
+        }
+        if self.app.as_ref().is_some_and(|a| !a.is_running()) {
+            out.push("harness APP");
+        }
+        out
+    }
+
     /// Unparseable messages the APP received, as text (for failure reasons).
     pub(crate) fn malformed_inputs(&self) -> Vec<String> {
         self.events

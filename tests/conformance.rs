@@ -120,6 +120,11 @@ const BROKEN: &[(&str, &str, &str)] = &[
     ),
     ("bcf-busy-503", "TP_BCF_SIP2_NO503_BI_01", "6.1.2.9"),
     (
+        "bcf-crash",
+        "TP_PSAP_IM2_START_BV_01",
+        "BCF stopped (crashed)",
+    ),
+    (
         "esrp-no-history-info",
         "TP_ESRP_SIP2_HISTINFO_BV_01",
         "6.1.2.6",

@@ -38,6 +38,20 @@ async fn last_status(w: &mut LmpeWorld) -> Option<u16> {
 /// Fails the scenario citing the clause; any unparseable input the SUT sent is appended, since
 /// it often explains a missing answer.
 fn fail(w: &LmpeWorld, clause: &str, expectation: &str, detail: &str) -> ! {
+    let stopped = w.stopped_elements();
+    if stopped.iter().any(|e| e.starts_with("harness")) {
+        // The harness itself failed: no verdict on the SUT.
+        crate::world::inconclusive!(
+            "{} stopped during the scenario (harness error, please report); TS 103 698 {clause}: {detail}",
+            stopped.join(", ")
+        )
+    }
+    if !stopped.is_empty() {
+        panic!(
+            "TS 103 698 {clause}: {expectation}; {detail}\n--- the SUT element(s) {} stopped (crashed) during the scenario ---",
+            stopped.join(", ")
+        )
+    }
     let malformed = w.malformed_inputs();
     if malformed.is_empty() {
         panic!("TS 103 698 {clause}: {expectation}; {detail}")

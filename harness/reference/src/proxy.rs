@@ -102,11 +102,14 @@ pub struct ProxyFaults {
     pub no_priority_policing: bool,
     /// 6.1.2.9: answer 503 where it would answer 404 (no route).
     pub busy_503: bool,
+    /// Robustness: crash (panic) on the first emergency request, like a SUT that dies.
+    pub crash: bool,
 }
 
 impl ProxyFaults {
     /// Fault names for the BCF (`bcf-…`) and the ESRP (`esrp-…`).
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 6] = [
+        "bcf-crash",
         "bcf-no-priority-policing",
         "bcf-busy-503",
         "esrp-no-history-info",
@@ -120,6 +123,10 @@ impl ProxyFaults {
         let element = match name {
             "bcf-no-priority-policing" => {
                 f.no_priority_policing = true;
+                "bcf"
+            }
+            "bcf-crash" => {
+                f.crash = true;
                 "bcf"
             }
             "bcf-busy-503" => {
@@ -304,6 +311,10 @@ impl Proxy {
 
     fn on_request(&mut self, mut req: SipMessage, input: &Incoming) {
         let uri = req.request_uri().unwrap_or_default().to_string();
+        assert!(
+            !(self.cfg.faults.crash && is_emergency_service(&uri)),
+            "deliberate fault bcf-crash: the BCF dies on an emergency request"
+        );
         let policed = self.polices(&uri);
         // RFC 3261 16.3 step 1. A Resource-Priority the BCF replaces anyway does not stop an
         // emergency call (see `ProxyConfig::provisioned_priority`).
