@@ -62,6 +62,8 @@ pub(crate) struct EsinetOptions {
     pub(crate) profile: IdentifierProfile,
     /// Transaction timers.
     pub(crate) timers: TimerConfig,
+    /// Test calls from the same source within this window are refused (6.1.2.10).
+    pub(crate) test_repeat_window: Duration,
 }
 
 impl Default for EsinetOptions {
@@ -73,6 +75,7 @@ impl Default for EsinetOptions {
             psap_heartbeat: None,
             profile: IdentifierProfile::default(),
             timers: TimerConfig::default(),
+            test_repeat_window: Duration::from_secs(120),
         }
     }
 }
@@ -117,6 +120,8 @@ impl EmbeddedEsinet {
             close_trigger: Some("#close".into()),
             faults: opts.faults.psap.clone(),
             ua,
+            test_repeat_window: opts.test_repeat_window,
+            test_call_limit: None,
         });
         let psap = spawn_endpoint(psap, socket(any_local()))
             .await
@@ -160,22 +165,29 @@ impl EmbeddedEsinet {
         esrp.with(move |p, _| {
             let c = p.config_mut();
             c.local = esrp_addr;
-            c.routes = vec![Route {
-                service: "urn:service:sos".into(),
-                target: Some(format!("sip:psap@{route_to}")),
-                next_hop: route_to,
-            }];
+            // The RFC 6881 test form `urn:service:test.sos…` routes like the emergency services.
+            c.routes = ["urn:service:sos", "urn:service:test"]
+                .into_iter()
+                .map(|service| Route {
+                    service: service.into(),
+                    target: Some(format!("sip:psap@{route_to}")),
+                    next_hop: route_to,
+                })
+                .collect();
         })
         .await
         .map_err(|e| e.to_string())?;
         bcf.with(move |p, _| {
             let c = p.config_mut();
             c.local = bcf_addr;
-            c.routes = vec![Route {
-                service: "urn:service:sos".into(),
-                target: None,
-                next_hop: esrp_addr,
-            }];
+            c.routes = ["urn:service:sos", "urn:service:test"]
+                .into_iter()
+                .map(|service| Route {
+                    service: service.into(),
+                    target: None,
+                    next_hop: esrp_addr,
+                })
+                .collect();
             c.user_map = vec![("psap".into(), route_to)];
         })
         .await

@@ -181,6 +181,8 @@ impl LmpeWorld {
             close_trigger: Some("#close".into()),
             faults: Default::default(),
             ua: UaConfig::new(any),
+            test_repeat_window: std::time::Duration::from_secs(120),
+            test_call_limit: None,
         });
         let handle = match spawn_endpoint(psap, SipSocketConfig::loopback()).await {
             Ok(h) => h,

@@ -271,3 +271,47 @@ async fn clean(w: &mut LmpeWorld) {
         panic!("{}", v.join("\n\n"));
     }
 }
+
+#[then(regex = r"^the message is answered with (\d{3}) \(clause (\S+)\)$")]
+async fn answered_with(w: &mut LmpeWorld, expected: u16, clause: String) {
+    match last_status(w).await {
+        Some(s) if s == expected => {}
+        Some(s) => fail(
+            w,
+            &clause,
+            &format!("the SUT answers {expected}"),
+            &format!("it answered {s}"),
+        ),
+        None => fail(
+            w,
+            &clause,
+            &format!("the SUT answers {expected}"),
+            "no final response",
+        ),
+    }
+}
+
+#[then(
+    regex = r"^the PSAP closes the test chat with its name, the service URN and the location \(clause 6\.1\.2\.10\)$"
+)]
+async fn test_call_closed(w: &mut LmpeWorld) {
+    let chat = w.chat_id();
+    let wait = w.run.response_timeout;
+    let closed = w
+        .wait_for(wait, |e| {
+            matches!(e, RoleEvent::Session { chat: c, event: SessionEvent::Received { msg_type, .. } } if *c == chat && *msg_type == MessageType::STOP)
+        })
+        .await;
+    let v = w.violations(&["6.1.2.10", "6.2.4", "6.1.2.7"]);
+    if !v.is_empty() {
+        panic!("{}", v.join("\n\n"));
+    }
+    if closed.is_none() {
+        fail(
+            w,
+            "6.1.2.10",
+            "a PSAP that accepts a test returns an automatic MESSAGE that closes the chat at once",
+            &format!("no stop/258 within {} ms", wait.as_millis()),
+        );
+    }
+}

@@ -82,6 +82,8 @@ fn pair_with_profile(
         close_trigger: Some("#close".into()),
         faults,
         ua: UaConfig::new(psap_addr()),
+        test_repeat_window: std::time::Duration::from_secs(120),
+        test_call_limit: None,
     });
     Pair::new(app, app_addr(), psap, psap_addr(), t0)
 }
@@ -935,7 +937,10 @@ fn fault_no_heartbeat_sends_no_psap_heartbeats() {
 
 #[test]
 fn every_psap_fault_has_a_pair_test() {
-    const TESTED: [&str; 13] = [
+    const TESTED: [&str; 16] = [
+        "test-no-close",
+        "test-wrong-text",
+        "test-no-refusal",
         "fixed-id-forms",
         "accept-any-start",
         "reject-stop",
@@ -980,4 +985,67 @@ fn psap_mirrors_identifier_forms_and_fixed_id_forms_is_flagged() {
             assert_eq!(v, [], "chat {chat}");
         }
     }
+}
+
+/// Two test chats (6.1.2.10) from the same APP, 1 s apart.
+fn two_test_calls(faults: PsapFaults) -> (Chat, Seen, String, String) {
+    let t0 = Instant::now();
+    let mut p = pair_with(faults, t0);
+    let now = p.now();
+    let first = p.a.start_chat(now, "urn:service:sos.test", "test").unwrap();
+    p.run_for(S).unwrap();
+    let now = p.now();
+    let second =
+        p.a.start_chat(now, "urn:service:sos.fire.test", "again")
+            .unwrap();
+    p.run_for(41 * S).unwrap();
+    let mut seen = Seen::default();
+    seen.poll(&mut p);
+    (p, seen, first, second)
+}
+
+#[test]
+fn test_call_is_closed_at_once_and_a_repeat_is_refused_486() {
+    let (p, seen, first, second) = two_test_calls(PsapFaults::default());
+    assert_eq!(violations(&seen.app), []);
+    assert_eq!(app_state(&p, &first), AppState::Stopped);
+    assert_eq!(app_state(&p, &second), AppState::Failed);
+    let a = answers(&seen.app);
+    assert_eq!(
+        a,
+        [(MessageType::START, 200), (MessageType::START, 486)],
+        "{a:?}"
+    );
+    let closing = received(&seen.app);
+    assert_eq!(closing.len(), 1, "{closing:?}");
+}
+
+#[test]
+fn fault_test_no_close_is_a_6_1_2_10_violation() {
+    let (p, seen, first, _) = two_test_calls(PsapFaults::by_name("test-no-close").unwrap());
+    let v = violations(&seen.app);
+    assert!(
+        v.iter()
+            .any(|x| x.clause == "6.1.2.10" && x.detail.contains("no closing stop/258")),
+        "{v:?}"
+    );
+    assert_eq!(app_state(&p, &first), AppState::Failed);
+}
+
+#[test]
+fn fault_test_wrong_text_is_a_6_1_2_10_violation() {
+    let (_p, seen, _, _) = two_test_calls(PsapFaults::by_name("test-wrong-text").unwrap());
+    let v = violations(&seen.app);
+    assert!(v.iter().any(|x| x.clause == "6.1.2.10"), "{v:?}");
+}
+
+#[test]
+fn fault_test_no_refusal_accepts_the_repeat() {
+    let (_p, seen, _, _) = two_test_calls(PsapFaults::by_name("test-no-refusal").unwrap());
+    let a = answers(&seen.app);
+    assert_eq!(
+        a,
+        [(MessageType::START, 200), (MessageType::START, 200)],
+        "{a:?}"
+    );
 }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use super::chats::{flush_dirty, ChatOwner, Chats, Timed};
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lmpe_wire::lmpe::{LmpeIds, MessageType};
 use lmpe_wire::sip::{reason_phrase, Method, ResponseBuilder, SipMessage};
@@ -46,11 +46,20 @@ pub struct PsapFaults {
     /// 6.1.2.7: write its own identifier forms instead of returning the received Call
     /// Identifier and mirroring the APP's Message Identifier purpose.
     pub fixed_id_forms: bool,
+    /// 6.1.2.10: accept a test chat (200) but never send the closing MESSAGE.
+    pub test_no_close: bool,
+    /// 6.1.2.10: leave the service URN out of the test call's closing text.
+    pub test_wrong_text: bool,
+    /// 6.1.2.10: accept repeated test calls from the same source.
+    pub test_no_refusal: bool,
 }
 
 impl PsapFaults {
     /// Names accepted by [`PsapFaults::by_name`].
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 16] = [
+        "test-no-close",
+        "test-wrong-text",
+        "test-no-refusal",
         "fixed-id-forms",
         "accept-any-start",
         "reject-stop",
@@ -83,6 +92,9 @@ impl PsapFaults {
             "reject-stop" => f.reject_stop = true,
             "no-heartbeat" => f.no_heartbeat = true,
             "fixed-id-forms" => f.fixed_id_forms = true,
+            "test-no-close" => f.test_no_close = true,
+            "test-wrong-text" => f.test_wrong_text = true,
+            "test-no-refusal" => f.test_no_refusal = true,
             _ => return None,
         }
         Some(f)
@@ -112,6 +124,11 @@ pub struct PsapConfig {
     pub faults: PsapFaults,
     /// UA settings.
     pub ua: UaConfig,
+    /// Test calls (6.1.2.10): a repeat from the same source within this window is refused
+    /// with 486 (the spec's example is 2 minutes).
+    pub test_repeat_window: Duration,
+    /// Test calls: at most this many in all, then 486 (`None`: no limit).
+    pub test_call_limit: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -142,6 +159,9 @@ pub struct PsapRole {
     events: VecDeque<RoleEvent>,
     wire: WireLog,
     seq: u64,
+    /// Test calls accepted: source URI → when, and how many in all.
+    test_calls: HashMap<String, Instant>,
+    test_count: u32,
 }
 
 impl PsapRole {
@@ -155,6 +175,8 @@ impl PsapRole {
             events: VecDeque::new(),
             wire: WireLog::default(),
             seq: 0,
+            test_calls: HashMap::new(),
+            test_count: 0,
         }
     }
 
@@ -235,6 +257,22 @@ impl PsapRole {
             let f = &self.cfg.faults;
             if f.no_start && out.msg_type == MessageType::START {
                 continue;
+            }
+            let test_close = out.msg_type == MessageType::STOP
+                && crate::session::is_test_service(c.session.service())
+                && out.msg_id == Some(1);
+            if test_close && f.test_no_close {
+                continue;
+            }
+            if test_close && f.test_wrong_text {
+                out.text = out.text.map(|t| {
+                    t.split("\r\n")
+                        .enumerate()
+                        .filter(|(i, _)| *i != 1)
+                        .map(|(_, l)| l)
+                        .collect::<Vec<_>>()
+                        .join("\r\n")
+                });
             }
             if f.fixed_id_forms {
                 out.msg_id_purpose = None;
@@ -451,14 +489,54 @@ impl PsapRole {
         if self.cfg.faults.no_heartbeat {
             params.heartbeat_interval = None;
         }
-        match PsapSession::accept_start(
-            now,
-            msg,
-            &ids,
-            &self.cfg.reply_to,
-            &self.cfg.greeting,
-            params,
-        ) {
+        let service = crate::session::requested_service(msg);
+        let accepted = if crate::session::is_test_service(&service) {
+            let source = crate::session::originator_uri(msg).unwrap_or_default();
+            if !self.cfg.faults.test_no_refusal {
+                if let Some(at) = self.test_calls.get(&source) {
+                    if now.saturating_duration_since(*at) < self.cfg.test_repeat_window {
+                        return self.unmatched(
+                            msg,
+                            486,
+                            format!(
+                                "repeated test call from {source} within {} s (6.1.2.10)",
+                                self.cfg.test_repeat_window.as_secs()
+                            ),
+                        );
+                    }
+                }
+                if self
+                    .cfg
+                    .test_call_limit
+                    .is_some_and(|l| self.test_count >= l)
+                {
+                    return self.unmatched(msg, 486, "test call limit reached (6.1.2.10)".into());
+                }
+            }
+            let r = PsapSession::accept_test_call(
+                now,
+                msg,
+                &ids,
+                &self.cfg.reply_to,
+                &self.cfg.name,
+                params,
+            );
+            if r.is_ok() {
+                self.test_calls.insert(source, now);
+                self.test_count += 1;
+            }
+            r
+        } else {
+            PsapSession::accept_start(
+                now,
+                msg,
+                &ids,
+                &self.cfg.reply_to,
+                &self.cfg.greeting,
+                params,
+            )
+        };
+        match accepted {
             Ok(session) => {
                 let unique = session.call_id().unique.clone();
                 self.seq += 1;

@@ -294,6 +294,12 @@ impl AppSession {
             MessageType::START | MessageType::START_TRANSFER => {
                 self.on_psap_start(now, t, ids, reply_to, text)
             }
+            MessageType::STOP
+                if self.is_test_call()
+                    && matches!(self.state, AppState::Starting | AppState::AwaitingPsapStart) =>
+            {
+                self.on_test_call_close(ids, text)
+            }
             MessageType::IN_CHAT | MessageType::STOP | MessageType::STOP_TRANSFER => {
                 if !matches!(self.state, AppState::Established) {
                     self.violation(
@@ -442,6 +448,73 @@ impl AppSession {
         }
     }
 
+    /// Whether this chat is a test call (6.1.2.10: `urn:service:sos.test`, `urn:service:sos.fire.test`).
+    pub fn is_test_call(&self) -> bool {
+        is_test_service(&self.service_uri)
+    }
+
+    /// 6.1.2.10: the PSAP closes an accepted test chat at once with a text of three lines: its
+    /// name, the service URN received, the location reported.
+    fn on_test_call_close(&mut self, ids: &LmpeIds, text: Option<String>) -> u16 {
+        let expectation = "the automatic closing MESSAGE of a test chat carries the PSAP name CRLF, the service URN received CRLF, and the location as text";
+        let body = text.clone().unwrap_or_default();
+        let lines: Vec<&str> = body.split("\r\n").collect();
+        if lines.len() < 3 {
+            let shown = body.replace('\r', "\\r").replace('\n', "\\n");
+            self.violation(
+                "6.1.2.10",
+                expectation,
+                format!(
+                    "the text has {} CRLF-terminated line(s): {shown:?}",
+                    lines.len().saturating_sub(1)
+                ),
+            );
+        } else {
+            if lines[0].trim().is_empty() {
+                self.violation(
+                    "6.1.2.10",
+                    expectation,
+                    "the first line (PSAP name) is empty".into(),
+                );
+            }
+            if !lines[1].trim().eq_ignore_ascii_case(&self.service_uri) {
+                self.violation(
+                    "6.1.2.10",
+                    expectation,
+                    format!(
+                        "the second line is {:?}, the service URN sent was {}",
+                        lines[1], self.service_uri
+                    ),
+                );
+            }
+            if lines[2].trim().is_empty() {
+                self.violation(
+                    "6.1.2.10",
+                    expectation,
+                    "the third line (location) is empty".into(),
+                );
+            }
+        }
+        if ids.msg_id.is_none() {
+            self.violation(
+                "6.2.4",
+                "the PSAP's closing MESSAGE carries a Message Identifier",
+                "none".into(),
+            );
+        }
+        self.state = AppState::Stopped;
+        self.start_deadline = None;
+        self.next_heartbeat = None;
+        self.events.push_back(SessionEvent::Received {
+            msg_type: MessageType::STOP,
+            msg_id: ids.msg_id,
+            text,
+        });
+        self.events
+            .push_back(SessionEvent::Stopped { by_peer: true });
+        200
+    }
+
     fn check_next_id(&mut self, t: MessageType, id: Option<u32>) {
         match (id, self.last_psap_msg_id) {
             (None, _) => self.violation(
@@ -511,11 +584,19 @@ impl AppSession {
             self.start_deadline = None;
             self.state = AppState::Failed;
             let waited = self.params.psap_start_timeout.as_secs_f64();
-            self.violation(
-                "6.2.2",
-                "upon the first message the PSAP issues its own start/257",
-                format!("no start/257 from the PSAP within {waited:.1} s"),
-            );
+            if self.is_test_call() {
+                self.violation(
+                    "6.1.2.10",
+                    "a PSAP that accepts a test chat closes it at once with an automatic MESSAGE",
+                    format!("no closing stop/258 from the PSAP within {waited:.1} s"),
+                );
+            } else {
+                self.violation(
+                    "6.2.2",
+                    "upon the first message the PSAP issues its own start/257",
+                    format!("no start/257 from the PSAP within {waited:.1} s"),
+                );
+            }
             self.events.push_back(SessionEvent::Failed {
                 reason: format!("no PSAP start/257 within {waited:.1} s"),
             });
@@ -542,6 +623,16 @@ impl AppSession {
             }
         }
     }
+}
+
+/// Whether a service URN asks for a test call. Two forms are in use and both are accepted:
+/// TS 103 698 6.1.2.10 writes `urn:service:sos.test` and `urn:service:sos.fire.test`; RFC 6881
+/// ED-77, which it cites, writes `urn:service:test.sos` and `urn:service:test.sos.fire`.
+pub fn is_test_service(uri: &str) -> bool {
+    let u = uri.to_ascii_lowercase();
+    (u.starts_with("urn:service:sos") && u.ends_with(".test"))
+        || u == "urn:service:test.sos"
+        || u.starts_with("urn:service:test.sos.")
 }
 
 /// How long after the last PSAP heartbeat silence counts as a 6.2.5 violation: the limit plus a

@@ -100,3 +100,33 @@ pub fn pidf_point(entity: &str, lat: f64, lon: f64, timestamp: &str) -> String {
         timestamp = timestamp
     )
 }
+
+/// The location reported with a message as natural text (6.1.2.10 test calls): the geodetic
+/// shape of a PIDF-LO by value (`cid:`), or the reference URI.
+pub fn location_text(msg: &SipMessage) -> String {
+    let Some(value) = msg.headers_named("Geolocation").flat_map(split_list).next() else {
+        return "no location provided".into();
+    };
+    let Ok(na) = NameAddr::parse("Geolocation", value) else {
+        return format!("unreadable Geolocation {value}");
+    };
+    if na.scheme() != "cid" {
+        return format!("location by reference {}", na.uri);
+    }
+    let cid = &na.uri[4..];
+    let Some(xml) = body_parts(msg).ok().and_then(|parts| {
+        find_by_cid(&parts, cid).map(|p| String::from_utf8_lossy(&p.body).into_owned())
+    }) else {
+        return format!("location by value cid:{cid} (body part missing)");
+    };
+    let inner = |tag: &str| -> Option<String> {
+        let start = xml.find(&format!("{tag}>"))? + tag.len() + 1;
+        let end = xml[start..].find('<')? + start;
+        Some(xml[start..end].trim().to_string())
+    };
+    match (inner("pos"), inner("radius")) {
+        (Some(pos), Some(r)) => format!("WGS84 circle around {pos} (lat lon), radius {r} m"),
+        (Some(pos), None) => format!("WGS84 point {pos} (lat lon)"),
+        _ => "location by value without a geodetic position".into(),
+    }
+}

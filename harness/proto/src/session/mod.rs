@@ -11,8 +11,8 @@ mod psap;
 
 use std::time::Duration;
 
-pub use app::{AppSession, AppState};
-pub use location::{check_location, pidf_point};
+pub use app::{is_test_service, AppSession, AppState};
+pub use location::{check_location, location_text, pidf_point};
 pub use psap::{PsapSession, PsapState};
 
 use lmpe_wire::lmpe::{CallId, IdentifierProfile, MessageType};
@@ -180,6 +180,29 @@ pub(crate) fn originator_uri(msg: &lmpe_wire::sip::SipMessage) -> Option<String>
             .and_then(|v| lmpe_wire::sip::NameAddr::parse("From", v).ok())
     })
     .map(|na| na.uri)
+}
+
+/// The service the caller asked for: the Request-URI while it is still a service URN, else
+/// (after an ESRP retargeted it to a PSAP) the To URI, else the first History-Info target.
+pub fn requested_service(msg: &lmpe_wire::sip::SipMessage) -> String {
+    let is_service = |u: &str| u.to_ascii_lowercase().starts_with("urn:service:");
+    let ruri = msg.request_uri().unwrap_or_default();
+    if is_service(ruri) {
+        return ruri.to_string();
+    }
+    if let Some(to) = msg
+        .header("To")
+        .and_then(|v| lmpe_wire::sip::NameAddr::parse("To", v).ok())
+        .filter(|na| is_service(&na.uri))
+    {
+        return to.uri;
+    }
+    if let Ok(Some(hi)) = lmpe_wire::headers::HistoryInfo::from_message(msg) {
+        if let Some(e) = hi.entries.iter().find(|e| is_service(&e.target)) {
+            return e.target.clone();
+        }
+    }
+    ruri.to_string()
 }
 
 /// Compares two SIP URIs by scheme-less `user@host` (parameters ignored).

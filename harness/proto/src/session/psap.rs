@@ -144,7 +144,7 @@ impl PsapSession {
                 "no text/plain body".into(),
             ));
         }
-        let service = msg.request_uri().unwrap_or_default().to_string();
+        let service = super::requested_service(msg);
         let mut s = Self {
             call_id,
             call_id_urn: urn,
@@ -173,6 +173,34 @@ impl PsapSession {
         s.events.push_back(SessionEvent::Established {
             reply_to: s.reply_to.clone(),
         });
+        Ok(s)
+    }
+
+    /// 6.1.2.10: accepts a test chat and closes it at once with stop/258 whose text is the
+    /// PSAP name, the service URN received and the location reported, each on its own line.
+    pub fn accept_test_call(
+        now: Instant,
+        msg: &SipMessage,
+        ids: &LmpeIds,
+        reply_to: &str,
+        psap_name: &str,
+        params: ChatParams,
+    ) -> Result<Self, StartRejected> {
+        let mut s = Self::accept_start(now, msg, ids, reply_to, "", params)?;
+        let report = format!(
+            "{psap_name}\r\n{}\r\n{}",
+            s.service,
+            super::location_text(msg)
+        );
+        if let Some(out) = s.out.back_mut() {
+            out.msg_type = MessageType::STOP;
+            out.text = Some(report);
+        }
+        s.state = PsapState::Stopped;
+        s.next_heartbeat = None;
+        s.events
+            .retain(|e| !matches!(e, SessionEvent::Established { .. }));
+        s.events.push_back(SessionEvent::Stopped { by_peer: false });
         Ok(s)
     }
 
