@@ -88,6 +88,8 @@ pub(crate) struct EmbeddedEsinet {
     pub(crate) esrp: EndpointHandle<Proxy>,
     /// Reference PSAP.
     pub(crate) psap: EndpointHandle<PsapRole>,
+    /// Second reference PSAP, the redirect target.
+    pub(crate) psap_b: EndpointHandle<PsapRole>,
 }
 
 fn socket(bind: SocketAddr) -> SipSocketConfig {
@@ -109,23 +111,37 @@ impl EmbeddedEsinet {
         };
         let mut ua = UaConfig::new(placeholder);
         ua.timers = opts.timers;
-        let psap = PsapRole::new(PsapConfig {
-            name: "Reference PSAP (lmpe-harness)".into(),
+        let params = params.clone();
+        let psap_config = |name: &str, faults: PsapFaults| PsapConfig {
+            name: name.into(),
             reply_to: String::new(),
             uri: String::new(),
             outbound: (TransportKind::Udp, placeholder),
-            params,
+            params: params.clone(),
             greeting: "112 emergency chat, what is your emergency?".into(),
             auto_reply: Some("Received: {text}".into()),
             close_trigger: Some("#close".into()),
-            faults: opts.faults.psap.clone(),
-            ua,
+            redirect_target: None,
+            faults,
+            ua: ua.clone(),
             test_repeat_window: opts.test_repeat_window,
             test_call_limit: None,
-        });
+        };
+        let psap = PsapRole::new(psap_config(
+            "Reference PSAP (lmpe-harness)",
+            opts.faults.psap.clone(),
+        ));
         let psap = spawn_endpoint(psap, socket(any_local()))
             .await
             .map_err(|e| format!("PSAP: {e}"))?;
+        // The redirect target (6.2.7): a second PSAP, reachable as sip:psap-b@<BCF>.
+        let psap_b = PsapRole::new(psap_config(
+            "Reference PSAP B (lmpe-harness)",
+            PsapFaults::default(),
+        ));
+        let psap_b = spawn_endpoint(psap_b, socket(any_local()))
+            .await
+            .map_err(|e| format!("PSAP B: {e}"))?;
         let proxy = |name: &str, role, faults: &ProxyFaults| {
             Proxy::new(ProxyConfig {
                 name: name.into(),
@@ -157,9 +173,20 @@ impl EmbeddedEsinet {
             p.set_outbound((TransportKind::Udp, bcf_addr));
             p.set_reply_to(&format!("sip:psap@{bcf_addr}"));
             p.set_uri(&format!("sip:psap@{psap_addr}"));
+            p.set_redirect_target(Some(format!("sip:psap-b@{bcf_addr}")));
         })
         .await
         .map_err(|e| e.to_string())?;
+        let psap_b_addr = psap_b.local_addr();
+        psap_b
+            .with(move |p, _| {
+                p.set_local(psap_b_addr);
+                p.set_outbound((TransportKind::Udp, bcf_addr));
+                p.set_reply_to(&format!("sip:psap-b@{bcf_addr}"));
+                p.set_uri(&format!("sip:psap-b@{psap_b_addr}"));
+            })
+            .await
+            .map_err(|e| e.to_string())?;
         // Where emergency chats go: the reference PSAP, or the one named in the options.
         let route_to = opts.psap_override.unwrap_or(psap_addr);
         esrp.with(move |p, _| {
@@ -188,11 +215,16 @@ impl EmbeddedEsinet {
                     next_hop: esrp_addr,
                 })
                 .collect();
-            c.user_map = vec![("psap".into(), route_to)];
+            c.user_map = vec![("psap".into(), route_to), ("psap-b".into(), psap_b_addr)];
         })
         .await
         .map_err(|e| e.to_string())?;
-        Ok(Self { bcf, esrp, psap })
+        Ok(Self {
+            bcf,
+            esrp,
+            psap,
+            psap_b,
+        })
     }
 
     /// The public (BCF) address.
@@ -212,6 +244,9 @@ impl EmbeddedEsinet {
         if let Ok(w) = self.psap.with(|p, _| p.take_wire()).await {
             out.extend(w.into_iter().map(|r| ("PSAP", r)));
         }
+        if let Ok(w) = self.psap_b.with(|p, _| p.take_wire()).await {
+            out.extend(w.into_iter().map(|r| ("PSAP B", r)));
+        }
         out
     }
 
@@ -220,5 +255,6 @@ impl EmbeddedEsinet {
         self.bcf.shutdown().await;
         self.esrp.shutdown().await;
         self.psap.shutdown().await;
+        self.psap_b.shutdown().await;
     }
 }

@@ -179,6 +179,7 @@ impl LmpeWorld {
             greeting: "112 emergency chat (harness PSAP), what is your emergency?".into(),
             auto_reply: Some("Received: {text}".into()),
             close_trigger: Some("#close".into()),
+            redirect_target: None,
             faults: Default::default(),
             ua: UaConfig::new(any),
             test_repeat_window: std::time::Duration::from_secs(120),

@@ -315,3 +315,85 @@ async fn test_call_closed(w: &mut LmpeWorld) {
         );
     }
 }
+
+/// Index of the Redirected event of the current chat, waiting up to the response timeout.
+async fn redirected_at(w: &mut LmpeWorld) -> Option<usize> {
+    let chat = w.chat_id();
+    let wait = w.run.response_timeout;
+    w.wait_for(wait, |e| {
+        matches!(e, RoleEvent::Session { chat: c, event: SessionEvent::Redirected { .. } } if *c == chat)
+    })
+    .await
+}
+
+#[then(
+    regex = r"^the PSAP redirects the chat with stop\|redirect/274 naming the target \(clause 6\.2\.7\)$"
+)]
+async fn psap_redirects(w: &mut LmpeWorld) {
+    let at = redirected_at(w).await;
+    let v = w.violations(&["6.2.7", "6.1.2.7"]);
+    if !v.is_empty() {
+        panic!("{}", v.join("\n\n"));
+    }
+    if at.is_none() {
+        fail(
+            w,
+            "6.2.7",
+            "the PSAP sends stop|redirect/274 with the redirect target in Reply-To",
+            "no redirect within the response timeout",
+        );
+    }
+}
+
+#[then(regex = r"^the new PSAP answers start\|redirect/273 with start/257 \(clause 6\.2\.7\)$")]
+async fn new_psap_starts(w: &mut LmpeWorld) {
+    let Some(at) = redirected_at(w).await else {
+        crate::world::inconclusive!("preamble: the chat was not redirected (6.2.7)")
+    };
+    let chat = w.chat_id();
+    let wait = w.run.response_timeout;
+    let deadline = std::time::Instant::now() + wait;
+    let established_after = |w: &LmpeWorld| {
+        w.events[at..].iter().any(|(_, e)| matches!(e, RoleEvent::Session { chat: c, event: SessionEvent::Established { .. } } if *c == chat))
+    };
+    while !established_after(w) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        w.collect().await;
+    }
+    let v = w.violations(&["6.2.7", "6.2.2", "6.1.2.7"]);
+    if !v.is_empty() {
+        panic!("{}", v.join("\n\n"));
+    }
+    if !established_after(w) {
+        fail(w, "6.2.7", "the new PSAP answers start|redirect/273 with 200 OK and its own start/257 with Reply-To", &format!("no start/257 from the redirect target within {} ms", wait.as_millis()));
+    }
+}
+
+#[then(regex = r"^the new PSAP replies with in-chat/259 \(clause 6\.2\.3\)$")]
+async fn new_psap_replies(w: &mut LmpeWorld) {
+    let Some(at) = redirected_at(w).await else {
+        crate::world::inconclusive!("preamble: the chat was not redirected (6.2.7)")
+    };
+    let chat = w.chat_id();
+    let wait = w.run.response_timeout;
+    let deadline = std::time::Instant::now() + wait;
+    let replied = |w: &LmpeWorld| {
+        w.events[at..].iter().any(|(_, e)| matches!(e, RoleEvent::Session { chat: c, event: SessionEvent::Received { msg_type, .. } } if *c == chat && *msg_type == MessageType::IN_CHAT))
+    };
+    while !replied(w) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        w.collect().await;
+    }
+    let v = w.violations(&["6.2.3", "6.1.2.7"]);
+    if !v.is_empty() {
+        panic!("{}", v.join("\n\n"));
+    }
+    if !replied(w) {
+        fail(
+            w,
+            "6.2.3",
+            "the new PSAP continues the chat in session mode",
+            "no in-chat/259 from the redirect target",
+        );
+    }
+}

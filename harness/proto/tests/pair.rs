@@ -80,6 +80,7 @@ fn pair_with_profile(
         greeting: "112 emergency chat, what is your emergency?".into(),
         auto_reply: Some("Received: {text}".into()),
         close_trigger: Some("#close".into()),
+        redirect_target: None,
         faults,
         ua: UaConfig::new(psap_addr()),
         test_repeat_window: std::time::Duration::from_secs(120),
@@ -937,7 +938,9 @@ fn fault_no_heartbeat_sends_no_psap_heartbeats() {
 
 #[test]
 fn every_psap_fault_has_a_pair_test() {
-    const TESTED: [&str; 16] = [
+    const TESTED: [&str; 18] = [
+        "redirect-no-target",
+        "redirect-wrong-msg-id",
         "test-no-close",
         "test-wrong-text",
         "test-no-refusal",
@@ -1047,5 +1050,83 @@ fn fault_test_no_refusal_accepts_the_repeat() {
         a,
         [(MessageType::START, 200), (MessageType::START, 200)],
         "{a:?}"
+    );
+}
+
+/// An established chat that the PSAP redirects (6.2.7) on the APP's "#redirect".
+fn redirected(faults: PsapFaults) -> (Chat, Seen, String) {
+    let mut p = pair_with(faults, Instant::now());
+    p.b.set_redirect_target(Some("sip:psap-b@10.0.0.2:5060".into()));
+    let chat = establish(&mut p);
+    let now = p.now();
+    p.a.send_chat(now, &chat, "#redirect").unwrap();
+    p.run_for(S).unwrap();
+    let mut seen = Seen::default();
+    seen.poll(&mut p);
+    (p, seen, chat)
+}
+
+#[test]
+fn redirect_sends_start_redirect_with_history_info_to_the_target() {
+    let (p, seen, chat) = redirected(PsapFaults::default());
+    assert!(
+        session_events(&seen.app)
+            .iter()
+            .any(|e| matches!(e, SessionEvent::Redirected { target } if target == "sip:psap-b@10.0.0.2:5060")),
+        "{:?}",
+        session_events(&seen.app)
+    );
+    let start_redirect = p
+        .packets()
+        .iter()
+        .filter(|pk| !pk.is_response())
+        .map(|pk| parse(&pk.bytes))
+        .find(|m| lmpe(m).msg_type == Some(MessageType::START_REDIRECT))
+        .expect("the APP sent start|redirect/273");
+    assert_eq!(
+        start_redirect.request_uri(),
+        Some("sip:psap-b@10.0.0.2:5060")
+    );
+    assert_eq!(
+        start_redirect.header("History-Info"),
+        Some(format!("<{}>;index=1", psap_uri()).as_str())
+    );
+    // In the pair the "target" is the same PSAP, which refuses a start for a chat it already
+    // has; the APP reports the failed redirect.
+    assert_eq!(app_state(&p, &chat), AppState::Failed);
+    assert!(
+        session_events(&seen.app).iter().any(
+            |e| matches!(e, SessionEvent::Failed { reason } if reason == "start|redirect/273 was answered 400")
+        ),
+        "{:?}",
+        session_events(&seen.app)
+    );
+    assert!(
+        violations(&seen.app).iter().all(|v| v.clause != "6.2.7"),
+        "{:?}",
+        violations(&seen.app)
+    );
+}
+
+#[test]
+fn fault_redirect_no_target_is_a_6_2_7_violation() {
+    let (p, seen, chat) = redirected(PsapFaults::by_name("redirect-no-target").unwrap());
+    let v = violations(&seen.app);
+    assert!(
+        v.iter()
+            .any(|x| x.clause == "6.2.7" && x.expectation.contains("Reply-To")),
+        "{v:?}"
+    );
+    assert_eq!(app_state(&p, &chat), AppState::Stopped);
+}
+
+#[test]
+fn fault_redirect_wrong_msg_id_is_a_6_2_7_violation() {
+    let (_p, seen, _chat) = redirected(PsapFaults::by_name("redirect-wrong-msg-id").unwrap());
+    let v = violations(&seen.app);
+    assert!(
+        v.iter()
+            .any(|x| x.clause == "6.2.7" && x.detail.contains("stop|redirect/274 carries")),
+        "{v:?}"
     );
 }

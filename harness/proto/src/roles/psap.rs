@@ -52,11 +52,17 @@ pub struct PsapFaults {
     pub test_wrong_text: bool,
     /// 6.1.2.10: accept repeated test calls from the same source.
     pub test_no_refusal: bool,
+    /// 6.2.7: send stop|redirect/274 without the target in Reply-To.
+    pub redirect_no_target: bool,
+    /// 6.2.7: give stop|redirect/274 a Message Identifier two past the last used.
+    pub redirect_wrong_msg_id: bool,
 }
 
 impl PsapFaults {
     /// Names accepted by [`PsapFaults::by_name`].
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 18] = [
+        "redirect-no-target",
+        "redirect-wrong-msg-id",
         "test-no-close",
         "test-wrong-text",
         "test-no-refusal",
@@ -95,6 +101,8 @@ impl PsapFaults {
             "test-no-close" => f.test_no_close = true,
             "test-wrong-text" => f.test_wrong_text = true,
             "test-no-refusal" => f.test_no_refusal = true,
+            "redirect-no-target" => f.redirect_no_target = true,
+            "redirect-wrong-msg-id" => f.redirect_wrong_msg_id = true,
             _ => return None,
         }
         Some(f)
@@ -120,6 +128,8 @@ pub struct PsapConfig {
     pub auto_reply: Option<String>,
     /// An APP in-chat message with exactly this text makes the PSAP end the chat (6.2.4).
     pub close_trigger: Option<String>,
+    /// An APP in-chat message `#redirect` makes the PSAP redirect the chat here (6.2.7).
+    pub redirect_target: Option<String>,
     /// Deliberate faults.
     pub faults: PsapFaults,
     /// UA settings.
@@ -188,6 +198,11 @@ impl PsapRole {
     pub fn set_outbound(&mut self, outbound: (TransportKind, SocketAddr)) {
         self.cfg.outbound = outbound;
     }
+    /// Sets where `#redirect` sends chats (6.2.7).
+    pub fn set_redirect_target(&mut self, target: Option<String>) {
+        self.cfg.redirect_target = target;
+    }
+
     /// Sets our own URI (From of PSAP messages).
     pub fn set_uri(&mut self, uri: &str) {
         self.cfg.uri = uri.to_string();
@@ -274,6 +289,14 @@ impl PsapRole {
                         .join("\r\n")
                 });
             }
+            if out.msg_type == MessageType::STOP_REDIRECT {
+                if f.redirect_no_target {
+                    out.reply_to = None;
+                }
+                if f.redirect_wrong_msg_id {
+                    out.msg_id = out.msg_id.map(|n| n + 2);
+                }
+            }
             if f.fixed_id_forms {
                 out.msg_id_purpose = None;
                 out.call_id_urn = out.call_id.urn(self.cfg.params.profile.call_id_prefixes[0]);
@@ -333,6 +356,9 @@ impl PsapRole {
 
     fn auto_answer(&mut self, now: Instant, chat: &str, text: &str) {
         let close = self.cfg.close_trigger.as_deref() == Some(text.trim());
+        let redirect = (text.trim() == "#redirect")
+            .then(|| self.cfg.redirect_target.clone())
+            .flatten();
         let reply = match (&self.cfg.auto_reply, self.cfg.faults.no_reply) {
             (Some(tpl), false) => Some(tpl.replace("{text}", text)),
             _ => None,
@@ -340,7 +366,13 @@ impl PsapRole {
         let Some(c) = self.chats.touch(chat) else {
             return;
         };
-        if close {
+        if let Some(target) = redirect {
+            let _ = c.session.redirect(
+                now,
+                &target,
+                "Your chat is being redirected to another PSAP.",
+            );
+        } else if close {
             let _ = c.session.stop(now, "The call taker has closed this chat.");
         } else if let Some(reply) = reply {
             let _ = c.session.send_chat(now, &reply);

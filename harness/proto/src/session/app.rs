@@ -24,6 +24,9 @@ pub enum AppState {
     Established,
     /// stop|transfer/266 received: input stalled until start|transfer/265 (6.2.6).
     TransferPending,
+    /// stop|redirect/274 received and start|redirect/273 sent to the target: input is stalled
+    /// until the new PSAP's start/257 (6.2.7).
+    RedirectPending,
     /// Ended (6.2.4).
     Stopped,
     /// The start failed.
@@ -219,10 +222,10 @@ impl AppSession {
                 if self.state == AppState::Starting {
                     self.state = AppState::AwaitingPsapStart;
                 }
-            } else if self.state == AppState::Starting {
+            } else if matches!(self.state, AppState::Starting | AppState::RedirectPending) {
                 self.state = AppState::Failed;
                 self.events.push_back(SessionEvent::Failed {
-                    reason: format!("start/257 was answered {status}"),
+                    reason: format!("{msg_type} was answered {status}"),
                 });
             }
         }
@@ -299,6 +302,10 @@ impl AppSession {
                     && matches!(self.state, AppState::Starting | AppState::AwaitingPsapStart) =>
             {
                 self.on_test_call_close(ids, text)
+            }
+            MessageType::STOP_REDIRECT if self.state == AppState::Established => {
+                self.check_next_id(t, ids.msg_id);
+                self.on_redirect(now, reply_to, text)
             }
             MessageType::IN_CHAT | MessageType::STOP | MessageType::STOP_TRANSFER => {
                 if !matches!(self.state, AppState::Established) {
@@ -386,7 +393,10 @@ impl AppSession {
         text: Option<String>,
     ) -> u16 {
         let expected_state = if t == MessageType::START {
-            matches!(self.state, AppState::Starting | AppState::AwaitingPsapStart)
+            matches!(
+                self.state,
+                AppState::Starting | AppState::AwaitingPsapStart | AppState::RedirectPending
+            )
         } else {
             self.state == AppState::TransferPending
         };
@@ -446,6 +456,43 @@ impl AppSession {
             // Without Reply-To the APP has nowhere to send (6.2.3): the session cannot be established.
             200
         }
+    }
+
+    /// 6.2.7: the PSAP redirects the chat to the URI in Reply-To. The APP stalls input and
+    /// automatically sends start|redirect/273 there, with location and a History-Info naming
+    /// the original PSAP's Reply-To; the new PSAP must answer with start/257.
+    fn on_redirect(&mut self, now: Instant, target: Option<String>, text: Option<String>) -> u16 {
+        self.events.push_back(SessionEvent::Received {
+            msg_type: MessageType::STOP_REDIRECT,
+            msg_id: self.last_psap_msg_id,
+            text,
+        });
+        let Some(target) = target else {
+            // The Reply-To violation is already reported; without a target there is nowhere to go.
+            self.state = AppState::Stopped;
+            self.next_heartbeat = None;
+            self.events.push_back(SessionEvent::Failed {
+                reason: "stop|redirect/274 without a redirect target in Reply-To".into(),
+            });
+            return 200;
+        };
+        let original = self.reply_to.clone().unwrap_or_default();
+        self.state = AppState::RedirectPending;
+        self.next_heartbeat = None;
+        self.last_psap_msg_id = None;
+        self.start_deadline = Some(now + self.params.psap_start_timeout);
+        let h = self.queue(
+            target.clone(),
+            MessageType::START_REDIRECT,
+            true,
+            Some(format!("Chat redirected from {original}")),
+        );
+        if let Some(o) = self.out.back_mut() {
+            o.history_info = Some(format!("<{original}>;index=1"));
+        }
+        self.start_handle = Some(h);
+        self.events.push_back(SessionEvent::Redirected { target });
+        200
     }
 
     /// Whether this chat is a test call (6.1.2.10: `urn:service:sos.test`, `urn:service:sos.fire.test`).
@@ -523,7 +570,9 @@ impl AppSession {
                 format!("{t} without Message Identifier"),
             ),
             (Some(id), Some(last))
-                if id != last + 1 && !(t == MessageType::STOP_TRANSFER && id == last) =>
+                if id != last + 1
+                    && !(matches!(t, MessageType::STOP_TRANSFER | MessageType::STOP_REDIRECT)
+                        && id == last) =>
             {
                 self.violation(
                     clause_for(t),
@@ -534,8 +583,9 @@ impl AppSession {
             _ => {}
         }
         if let Some(id) = id {
-            if t == MessageType::STOP_TRANSFER {
-                // 266 carries the last sequence number used (6.2.6): equal is allowed.
+            if matches!(t, MessageType::STOP_TRANSFER | MessageType::STOP_REDIRECT) {
+                // 266 and 274 carry "the last sequence number used" (6.2.6, 6.2.7): the text
+                // can be read as the previous number or this message's own; both are accepted.
                 self.last_psap_msg_id = Some(id);
                 return;
             }
@@ -553,9 +603,12 @@ impl AppSession {
     }
     /// When the next heartbeat is due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let start = self
-            .start_deadline
-            .filter(|_| matches!(self.state, AppState::Starting | AppState::AwaitingPsapStart));
+        let start = self.start_deadline.filter(|_| {
+            matches!(
+                self.state,
+                AppState::Starting | AppState::AwaitingPsapStart | AppState::RedirectPending
+            )
+        });
         let silent_psap = self
             .last_psap_heartbeat
             .filter(|_| {
@@ -578,8 +631,10 @@ impl AppSession {
         if self.next_heartbeat.is_some_and(|t| t <= now) {
             let _ = self.heartbeat(now);
         }
-        if matches!(self.state, AppState::Starting | AppState::AwaitingPsapStart)
-            && self.start_deadline.is_some_and(|t| t <= now)
+        if matches!(
+            self.state,
+            AppState::Starting | AppState::AwaitingPsapStart | AppState::RedirectPending
+        ) && self.start_deadline.is_some_and(|t| t <= now)
         {
             self.start_deadline = None;
             self.state = AppState::Failed;

@@ -123,6 +123,11 @@ pub enum SessionEvent {
     },
     /// The PSAP announced a transfer (stop|transfer/266): input is stalled.
     TransferPending,
+    /// The PSAP redirected the chat (stop|redirect/274); start|redirect/273 went to `target`.
+    Redirected {
+        /// The redirect target (Reply-To of the 274).
+        target: String,
+    },
     /// A message we sent was answered with a final status.
     Answered {
         /// The handle of our message.

@@ -130,6 +130,14 @@ impl PsapSession {
                 format!("start/257 carries {n}"),
             )),
         }
+        if ids.msg_type == Some(MessageType::START_REDIRECT) && msg.header("History-Info").is_none()
+        {
+            soft.push(v(
+                "6.2.7",
+                "start|redirect/273 carries a History-Info header value with the original PSAP's Reply-To",
+                "no History-Info".into(),
+            ));
+        }
         if let Err(e) = check_location(msg) {
             soft.push(v(
                 "6.2.2",
@@ -258,6 +266,39 @@ impl PsapSession {
             return Err(self.not_allowed("send_chat"));
         }
         Ok(self.queue(MessageType::IN_CHAT, true, Some(text.to_string())))
+    }
+
+    /// 6.2.7: redirects the chat to `target`: stop|redirect/274 with the target in Reply-To and
+    /// the last Message Identifier used; the PSAP sends nothing more.
+    pub fn redirect(
+        &mut self,
+        _now: Instant,
+        target: &str,
+        text: &str,
+    ) -> Result<u64, SessionError> {
+        if self.state != PsapState::Established {
+            return Err(self.not_allowed("redirect"));
+        }
+        self.state = PsapState::Stopped;
+        self.next_heartbeat = None;
+        let handle = self.next_handle;
+        self.next_handle += 1;
+        self.out.push_back(OutgoingChat {
+            handle,
+            target: self.app_uri.clone(),
+            msg_type: MessageType::STOP_REDIRECT,
+            msg_id: Some(self.next_msg_id.saturating_sub(1).max(1)),
+            call_id: self.call_id.clone(),
+            call_id_urn: self.call_id_urn.clone(),
+            text: Some(text.to_string()),
+            reply_to: Some(target.to_string()),
+            with_location: false,
+            history_info: None,
+            msg_id_purpose: self.msg_id_purpose,
+        });
+        self.events
+            .push_back(SessionEvent::Stopped { by_peer: false });
+        Ok(handle)
     }
 
     /// 6.2.4: sends stop/258 and ends the chat.
