@@ -316,6 +316,16 @@ async fn test_call_closed(w: &mut LmpeWorld) {
     }
 }
 
+/// Collects APP events until `done` holds or the response timeout passes; returns `done`.
+async fn wait_until(w: &mut LmpeWorld, done: impl Fn(&LmpeWorld) -> bool) -> bool {
+    let deadline = std::time::Instant::now() + w.run.response_timeout;
+    while !done(w) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        w.collect().await;
+    }
+    done(w)
+}
+
 /// Index of the Redirected event of the current chat, waiting up to the response timeout.
 async fn redirected_at(w: &mut LmpeWorld) -> Option<usize> {
     let chat = w.chat_id();
@@ -352,19 +362,15 @@ async fn new_psap_starts(w: &mut LmpeWorld) {
     };
     let chat = w.chat_id();
     let wait = w.run.response_timeout;
-    let deadline = std::time::Instant::now() + wait;
-    let established_after = |w: &LmpeWorld| {
+    let established = wait_until(w, |w| {
         w.events[at..].iter().any(|(_, e)| matches!(e, RoleEvent::Session { chat: c, event: SessionEvent::Established { .. } } if *c == chat))
-    };
-    while !established_after(w) && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        w.collect().await;
-    }
+    })
+    .await;
     let v = w.violations(&["6.2.7", "6.2.2", "6.1.2.7"]);
     if !v.is_empty() {
         panic!("{}", v.join("\n\n"));
     }
-    if !established_after(w) {
+    if !established {
         fail(w, "6.2.7", "the new PSAP answers start|redirect/273 with 200 OK and its own start/257 with Reply-To", &format!("no start/257 from the redirect target within {} ms", wait.as_millis()));
     }
 }
@@ -375,20 +381,15 @@ async fn new_psap_replies(w: &mut LmpeWorld) {
         crate::world::inconclusive!("preamble: the chat was not redirected (6.2.7)")
     };
     let chat = w.chat_id();
-    let wait = w.run.response_timeout;
-    let deadline = std::time::Instant::now() + wait;
-    let replied = |w: &LmpeWorld| {
+    let replied = wait_until(w, |w| {
         w.events[at..].iter().any(|(_, e)| matches!(e, RoleEvent::Session { chat: c, event: SessionEvent::Received { msg_type, .. } } if *c == chat && *msg_type == MessageType::IN_CHAT))
-    };
-    while !replied(w) && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        w.collect().await;
-    }
+    })
+    .await;
     let v = w.violations(&["6.2.3", "6.1.2.7"]);
     if !v.is_empty() {
         panic!("{}", v.join("\n\n"));
     }
-    if !replied(w) {
+    if !replied {
         fail(
             w,
             "6.2.3",
