@@ -19,6 +19,48 @@ async fn app_priority(w: &mut LmpeWorld, value: String) {
     w.app_headers.push(("Resource-Priority".into(), value));
 }
 
+/// The request header fields of TS 103 698 Table 2 ("accepted SIP headers"). Left out, with
+/// reasons: Content-Encoding (it would change how the body must be read), Require and
+/// Proxy-Require (an element may rightly answer 420 to an option it does not support, RFC 3261
+/// 8.2.2.3 / 16.3), and the response-only fields (Server, Unsupported, Warning, Error-Info,
+/// Retry-After, WWW-Authenticate, Proxy-Authenticate, Authentication-Info).
+const ACCEPTED_REQUEST_HEADERS: &[(&str, &str)] = &[
+    ("Accept-Contact", "*;text"),
+    ("Accept", "text/plain, application/pidf+xml, multipart/mixed"),
+    ("Accept-Encoding", "identity"),
+    ("Content-Language", "de"),
+    ("Accept-Language", "de, en;q=0.8"),
+    ("Allow", "MESSAGE, OPTIONS"),
+    ("Expires", "3600"),
+    ("Subject", "Emergency chat"),
+    ("Priority", "emergency"),
+    ("Date", "Sat, 21 Nov 2026 10:00:00 GMT"),
+    ("Timestamp", "54.12"),
+    ("Organization", "lmpe-harness"),
+    ("User-Agent", "lmpe-harness/0.1"),
+    ("Authorization", "Digest username=\"app\", realm=\"esinet.test\", nonce=\"84a4cc6f\", uri=\"urn:service:sos\", response=\"7587245234b3434cc3412213e5f113a5\""),
+    ("Proxy-Authorization", "Digest username=\"app\", realm=\"provider.test\", nonce=\"c60f3082\", uri=\"urn:service:sos\", response=\"3a9f1c2b7e4d5a6b8c9d0e1f2a3b4c5d\""),
+    ("In-Reply-To", "70710@saturn.bell-tel.com"),
+    ("Resource-Priority", "esnet.1"),
+];
+
+#[given("the APP adds every request header field of Table 2 to its messages")]
+async fn app_accepted_headers(w: &mut LmpeWorld) {
+    w.app_headers.extend(
+        ACCEPTED_REQUEST_HEADERS
+            .iter()
+            .map(|(n, v)| ((*n).to_string(), (*v).to_string())),
+    );
+}
+
+#[given(expr = "the APP includes the DID {string}")]
+async fn app_did(w: &mut LmpeWorld, did: String) {
+    w.app_headers.push((
+        "Call-Info".into(),
+        format!("<{did}>;purpose={}", lmpe_wire::lmpe::PURPOSE_DID),
+    ));
+}
+
 #[given("the APP attaches an image, a vCard and an eCall MSD to its messages")]
 async fn app_parts(w: &mut LmpeWorld) {
     let jpeg: Vec<u8> = [

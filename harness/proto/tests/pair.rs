@@ -938,7 +938,9 @@ fn fault_no_heartbeat_sends_no_psap_heartbeats() {
 
 #[test]
 fn every_psap_fault_has_a_pair_test() {
-    const TESTED: [&str; 18] = [
+    const TESTED: [&str; 20] = [
+        "reject-accept-contact",
+        "reject-did",
         "redirect-no-target",
         "redirect-wrong-msg-id",
         "test-no-close",
@@ -1128,5 +1130,40 @@ fn fault_redirect_wrong_msg_id_is_a_6_2_7_violation() {
         v.iter()
             .any(|x| x.clause == "6.2.7" && x.detail.contains("stop|redirect/274 carries")),
         "{v:?}"
+    );
+}
+
+/// A start carrying `headers` against a PSAP with `faults`; the status the start got.
+fn start_with_headers(faults: PsapFaults, headers: Vec<(String, String)>) -> u16 {
+    let mut p = pair_with(faults, Instant::now());
+    p.a.set_extras(headers, Vec::new());
+    let now = p.now();
+    p.a.start_chat(now, SOS, "I need help").unwrap();
+    p.run_for(S).unwrap();
+    let mut seen = Seen::default();
+    seen.poll(&mut p);
+    answers(&seen.app).first().map_or(0, |(_, status)| *status)
+}
+
+#[test]
+fn fault_reject_accept_contact_rejects_an_accepted_header() {
+    let h = vec![("Accept-Contact".to_string(), "*;text".to_string())];
+    assert_eq!(start_with_headers(PsapFaults::default(), h.clone()), 200);
+    assert_eq!(
+        start_with_headers(PsapFaults::by_name("reject-accept-contact").unwrap(), h),
+        400
+    );
+}
+
+#[test]
+fn fault_reject_did_rejects_a_start_with_a_did() {
+    let h = vec![(
+        "Call-Info".to_string(),
+        "<did:example:123456789abcdefghi>;purpose=EmergencyCallData.DID".to_string(),
+    )];
+    assert_eq!(start_with_headers(PsapFaults::default(), h.clone()), 200);
+    assert_eq!(
+        start_with_headers(PsapFaults::by_name("reject-did").unwrap(), h),
+        400
     );
 }

@@ -56,11 +56,17 @@ pub struct PsapFaults {
     pub redirect_no_target: bool,
     /// 6.2.7: give stop|redirect/274 a Message Identifier two past the last used.
     pub redirect_wrong_msg_id: bool,
+    /// 6.1.2.4: reject requests carrying Accept-Contact (an accepted header).
+    pub reject_accept_contact: bool,
+    /// 6.1.2.11: reject starts that carry a DID.
+    pub reject_did: bool,
 }
 
 impl PsapFaults {
     /// Names accepted by [`PsapFaults::by_name`].
-    pub const NAMES: [&'static str; 18] = [
+    pub const NAMES: [&'static str; 20] = [
+        "reject-accept-contact",
+        "reject-did",
         "redirect-no-target",
         "redirect-wrong-msg-id",
         "test-no-close",
@@ -103,6 +109,8 @@ impl PsapFaults {
             "test-no-refusal" => f.test_no_refusal = true,
             "redirect-no-target" => f.redirect_no_target = true,
             "redirect-wrong-msg-id" => f.redirect_wrong_msg_id = true,
+            "reject-accept-contact" => f.reject_accept_contact = true,
+            "reject-did" => f.reject_did = true,
             _ => return None,
         }
         Some(f)
@@ -456,7 +464,13 @@ impl PsapRole {
             let d: Vec<String> = defects.iter().map(ToString::to_string).collect();
             return self.unmatched(msg, 400, d.join("; "));
         }
+        if self.cfg.faults.reject_accept_contact && msg.header("Accept-Contact").is_some() {
+            return self.unmatched(msg, 400, "deliberate fault reject-accept-contact".into());
+        }
         let ids = LmpeIds::extract(msg, &self.cfg.params.profile);
+        if self.cfg.faults.reject_did && ids.did.is_some() {
+            return self.unmatched(msg, 400, "deliberate fault reject-did".into());
+        }
         let known = ids
             .call_id
             .as_ref()
