@@ -8,6 +8,7 @@ mod esinet;
 mod ladder;
 mod runner;
 mod steps;
+mod target;
 mod world;
 
 use std::net::SocketAddr;
@@ -30,6 +31,8 @@ pub(crate) struct RunConfig {
     pub(crate) response_timeout: Duration,
     /// Longest accepted gap between PSAP heartbeats.
     pub(crate) heartbeat_limit: Duration,
+    /// A real ESInet instead of the embedded one.
+    pub(crate) target: Option<target::Target>,
 }
 
 static RUN: OnceLock<Arc<RunConfig>> = OnceLock::new();
@@ -42,6 +45,7 @@ pub(crate) fn run_config() -> Arc<RunConfig> {
             profile: IdentifierProfile::default(),
             response_timeout: Duration::from_secs(3),
             heartbeat_limit: Duration::from_secs(20),
+            target: None,
         })
     })
     .clone()
@@ -80,6 +84,9 @@ enum Command {
         /// Seconds to wait for each answer of the SUT.
         #[arg(long, default_value_t = 3.0)]
         response_timeout: f64,
+        /// A real ESInet to test instead of the embedded one (TOML; see targets/).
+        #[arg(long, value_name = "FILE", conflicts_with = "inject_fault")]
+        target: Option<PathBuf>,
     },
     /// Run the embedded reference ESInet alone (UDP and TCP on the BCF's public address).
     Sut {
@@ -92,6 +99,10 @@ enum Command {
         /// The PSAP sends heartbeats every N seconds (optional in 6.2.5).
         #[arg(long)]
         psap_heartbeat: Option<f64>,
+        /// Route emergency chats to this PSAP (e.g. a harness-played one) instead of the
+        /// reference PSAP.
+        #[arg(long, value_name = "ADDR")]
+        route_to_psap: Option<SocketAddr>,
     },
 }
 
@@ -115,6 +126,7 @@ async fn main() -> ExitCode {
         profile: "lenient".into(),
         inject_fault: None,
         response_timeout: 3.0,
+        target: None,
     });
     match command {
         Command::Conformance {
@@ -124,7 +136,34 @@ async fn main() -> ExitCode {
             profile,
             inject_fault,
             response_timeout,
+            target,
         } => {
+            let target_file = match target.as_deref().map(target::TargetFile::load).transpose() {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let resolved = match target_file
+                .as_ref()
+                .map(target::TargetFile::target)
+                .transpose()
+            {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: target: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let profile = target_file
+                .as_ref()
+                .and_then(|t| t.profile.clone())
+                .unwrap_or(profile);
+            let response_timeout = target_file
+                .as_ref()
+                .and_then(|t| t.response_timeout_s)
+                .unwrap_or(response_timeout);
             let faults = match fault(inject_fault.as_deref()) {
                 Ok(f) => f,
                 Err(e) => {
@@ -147,11 +186,15 @@ async fn main() -> ExitCode {
                 profile,
                 response_timeout: Duration::from_secs_f64(response_timeout),
                 heartbeat_limit: Duration::from_secs(20),
+                target: resolved.clone(),
             }));
             let features = features.unwrap_or_else(runner::default_features_dir);
-            let target = match &inject_fault {
-                Some(f) => format!("embedded reference ESInet with deliberate PSAP fault {f}"),
-                None => "embedded reference ESInet".to_string(),
+            let target = match (&inject_fault, &resolved) {
+                (_, Some(t)) => format!("{} (BCF {} over {:?})", t.name, t.bcf, t.transport),
+                (Some(f), None) => {
+                    format!("embedded reference ESInet with deliberate fault {f}")
+                }
+                (None, None) => "embedded reference ESInet".to_string(),
             };
             match runner::run(&features, filter.as_deref(), &report_dir, &target).await {
                 Ok(true) => ExitCode::SUCCESS,
@@ -166,6 +209,7 @@ async fn main() -> ExitCode {
             listen,
             fault: f,
             psap_heartbeat,
+            route_to_psap,
         } => {
             let faults = match fault(f.as_deref()) {
                 Ok(f) => f,
@@ -180,6 +224,7 @@ async fn main() -> ExitCode {
                 psap_heartbeat: psap_heartbeat
                     .filter(|s| s.is_finite() && *s > 0.0)
                     .map(Duration::from_secs_f64),
+                psap_override: route_to_psap,
                 ..esinet::EsinetOptions::default()
             };
             let e = match esinet::EmbeddedEsinet::start(opts).await {

@@ -11,7 +11,7 @@ use lmpe_reports::{
     console_summary, write_all, write_scenario_pcaps, RunReport, ScenarioResult, Verdict,
 };
 
-use crate::world::{LmpeWorld, INCONCLUSIVE};
+use crate::world::{LmpeWorld, INCONCLUSIVE, SKIPPED};
 
 /// `features/` next to the workspace root, or in the current directory.
 pub(crate) fn default_features_dir() -> PathBuf {
@@ -67,6 +67,7 @@ pub(crate) async fn run(
     let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::new(Mutex::new(Vec::new()));
     let sink = results.clone();
     let filter_owned = filter.map(str::to_string);
+    let skipped = results.clone();
     LmpeWorld::cucumber()
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .max_concurrent_scenarios(4)
@@ -102,9 +103,12 @@ pub(crate) async fn run(
                             StepError::Panic(info) => panic_text(info.as_ref()),
                             other => other.to_string(),
                         };
-                        match text.strip_prefix(INCONCLUSIVE) {
-                            Some(rest) => (Verdict::Inconclusive, Some(rest.to_string())),
-                            None => (Verdict::Fail, Some(text)),
+                        if let Some(rest) = text.strip_prefix(SKIPPED) {
+                            (Verdict::Skipped, Some(rest.to_string()))
+                        } else if let Some(rest) = text.strip_prefix(INCONCLUSIVE) {
+                            (Verdict::Inconclusive, Some(rest.to_string()))
+                        } else {
+                            (Verdict::Fail, Some(text))
                         }
                     }
                 };
@@ -125,10 +129,38 @@ pub(crate) async fn run(
             }
             .boxed_local()
         })
-        .filter_run(features, move |_, _, sc| {
-            filter_owned.as_ref().is_none_or(|f| {
+        .filter_run(features, move |feature, _, sc| {
+            let wanted = filter_owned.as_ref().is_none_or(|f| {
                 sc.name.contains(f.as_str()) || sc.tags.iter().any(|t| t.contains(f.as_str()))
-            })
+            });
+            if !wanted {
+                return false;
+            }
+            let tags: Vec<String> = sc
+                .tags
+                .iter()
+                .chain(feature.tags.iter())
+                .map(|t| format!("@{}", t.trim_start_matches('@')))
+                .collect();
+            match target_skip(&tags) {
+                None => true,
+                Some(reason) => {
+                    if let Ok(mut v) = skipped.lock() {
+                        v.push(ScenarioResult {
+                            id: tp_of(&tags, &sc.name),
+                            name: sc.name.clone(),
+                            feature: feature.name.clone(),
+                            clause: clause_of(&tags),
+                            tags,
+                            verdict: Verdict::Skipped,
+                            reason: Some(reason),
+                            duration_ms: 0.0,
+                            messages: Vec::new(),
+                        });
+                    }
+                    false
+                }
+            }
         })
         .await;
     let mut scenarios = results
@@ -164,6 +196,25 @@ pub(crate) async fn run(
         );
     }
     Ok(report.exit_ok())
+}
+
+/// Why a scenario cannot run against the configured target (`None`: it can).
+fn target_skip(tags: &[String]) -> Option<String> {
+    let run = crate::run_config();
+    let target = run.target.as_ref()?;
+    if tags.iter().any(|t| t == "@reference-psap") {
+        return Some(format!(
+            "needs the reference PSAP's automatic call taker (auto-replies, #close, #redirect, configured keep-alives); {} is a real element",
+            target.name
+        ));
+    }
+    if tags.iter().any(|t| t == "@needs-harness-psap") && target.harness_psap.is_none() {
+        return Some(
+            "needs a harness-played PSAP behind the SUT: add [harness_psap] to the target file"
+                .into(),
+        );
+    }
+    None
 }
 
 /// Orders "6.2.10 …" after "6.2.2 …": digit runs compare as numbers, before text.

@@ -15,6 +15,14 @@ use crate::RunConfig;
 
 /// Marks a failure in a precondition: the verdict is inconclusive, not fail.
 pub(crate) const INCONCLUSIVE: &str = "INCONCLUSIVE: ";
+/// Marks a scenario the target cannot run: the verdict is skipped, with the reason.
+pub(crate) const SKIPPED: &str = "SKIPPED: ";
+
+/// Skips the scenario (the target lacks what it needs).
+macro_rules! skip {
+    ($($arg:tt)*) => { panic!("{}{}", $crate::world::SKIPPED, format!($($arg)*)) };
+}
+pub(crate) use skip;
 
 /// Fails the scenario as inconclusive (the preamble could not be completed).
 macro_rules! inconclusive {
@@ -110,28 +118,52 @@ impl LmpeWorld {
         if let Some(app) = &self.app {
             return app.clone();
         }
-        if self.esinet.is_none() {
-            if self.harness_psap && self.psap.is_none() {
-                self.start_harness_psap().await;
+        let (bcf, transport) = match self.run.target.clone() {
+            Some(t) => {
+                if self.harness_psap && self.psap.is_none() {
+                    let Some(hp) = t.harness_psap.clone() else {
+                        crate::world::skip!("needs a harness-played PSAP behind the SUT: add [harness_psap] to the target file")
+                    };
+                    let psap = self.start_harness_psap(hp.listen).await;
+                    let transport = t.transport;
+                    let _ = psap
+                        .with(move |p, _| {
+                            p.set_outbound((transport, t.bcf));
+                            p.set_reply_to(&hp.reply_to);
+                        })
+                        .await;
+                }
+                (t.bcf, t.transport)
             }
-            match EmbeddedEsinet::start(self.esinet_opts.clone()).await {
-                Ok(e) => self.esinet = Some(e),
-                Err(e) => inconclusive!("the embedded reference ESInet did not start: {e}"),
+            None => {
+                if self.esinet.is_none() {
+                    if self.harness_psap && self.psap.is_none() {
+                        let psap = self
+                            .start_harness_psap(SocketAddr::from(([127, 0, 0, 1], 0)))
+                            .await;
+                        self.esinet_opts.psap_override = Some(psap.local_addr());
+                    }
+                    match EmbeddedEsinet::start(self.esinet_opts.clone()).await {
+                        Ok(e) => self.esinet = Some(e),
+                        Err(e) => inconclusive!("the embedded reference ESInet did not start: {e}"),
+                    }
+                    if let (Some(psap), Some(bcf)) = (
+                        &self.psap,
+                        self.esinet.as_ref().map(EmbeddedEsinet::public_addr),
+                    ) {
+                        let _ = psap
+                            .with(move |p, _| {
+                                p.set_outbound((TransportKind::Udp, bcf));
+                                p.set_reply_to(&format!("sip:psap@{bcf}"));
+                            })
+                            .await;
+                    }
+                }
+                let Some(bcf) = self.esinet.as_ref().map(EmbeddedEsinet::public_addr) else {
+                    inconclusive!("no ESInet")
+                };
+                (bcf, TransportKind::Udp)
             }
-            if let (Some(psap), Some(bcf)) = (
-                &self.psap,
-                self.esinet.as_ref().map(EmbeddedEsinet::public_addr),
-            ) {
-                let _ = psap
-                    .with(move |p, _| {
-                        p.set_outbound((TransportKind::Udp, bcf));
-                        p.set_reply_to(&format!("sip:psap@{bcf}"));
-                    })
-                    .await;
-            }
-        }
-        let Some(bcf) = self.esinet.as_ref().map(EmbeddedEsinet::public_addr) else {
-            inconclusive!("no ESInet")
         };
         let params = ChatParams {
             profile: self
@@ -145,7 +177,7 @@ impl LmpeWorld {
         let app = AppRole::new(AppConfig {
             user: "app".into(),
             element_id: "app.harness.test".into(),
-            outbound: (TransportKind::Udp, bcf),
+            outbound: (transport, bcf),
             params,
             location: (48.208_49, 16.372_08),
             extra_headers: self.app_headers.clone(),
@@ -163,8 +195,8 @@ impl LmpeWorld {
         handle
     }
 
-    /// Starts the PSAP the harness plays and routes the ESInet's emergency chats to it.
-    async fn start_harness_psap(&mut self) {
+    /// Starts the PSAP the harness plays on `listen`.
+    async fn start_harness_psap(&mut self, listen: SocketAddr) -> EndpointHandle<PsapRole> {
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
         let psap = PsapRole::new(PsapConfig {
             name: "lmpe-harness PSAP".into(),
@@ -185,9 +217,9 @@ impl LmpeWorld {
             test_repeat_window: std::time::Duration::from_secs(120),
             test_call_limit: None,
         });
-        let handle = match spawn_endpoint(psap, SipSocketConfig::loopback()).await {
+        let handle = match spawn_endpoint(psap, SipSocketConfig::new(listen)).await {
             Ok(h) => h,
-            Err(e) => inconclusive!("the harness PSAP could not bind: {e}"),
+            Err(e) => inconclusive!("the harness PSAP could not bind {listen}: {e}"),
         };
         let addr = handle.local_addr();
         let _ = handle
@@ -196,8 +228,8 @@ impl LmpeWorld {
                 p.set_uri(&format!("sip:psap@{addr}"));
             })
             .await;
-        self.esinet_opts.psap_override = Some(addr);
-        self.psap = Some(handle);
+        self.psap = Some(handle.clone());
+        handle
     }
 
     /// The first request the APP sent and the harness PSAP received with this LMPE Message

@@ -4,45 +4,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support::{run_conformance, verdict};
+
 fn run(report_dir: &Path, fault: Option<&str>) -> (i32, serde_json::Value) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["conformance", "--report-dir"])
-        .arg(report_dir);
+    let mut args = vec!["conformance".to_string()];
     if let Some(f) = fault {
-        cmd.args(["--inject-fault", f]);
+        args.extend(["--inject-fault".to_string(), f.to_string()]);
     }
-    let out = cmd.output().expect("run lmpe-harness");
-    let results = std::fs::read_to_string(report_dir.join("results.json")).unwrap_or_else(|e| {
-        panic!(
-            "no results.json ({e}); stdout:\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (
-        out.status.code().unwrap_or(-1),
-        serde_json::from_str(&results).expect("valid JSON"),
-    )
+    run_conformance(&args, report_dir)
 }
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("lmpe-it-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
-}
-
-fn verdict<'a>(results: &'a serde_json::Value, id: &str) -> (&'a str, &'a str) {
-    let s = results["scenarios"]
-        .as_array()
-        .expect("scenarios")
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("scenario {id} missing"));
-    (
-        s["verdict"].as_str().unwrap_or(""),
-        s["reason"].as_str().unwrap_or(""),
-    )
 }
 
 #[test]

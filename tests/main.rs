@@ -5,3 +5,4 @@ mod conformance;
 mod sipp;
 mod support;
 mod sut;
+mod target;

@@ -38,7 +38,17 @@ fn free_tcp_udp_port() -> u16 {
 }
 
 /// Starts the sut; retries on another port when the chosen one was taken meanwhile.
+/// Starts the sut with extra arguments.
+pub(crate) fn start_sut_with(args: &[&str]) -> Sut {
+    start_sut_args(None, args)
+}
+
+/// Starts the sut, optionally with a deliberate fault.
 pub(crate) fn start_sut(fault: Option<&str>) -> Sut {
+    start_sut_args(fault, &[])
+}
+
+fn start_sut_args(fault: Option<&str>, args: &[&str]) -> Sut {
     let mut first = String::new();
     for _ in 0..5 {
         let port = free_tcp_udp_port();
@@ -47,6 +57,7 @@ pub(crate) fn start_sut(fault: Option<&str>) -> Sut {
         if let Some(f) = fault {
             cmd.args(["--fault", f]);
         }
+        cmd.args(args);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -63,4 +74,44 @@ pub(crate) fn start_sut(fault: Option<&str>) -> Sut {
         }
     }
     panic!("the sut did not start; last first line: {first:?}");
+}
+
+/// Runs `lmpe-harness ARGS --report-dir DIR` from the repository root; returns the exit code and
+/// the parsed results.json.
+pub(crate) fn run_conformance(
+    args: &[String],
+    report_dir: &std::path::Path,
+) -> (i32, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .arg("--report-dir")
+        .arg(report_dir)
+        .output()
+        .expect("run lmpe-harness");
+    let results = std::fs::read_to_string(report_dir.join("results.json")).unwrap_or_else(|e| {
+        panic!(
+            "no results.json ({e}); stdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_str(&results).expect("valid JSON"),
+    )
+}
+
+/// The verdict and reason of scenario `id` in a results.json.
+pub(crate) fn verdict<'a>(results: &'a serde_json::Value, id: &str) -> (&'a str, &'a str) {
+    let s = results["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("scenario {id} missing"));
+    (
+        s["verdict"].as_str().unwrap_or(""),
+        s["reason"].as_str().unwrap_or(""),
+    )
 }

@@ -11,6 +11,8 @@ async fn embedded(_w: &mut LmpeWorld) {}
 
 #[given(expr = "the PSAP sends heartbeats every {int} ms")]
 async fn psap_heartbeats(w: &mut LmpeWorld, ms: u64) {
+    // Only the embedded reference PSAP can be configured; a real one is observed as it is
+    // (the scenarios that need the interval are tagged @reference-psap).
     w.esinet_opts.psap_heartbeat = Some(Duration::from_millis(ms));
 }
 

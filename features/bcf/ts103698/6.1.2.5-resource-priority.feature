@@ -1,6 +1,6 @@
 # IUT: the BCF (with the ESRP behind it). The harness plays the APP and the PSAP.
 # Clause: ETSI TS 103 698 V1.1.1, 6.1.2.5 Resource Priority.
-@clause-6.1.2.5 @SIP-2
+@clause-6.1.2.5 @SIP-2 @needs-harness-psap @serial
 Feature: 6.1.2.5 Resource-Priority policing (BCF)
 
   Background:

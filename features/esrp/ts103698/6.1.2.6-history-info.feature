@@ -1,6 +1,6 @@
 # IUT: the ESRP (through the BCF). The harness plays the APP and the PSAP.
 # Clause: ETSI TS 103 698 V1.1.1, 6.1.2.6 History-Info and Reason.
-@clause-6.1.2.6 @SIP-2
+@clause-6.1.2.6 @SIP-2 @needs-harness-psap @serial
 Feature: 6.1.2.6 History-Info and Reason on retargeting (ESRP)
 
   Background:

@@ -1,6 +1,6 @@
 # IUT: the ESRP and BCF on the path. The harness plays the APP and the PSAP.
 # Clauses: ETSI TS 103 698 V1.1.1, 6.1.2.7 Call-Info and 6.1.2.8 SIP Message Bodies.
-@SIP-2
+@SIP-2 @needs-harness-psap @serial
 Feature: 6.1.2.7 and 6.1.2.8 Call-Info and bodies pass untouched (BCF, ESRP)
 
   Background:

@@ -13,7 +13,7 @@ Feature: 6.2.4 Session mode termination (PSAP)
     Then the message is answered with 2xx (clause 6.2.4)
     And no violation of TS 103 698 was observed
 
-  @TP_PSAP_IM2_STOP_BV_02 @BV
+  @TP_PSAP_IM2_STOP_BV_02 @reference-psap @BV
   Scenario: The PSAP terminates the chat with stop/258
     # The reference PSAP's call taker closes the chat when asked with "#close".
     When the APP sends the chat message "#close"

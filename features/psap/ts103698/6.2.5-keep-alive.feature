@@ -20,12 +20,12 @@ Feature: 6.2.5 Keep-alive messages (PSAP)
     Then the message is answered with 2xx (clause 6.2.5)
     And no violation of TS 103 698 was observed
 
-  @TP_PSAP_IM2_HEARTBEAT_BV_03 @BV
+  @TP_PSAP_IM2_HEARTBEAT_BV_03 @reference-psap @BV
   Scenario: A PSAP that sends keep-alives sends them periodically, with Reply-To
     Then the PSAP sends at least 2 heartbeats within 1500 ms
     And no violation of TS 103 698 was observed
 
-  @TP_PSAP_IM2_HEARTBEAT_BV_04 @BV
+  @TP_PSAP_IM2_HEARTBEAT_BV_04 @reference-psap @BV
   Scenario: The chat stays established across APP heartbeats
     When the APP sends an active heartbeat
     And the APP sends an active heartbeat

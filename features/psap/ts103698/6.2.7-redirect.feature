@@ -1,7 +1,7 @@
 # IUT: the PSAP that redirects and the PSAP it redirects to (the reference ESInet has two; the
 # call taker's action is the in-chat text "#redirect"). The harness plays the APP.
 # Clause: ETSI TS 103 698 V1.1.1, 6.2.7 Redirect.
-@clause-6.2.7 @IM-2
+@clause-6.2.7 @IM-2 @reference-psap
 Feature: 6.2.7 Redirect (PSAP)
 
   Background:
