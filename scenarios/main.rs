@@ -5,6 +5,7 @@
 //! * `lmpe-harness sut --listen ADDR`: runs the reference ESInet alone, for any SIP peer.
 
 mod esinet;
+mod expectations;
 mod ladder;
 mod runner;
 mod steps;
@@ -87,6 +88,9 @@ enum Command {
         /// A real ESInet to test instead of the embedded one (TOML; see targets/).
         #[arg(long, value_name = "FILE", conflicts_with = "inject_fault")]
         target: Option<PathBuf>,
+        /// Per-SUT expectation file: waived scenarios, each with a reason (TOML).
+        #[arg(long, value_name = "FILE")]
+        expectations: Option<PathBuf>,
     },
     /// Run the embedded reference ESInet alone (UDP and TCP on the BCF's public address).
     Sut {
@@ -127,6 +131,7 @@ async fn main() -> ExitCode {
         inject_fault: None,
         response_timeout: 3.0,
         target: None,
+        expectations: None,
     });
     match command {
         Command::Conformance {
@@ -137,7 +142,19 @@ async fn main() -> ExitCode {
             inject_fault,
             response_timeout,
             target,
+            expectations,
         } => {
+            let expectations = match expectations
+                .as_deref()
+                .map(expectations::Expectations::load)
+                .transpose()
+            {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let target_file = match target.as_deref().map(target::TargetFile::load).transpose() {
                 Ok(t) => t,
                 Err(e) => {
@@ -196,7 +213,19 @@ async fn main() -> ExitCode {
                 }
                 (None, None) => "embedded reference ESInet".to_string(),
             };
-            match runner::run(&features, filter.as_deref(), &report_dir, &target).await {
+            let target = match expectations.as_ref().and_then(|e| e.sut.as_deref()) {
+                Some(sut) => format!("{target}; expectations for {sut}"),
+                None => target,
+            };
+            match runner::run(
+                &features,
+                filter.as_deref(),
+                &report_dir,
+                &target,
+                expectations.as_ref(),
+            )
+            .await
+            {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::from(1),
                 Err(e) => {

@@ -55,6 +55,7 @@ pub(crate) async fn run(
     filter: Option<&str>,
     report_dir: &Path,
     target: &str,
+    expectations: Option<&crate::expectations::Expectations>,
 ) -> Result<bool, String> {
     if !features.is_dir() {
         return Err(format!(
@@ -122,6 +123,7 @@ pub(crate) async fn run(
                     reason,
                     duration_ms: started.map_or(0.0, |s| s.elapsed().as_secs_f64() * 1000.0),
                     messages: ladder,
+                    waiver: None,
                 };
                 if let Ok(mut v) = sink.lock() {
                     v.push(result);
@@ -156,6 +158,7 @@ pub(crate) async fn run(
                             reason: Some(reason),
                             duration_ms: 0.0,
                             messages: Vec::new(),
+                            waiver: None,
                         });
                     }
                     false
@@ -174,6 +177,9 @@ pub(crate) async fn run(
     });
     if scenarios.is_empty() {
         return Err(format!("no scenario ran from {}", features.display()));
+    }
+    if let Some(e) = expectations {
+        e.apply(&mut scenarios, filter.is_some())?;
     }
     let report = RunReport::new(
         format!("lmpe-harness {}", env!("CARGO_PKG_VERSION")),

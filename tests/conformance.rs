@@ -214,3 +214,79 @@ fn bad_command_lines_are_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }
+
+fn expectations(name: &str, waivers: &[(&str, &str)]) -> PathBuf {
+    let mut text = "sut = \"test\"\n".to_string();
+    for (id, reason) in waivers {
+        text.push_str(&format!(
+            "[[waive]]\nid = \"{id}\"\nreason = \"{reason}\"\n"
+        ));
+    }
+    let p = std::env::temp_dir().join(format!("lmpe-exp-{}-{name}.toml", std::process::id()));
+    std::fs::write(&p, text).expect("write expectations");
+    p
+}
+
+#[test]
+fn waived_failures_pass_the_gate_and_stale_waivers_fail_it() {
+    // Waive every failure of a broken SUT: the run passes, each failure carries its waiver.
+    let (_, first) = run(&dir("waive-1"), Some("omit-reply-to"));
+    let failed: Vec<String> = first["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .filter(|s| s["verdict"] == "fail")
+        .map(|s| s["id"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(!failed.is_empty());
+    let waivers: Vec<(&str, &str)> = failed
+        .iter()
+        .map(|id| (id.as_str(), "known defect"))
+        .collect();
+    let file = expectations("all", &waivers);
+    let args: Vec<String> = [
+        "conformance",
+        "--inject-fault",
+        "omit-reply-to",
+        "--expectations",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([file.display().to_string()])
+    .collect();
+    let (code, r) = run_conformance(&args, &dir("waive-2"));
+    assert_eq!(code, 0, "{}", r["summary"]);
+    for id in &failed {
+        let s = r["scenarios"]
+            .as_array()
+            .expect("scenarios")
+            .iter()
+            .find(|s| s["id"] == id.as_str())
+            .expect("scenario");
+        assert_eq!(s["verdict"], "fail");
+        assert_eq!(s["waiver"], "known defect");
+    }
+    // A waiver on a scenario that passes makes the gate fail, so the waiver is removed.
+    let file = expectations("stale", &[("TP_PSAP_IM2_START_BV_01", "was broken once")]);
+    let args = vec![
+        "conformance".to_string(),
+        "--expectations".to_string(),
+        file.display().to_string(),
+    ];
+    let (code, r) = run_conformance(&args, &dir("waive-3"));
+    assert_eq!(code, 1, "{}", r["summary"]);
+    let (v, _) = verdict(&r, "TP_PSAP_IM2_START_BV_01");
+    assert_eq!(v, "pass");
+    // A waiver naming no scenario is an error, not a silent no-op.
+    let file = expectations("typo", &[("TP_NO_SUCH_BV_99", "typo")]);
+    let out = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["conformance", "--report-dir"])
+        .arg(dir("waive-4"))
+        .arg("--expectations")
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TP_NO_SUCH_BV_99"));
+}

@@ -17,7 +17,9 @@ pub fn console_summary(report: &RunReport) -> String {
     let mut out = String::new();
     for scenario in &report.scenarios {
         let label = match scenario.verdict {
+            Verdict::Pass if scenario.waiver.is_some() => "STALE",
             Verdict::Pass => "PASS",
+            Verdict::Fail if scenario.waiver.is_some() => "WAIVED",
             Verdict::Fail => "FAIL",
             Verdict::Inconclusive => "INCONC",
             Verdict::Skipped => "SKIP",
@@ -28,6 +30,14 @@ pub fn console_summary(report: &RunReport) -> String {
             sanitize(&scenario.id),
             sanitize(&scenario.name)
         );
+        if let Some(w) = &scenario.waiver {
+            let note = if scenario.verdict == Verdict::Pass {
+                "passes now: remove this waiver from the expectation file"
+            } else {
+                "waived"
+            };
+            let _ = writeln!(out, "{:LABEL_WIDTH$}{note}: {}", "", sanitize(w));
+        }
         if matches!(scenario.verdict, Verdict::Fail | Verdict::Inconclusive) {
             if let Some(reason) = &scenario.reason {
                 for line in reason.lines() {

@@ -89,6 +89,12 @@ fn write_case(out: &mut String, case: &ScenarioResult) {
     let reason = case.reason.as_deref().unwrap_or("");
     match case.verdict {
         Verdict::Pass => {}
+        Verdict::Fail if case.waiver.is_some() => {
+            out.push_str("      <skipped");
+            let why = format!("waived: {}", case.waiver.as_deref().unwrap_or(""));
+            attr(out, "message", &why);
+            out.push_str("/>\n");
+        }
         Verdict::Fail => outcome(out, "failure", "fail", reason, "scenario failed"),
         Verdict::Inconclusive => outcome(
             out,

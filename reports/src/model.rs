@@ -84,6 +84,22 @@ pub struct ScenarioResult {
     pub duration_ms: f64,
     /// Message ladder, in order of observation (may be empty).
     pub messages: Vec<WireMessage>,
+    /// Why this scenario is waived for this SUT (per-SUT expectation file), if it is. A waived
+    /// failure does not fail the run; a waived scenario that passes does, so the waiver goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<String>,
+}
+
+impl ScenarioResult {
+    /// A failure that the expectation file waives.
+    pub fn is_waived_failure(&self) -> bool {
+        self.verdict == Verdict::Fail && self.waiver.is_some()
+    }
+
+    /// A waived scenario that passes: its waiver is no longer needed.
+    pub fn is_stale_waiver(&self) -> bool {
+        self.verdict == Verdict::Pass && self.waiver.is_some()
+    }
 }
 
 /// Verdict counts of a run.
@@ -170,10 +186,13 @@ impl RunReport {
         }
     }
 
-    /// `true` when no scenario failed (inconclusive and skipped scenarios do
-    /// not make the run fail). Suitable for deciding the process exit code.
+    /// `true` when no scenario failed, except waived ones, and no waived scenario passed
+    /// (inconclusive and skipped scenarios do not make the run fail). Suitable for deciding the
+    /// process exit code.
     pub fn exit_ok(&self) -> bool {
-        self.summary.fail == 0 && self.scenarios.iter().all(|s| s.verdict != Verdict::Fail)
+        self.scenarios
+            .iter()
+            .all(|s| (s.verdict != Verdict::Fail || s.waiver.is_some()) && !s.is_stale_waiver())
     }
 }
 
@@ -208,6 +227,7 @@ pub(crate) mod fixtures {
             reason: reason.map(str::to_owned),
             duration_ms,
             messages,
+            waiver: None,
         }
     }
 
@@ -290,6 +310,37 @@ pub(crate) mod fixtures {
 mod tests {
     use super::fixtures::sample_report;
     use super::*;
+
+    #[test]
+    fn waivers_excuse_failures_and_flag_stale_ones() {
+        let mut report = sample_report();
+        assert!(!report.exit_ok());
+        let failed = report
+            .scenarios
+            .iter()
+            .position(|s| s.verdict == Verdict::Fail)
+            .unwrap();
+        report.scenarios[failed].waiver = Some("vendor ticket 42".into());
+        assert!(report.exit_ok(), "a waived failure does not fail the run");
+        let junit = crate::junit_xml(&report);
+        assert!(junit.contains("waived: vendor ticket 42"), "{junit}");
+        let console = crate::console_summary(&report);
+        assert!(console.contains("WAIVED"), "{console}");
+        let passed = report
+            .scenarios
+            .iter()
+            .position(|s| s.verdict == Verdict::Pass)
+            .unwrap();
+        report.scenarios[passed].waiver = Some("old".into());
+        assert!(
+            !report.exit_ok(),
+            "a waived scenario that passes fails the run"
+        );
+        assert!(crate::console_summary(&report).contains("remove this waiver"));
+        let json = serde_json::to_string(&report).unwrap();
+        let back: RunReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.scenarios[passed].waiver.as_deref(), Some("old"));
+    }
 
     #[test]
     fn summary_counts_each_verdict() {
