@@ -188,7 +188,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         response: Arc::from(&b"SIP/2.0 200 OK\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"[..]),
         out: VecDeque::new(),
     };
-    let receiver = spawn_on_own_thread(responder, udp_only).await?;
+    let receiver = spawn_on_own_thread(responder, udp_only.clone()).await?;
     let message = message();
     let size = message.len();
     let sender = Sender {

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::stats::Shared;
 use crate::tcp::{self, CloseReason, ConnCtx, TcpEvent, TcpSendError, TcpTransport};
+use crate::tls::{self as tls_mod, TlsContext};
 use crate::transport::{self, stopped};
 use crate::udp::{self, SendOutcome, UdpOut, RECV_BUFFER};
 use crate::{NetError, NetStats, SipSocketConfig};
@@ -27,16 +28,42 @@ const EVENT_QUEUE: usize = 4096;
 /// A closure run on the driver task against the endpoint.
 type Command<E> = Box<dyn FnOnce(&mut E, Instant) + Send>;
 
-/// Binds the sockets described by `cfg` (UDP and TCP on one port) and spawns the driver task
-/// that owns `endpoint`, plus the TCP listener task. Must be called within a tokio runtime.
+/// Binds the sockets described by `cfg` (UDP and TCP on one port, the TLS listener on its
+/// own) and spawns the driver task that owns `endpoint`, plus the TCP and TLS listener tasks.
+/// Must be called within a tokio runtime.
 pub async fn spawn_endpoint<E: Endpoint>(
     endpoint: E,
     cfg: SipSocketConfig,
 ) -> Result<EndpointHandle<E>, NetError> {
+    // Validated before anything is bound.
+    let tls_ctx = cfg
+        .tls
+        .as_ref()
+        .map(TlsContext::new)
+        .transpose()?
+        .map(Arc::new);
     let bound = transport::bind(&cfg)?;
     let udp = bound.udp.map(udp::register).transpose()?;
     let listener = bound.tcp.map(tcp::register).transpose()?;
+    let tls_listener = bound
+        .tls
+        .map(|(listener, local)| {
+            tcp::register(listener)
+                .map(|l| (l, local))
+                .map_err(|e| match e {
+                    NetError::Socket {
+                        operation, source, ..
+                    } => NetError::Socket {
+                        transport: TransportKind::Tls,
+                        operation,
+                        source,
+                    },
+                    other => other,
+                })
+        })
+        .transpose()?;
     let local = bound.local;
+    let tls_local = tls_listener.as_ref().map(|(_, local)| *local);
 
     let shared = Arc::new(Shared::default());
     shared.running.store(true, Relaxed);
@@ -47,19 +74,32 @@ pub async fn spawn_endpoint<E: Endpoint>(
     let (alive_tx, alive_rx) = mpsc::channel(1);
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
 
-    let tcp = listener.map(|listener| {
+    let base = ConnCtx {
+        shared: Arc::clone(&shared),
+        events: events_tx,
+        stop: child_stop_rx,
+        _alive: alive_tx,
+        idle_timeout: cfg.tcp_idle_timeout,
+        max_message: cfg.max_message,
+        kind: TransportKind::Tcp,
+        tls: None,
+    };
+    let tls = tls_listener.zip(tls_ctx).map(|((listener, _), tls)| {
         let ctx = ConnCtx {
-            shared: Arc::clone(&shared),
-            events: events_tx,
-            stop: child_stop_rx,
-            _alive: alive_tx,
-            idle_timeout: cfg.tcp_idle_timeout,
-            max_message: cfg.max_message,
+            kind: TransportKind::Tls,
+            tls: Some(tls),
+            ..base.clone()
         };
         tokio::spawn(tcp::run_listener(listener, ctx.clone()));
         TcpTransport::new(ctx)
     });
-    tracing::debug!(%local, udp = cfg.udp, tcp = cfg.tcp, "endpoint bound");
+    let tcp = listener.map(|listener| {
+        tokio::spawn(tcp::run_listener(listener, base.clone()));
+        TcpTransport::new(base.clone())
+    });
+    // The channels close once no task or table holds a context any more.
+    drop(base);
+    tracing::debug!(%local, ?tls_local, udp = cfg.udp, tcp = cfg.tcp, "endpoint bound");
 
     let driver = Driver {
         ep: endpoint,
@@ -67,6 +107,7 @@ pub async fn spawn_endpoint<E: Endpoint>(
         udp: udp.map(UdpOut::new),
         recv_buf: vec![0u8; RECV_BUFFER].into_boxed_slice(),
         tcp,
+        tls,
         shared: Arc::clone(&shared),
         deadline: None,
     };
@@ -85,6 +126,7 @@ pub async fn spawn_endpoint<E: Endpoint>(
             done_rx,
             shared,
             local,
+            tls_local,
         }),
     })
 }
@@ -100,6 +142,7 @@ struct Inner<E> {
     done_rx: watch::Receiver<bool>,
     shared: Arc<Shared>,
     local: SocketAddr,
+    tls_local: Option<SocketAddr>,
 }
 
 impl<E> Clone for EndpointHandle<E> {
@@ -114,6 +157,7 @@ impl<E> fmt::Debug for EndpointHandle<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EndpointHandle")
             .field("local_addr", &self.inner.local)
+            .field("tls_local_addr", &self.inner.tls_local)
             .field("running", &self.inner.shared.running.load(Relaxed))
             .finish_non_exhaustive()
     }
@@ -123,6 +167,11 @@ impl<E: Endpoint> EndpointHandle<E> {
     /// The local address shared by the UDP socket and the TCP listener.
     pub fn local_addr(&self) -> SocketAddr {
         self.inner.local
+    }
+
+    /// The local address of the TLS listener, when [`SipSocketConfig::tls`] is set.
+    pub fn tls_local_addr(&self) -> Option<SocketAddr> {
+        self.inner.tls_local
     }
 
     /// Runs `f` on the driver task against the endpoint, with the driver's current instant,
@@ -182,6 +231,7 @@ struct Driver<E> {
     /// Reused for every datagram.
     recv_buf: Box<[u8]>,
     tcp: Option<TcpTransport>,
+    tls: Option<TcpTransport>,
     shared: Arc<Shared>,
     /// The endpoint's timer as last polled.
     deadline: Option<Instant>,
@@ -224,7 +274,7 @@ impl<E: Endpoint> Driver<E> {
                     }
                     self.after_wake(now);
                 }
-                Some(event) = events_rx.recv(), if self.tcp.is_some() => {
+                Some(event) = events_rx.recv(), if self.tcp.is_some() || self.tls.is_some() => {
                     let now = Instant::now();
                     self.on_tcp_event(now, event);
                     for _ in 1..BATCH {
@@ -261,7 +311,7 @@ impl<E: Endpoint> Driver<E> {
         // Pending commands are dropped, so their callers get `Stopped`.
         drop(cmd_rx);
         child_stop_tx.send_replace(true);
-        // Unblocks TCP tasks waiting to hand the driver an event.
+        // Unblocks TCP/TLS tasks waiting to hand the driver an event.
         drop(events_rx);
         // Closes the UDP socket and drops the driver's task tokens and write queues.
         drop(self);
@@ -278,14 +328,7 @@ impl<E: Endpoint> Driver<E> {
         while let Some(t) = self.ep.poll_transmit() {
             match t.transport {
                 TransportKind::Udp => self.send_udp(now, t.remote, t.bytes),
-                TransportKind::Tcp => self.send_tcp(now, t.remote, t.bytes),
-                TransportKind::Tls => self.send_failed(
-                    now,
-                    TransportKind::Tls,
-                    t.remote,
-                    1,
-                    "TLS is not supported by lmpe-net",
-                ),
+                kind => self.send_stream(now, kind, t.remote, t.bytes),
             }
         }
         self.deadline = self.ep.poll_timeout();
@@ -353,53 +396,94 @@ impl<E: Endpoint> Driver<E> {
         }
     }
 
-    fn send_tcp(&mut self, now: Instant, remote: SocketAddr, bytes: Arc<[u8]>) {
-        let Some(tcp) = &mut self.tcp else {
-            return self.send_failed(now, TransportKind::Tcp, remote, 1, "TCP is disabled");
+    /// The connection table of stream transport `kind` (TCP or TLS), if enabled.
+    fn table(&mut self, kind: TransportKind) -> Option<&mut TcpTransport> {
+        match kind {
+            TransportKind::Tls => self.tls.as_mut(),
+            _ => self.tcp.as_mut(),
+        }
+    }
+
+    /// Sends over TCP or TLS (`kind`), on a live connection to `remote` or a new one.
+    fn send_stream(
+        &mut self,
+        now: Instant,
+        kind: TransportKind,
+        remote: SocketAddr,
+        bytes: Arc<[u8]>,
+    ) {
+        let Some(table) = self.table(kind) else {
+            let error = format!("{} is disabled", kind.via_token());
+            return self.send_failed(now, kind, remote, 1, &error);
         };
-        match tcp.send(remote, bytes) {
+        match table.send(remote, bytes) {
             Ok(()) => {}
             Err(TcpSendError::QueueFull) => {
-                self.send_failed(now, TransportKind::Tcp, remote, 1, "TCP write queue full");
+                let error = format!("{} write queue full", kind.via_token());
+                self.send_failed(now, kind, remote, 1, &error);
             }
         }
     }
 
     fn on_tcp_event(&mut self, now: Instant, event: TcpEvent) {
-        let Some(tcp) = &mut self.tcp else { return };
         match event {
             TcpEvent::Incoming(incoming) => self.ep.handle_input(now, incoming),
-            TcpEvent::Accepted { remote, id, tx } => tcp.accepted(remote, id, tx),
+            TcpEvent::Accepted {
+                kind,
+                remote,
+                id,
+                tx,
+            } => {
+                if let Some(table) = self.table(kind) {
+                    table.accepted(remote, id, tx);
+                }
+            }
             TcpEvent::ConnectFailed {
+                kind,
                 remote,
                 id,
                 error,
                 unsent,
             } => {
-                tcp.remove(remote, id);
-                self.send_failed(now, TransportKind::Tcp, remote, unsent.max(1), &error);
+                if let Some(table) = self.table(kind) {
+                    table.remove(remote, id);
+                }
+                self.send_failed(now, kind, remote, unsent.max(1), &error);
             }
             TcpEvent::Closed {
+                kind,
                 remote,
                 id,
                 reason,
                 unsent,
             } => {
-                tcp.remove(remote, id);
+                if let Some(table) = self.table(kind) {
+                    table.remove(remote, id);
+                }
+                let via = kind.via_token();
                 match reason {
                     // Nothing went wrong: what was queued goes out on a new connection.
                     CloseReason::Idle => {
                         for bytes in unsent {
-                            self.send_tcp(now, remote, bytes);
+                            self.send_stream(now, kind, remote, bytes);
                         }
                     }
                     CloseReason::Write(e) => {
-                        let error = format!("TCP write failed: {e}");
-                        self.send_failed(now, TransportKind::Tcp, remote, unsent.len() + 1, &error);
+                        let error = format!("{via} write failed: {}", tls_mod::describe(&e));
+                        self.send_failed(now, kind, remote, unsent.len() + 1, &error);
+                    }
+                    // A TLS protocol failure after the handshake, e.g. the server refusing our
+                    // client certificate (TLS 1.3 clients learn that only after the handshake).
+                    CloseReason::Read(e) if tls_mod::tls_error(&e).is_some() => {
+                        let error = format!(
+                            "TLS connection to {remote} failed: {}",
+                            tls_mod::describe(&e)
+                        );
+                        self.send_failed(now, kind, remote, unsent.len(), &error);
                     }
                     reason if !unsent.is_empty() => {
-                        let error = format!("TCP connection closed before sending ({reason:?})");
-                        self.send_failed(now, TransportKind::Tcp, remote, unsent.len(), &error);
+                        let error = format!("{via} connection closed before sending ({reason:?})");
+                        self.send_failed(now, kind, remote, unsent.len(), &error);
                     }
                     _ => {}
                 }

@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use lmpe_proto::endpoint::TransportKind;
 
@@ -9,8 +10,8 @@ use lmpe_proto::endpoint::TransportKind;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NetError {
-    /// The configuration enables neither UDP nor TCP.
-    #[error("neither UDP nor TCP is enabled in the socket configuration")]
+    /// The configuration enables neither UDP, TCP nor TLS.
+    #[error("neither UDP, TCP nor TLS is enabled in the socket configuration")]
     NoTransport,
     /// Binding a socket failed (address in use, not a local address, permission, …).
     #[error("cannot bind the {} socket to {addr}: {source}", .transport.via_token())]
@@ -31,6 +32,47 @@ pub enum NetError {
         operation: &'static str,
         /// The operating system's error.
         source: io::Error,
+    },
+    /// A PEM file for [`crate::TlsConfig::from_pem_files`] cannot be read.
+    #[error("cannot read TLS PEM file {}: {source}", .path.display())]
+    TlsFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// PEM text is malformed (bad section markers, bad base64, …).
+    #[error("malformed PEM in the TLS {what}: {source}")]
+    TlsPem {
+        /// Which input: `"certificate chain"`, `"private key"` or `"CA certificates"`.
+        what: &'static str,
+        /// The PEM parser's error.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// PEM text (or a [`crate::TlsConfig`]) holds no certificate where at least one is needed.
+    #[error("no certificate found in the TLS {what}")]
+    TlsNoCertificate {
+        /// Which input: `"certificate chain"` or `"CA certificates"`.
+        what: &'static str,
+    },
+    /// The private-key PEM holds no PKCS#8, PKCS#1 or SEC1 private key.
+    #[error("no private key found in the TLS private key PEM")]
+    TlsNoKey,
+    /// A CA certificate cannot be used as a trust anchor.
+    #[error("invalid TLS CA certificate: {source}")]
+    TlsBadCa {
+        /// Why rustls refused it.
+        source: rustls::Error,
+    },
+    /// The TLS configuration is inconsistent (key does not match the certificate, unsupported
+    /// key type, no trust anchors while client authentication is required, invalid server
+    /// name, …).
+    #[error("invalid TLS configuration ({context}): {reason}")]
+    TlsSetup {
+        /// The part of the configuration that failed.
+        context: &'static str,
+        /// Why.
+        reason: String,
     },
     /// The driver task has stopped (after [`crate::EndpointHandle::shutdown`], or because the
     /// endpoint panicked), so the request could not be carried out.

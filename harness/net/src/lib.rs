@@ -13,7 +13,16 @@
 //! TCP: one listener task and one task per connection (stream framing with
 //! [`StreamFramer`](lmpe_wire::sip::StreamFramer), a per-connection write queue). Connections
 //! are keyed by remote address and reused in both directions, so a response to a request
-//! received over TCP leaves on the same connection. TLS is not implemented.
+//! received over TCP leaves on the same connection.
+//!
+//! TLS (ETSI TS 103 698 6.1.1 SIP-1, mutual X.509 authentication): with
+//! [`SipSocketConfig::tls`] set, a second listener on its own port
+//! ([`EndpointHandle::tls_local_addr`]) accepts TLS connections, and
+//! [`TransportKind::Tls`](lmpe_proto::endpoint::TransportKind::Tls) transmits reuse a live TLS
+//! connection to the remote address (inbound or outbound) or open one. TLS connections run the
+//! same reader/writer/idle tasks as TCP over a rustls stream (ring crypto provider);
+//! handshake and verification failures reach the endpoint as
+//! [`handle_transport_error`](lmpe_proto::endpoint::Endpoint::handle_transport_error).
 //!
 //! Callers act on the endpoint through [`EndpointHandle::with`], which runs a closure on the
 //! driver task.
@@ -22,10 +31,14 @@ mod driver;
 mod error;
 mod stats;
 mod tcp;
+mod tls;
 mod transport;
 mod udp;
 
 pub use driver::{spawn_endpoint, EndpointHandle};
 pub use error::NetError;
+/// The rustls version whose types [`TlsConfig`] holds (certificates, keys, root stores).
+pub use rustls;
 pub use stats::NetStats;
+pub use tls::TlsConfig;
 pub use transport::SipSocketConfig;

@@ -1,5 +1,7 @@
-//! TCP: the listener task, one task per connection (framing reader + queued writer + idle
-//! watch), outbound connects, and the driver-side connection table.
+//! TCP and TLS: the listener task, one task per connection (framing reader + queued writer +
+//! idle watch), outbound connects (plus the TLS handshake), and the driver-side connection
+//! table. Both transports share this code: a TLS connection is a TCP connection whose byte
+//! stream runs through rustls, so only the handshake and the counters differ.
 
 use std::collections::HashMap;
 use std::io;
@@ -12,12 +14,12 @@ use lmpe_proto::endpoint::{Incoming, TransportKind};
 use lmpe_wire::sip::StreamFramer;
 use lmpe_wire::WireError;
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use crate::stats::Shared;
+use crate::tls::{self, TlsContext};
 use crate::transport::{stopped, SOCKET_BUFFER};
 use crate::NetError;
 
@@ -77,19 +79,21 @@ pub(crate) fn register(listener: std::net::TcpListener) -> Result<TcpListener, N
     })
 }
 
-/// What TCP tasks tell the driver.
+/// What TCP and TLS tasks tell the driver.
 #[derive(Debug)]
 pub(crate) enum TcpEvent {
     /// A framed message.
     Incoming(Incoming),
     /// An inbound connection, to be entered in the table.
     Accepted {
+        kind: TransportKind,
         remote: SocketAddr,
         id: u64,
         tx: mpsc::Sender<Arc<[u8]>>,
     },
-    /// An outbound connect failed; the queued messages were not sent.
+    /// An outbound connect (or TLS handshake) failed; the queued messages were not sent.
     ConnectFailed {
+        kind: TransportKind,
         remote: SocketAddr,
         id: u64,
         error: String,
@@ -97,6 +101,7 @@ pub(crate) enum TcpEvent {
     },
     /// A connection ended; `unsent` were queued but not written.
     Closed {
+        kind: TransportKind,
         remote: SocketAddr,
         id: u64,
         reason: CloseReason,
@@ -133,6 +138,10 @@ pub(crate) struct ConnCtx {
     pub(crate) _alive: mpsc::Sender<()>,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_message: usize,
+    /// `Tcp`, or `Tls` when `tls` is set.
+    pub(crate) kind: TransportKind,
+    /// The TLS configurations, for TLS connections.
+    pub(crate) tls: Option<Arc<TlsContext>>,
 }
 
 /// A live connection as the driver sees it.
@@ -148,7 +157,7 @@ pub(crate) enum TcpSendError {
     QueueFull,
 }
 
-/// The driver's side of TCP: the connection table, keyed by remote address.
+/// The driver's side of TCP or TLS (after [`ConnCtx::kind`]): the connection table, keyed by remote address.
 #[derive(Debug)]
 pub(crate) struct TcpTransport {
     conns: HashMap<SocketAddr, ConnEntry>,
@@ -211,16 +220,28 @@ impl TcpTransport {
                 () = stopped(&mut ctx.stop) => return,
             };
             let error = match result {
-                Ok(Ok(stream)) => {
-                    Shared::add(&ctx.shared.tcp_opened, 1);
-                    tracing::debug!(%remote, id, "TCP connected");
-                    run_connection(stream, remote, id, rx, ctx).await;
-                    return;
-                }
+                Ok(Ok(stream)) => match ctx.tls.clone() {
+                    None => {
+                        Shared::add(&ctx.shared.tcp.opened, 1);
+                        tracing::debug!(%remote, id, "TCP connected");
+                        run_tcp(stream, remote, id, rx, ctx).await;
+                        return;
+                    }
+                    Some(tls) => match connect_tls(stream, remote, &tls, &mut ctx).await {
+                        Some(Ok(stream)) => {
+                            Shared::add(&ctx.shared.tls.opened, 1);
+                            tracing::debug!(%remote, id, "TLS connected");
+                            run_tls(stream.into(), remote, id, rx, ctx).await;
+                            return;
+                        }
+                        Some(Err(error)) => error,
+                        None => return,
+                    },
+                },
                 Ok(Err(e)) => e.to_string(),
                 Err(_) => format!("connect timed out after {CONNECT_TIMEOUT:?}"),
             };
-            tracing::debug!(%remote, id, %error, "TCP connect failed");
+            tracing::debug!(%remote, id, %error, kind = ctx.kind.via_token(), "connect failed");
             rx.close();
             let mut unsent = 0;
             while rx.try_recv().is_ok() {
@@ -229,6 +250,7 @@ impl TcpTransport {
             let _ = ctx
                 .events
                 .send(TcpEvent::ConnectFailed {
+                    kind: ctx.kind,
                     remote,
                     id,
                     error,
@@ -239,7 +261,74 @@ impl TcpTransport {
     }
 }
 
-/// Accepts connections until stopped; each gets its own task.
+/// The client side of a TLS handshake on a fresh TCP connection: `None` when stopped, else
+/// the stream or a precise reason for the failure (counted as a handshake failure).
+async fn connect_tls(
+    stream: TcpStream,
+    remote: SocketAddr,
+    tls: &TlsContext,
+    ctx: &mut ConnCtx,
+) -> Option<Result<tokio_rustls::client::TlsStream<TcpStream>, String>> {
+    let handshake = tokio::time::timeout(
+        tls.handshake_timeout,
+        tls.connector.connect(tls.server_name(remote), stream),
+    );
+    let result = tokio::select! {
+        result = handshake => result,
+        () = stopped(&mut ctx.stop) => return None,
+    };
+    let error = match result {
+        Ok(Ok(stream)) => return Some(Ok(stream)),
+        Ok(Err(e)) => format!("TLS handshake with {remote} failed: {}", tls::describe(&e)),
+        Err(_) => format!(
+            "TLS handshake with {remote} timed out after {:?}",
+            tls.handshake_timeout
+        ),
+    };
+    Shared::add(&ctx.shared.tls_handshake_failures, 1);
+    Some(Err(error))
+}
+
+/// The server side of a TLS handshake on an accepted TCP connection; on success the
+/// connection is entered in the driver's table and run.
+async fn accept_tls(stream: TcpStream, remote: SocketAddr, tls: Arc<TlsContext>, ctx: ConnCtx) {
+    let mut stop = ctx.stop.clone();
+    let handshake = tokio::time::timeout(tls.handshake_timeout, tls.acceptor.accept(stream));
+    let result = tokio::select! {
+        result = handshake => result,
+        () = stopped(&mut stop) => return,
+    };
+    let stream = match result {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            Shared::add(&ctx.shared.tls_handshake_failures, 1);
+            tracing::info!(%remote, reason = %tls::describe(&e), "inbound TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            Shared::add(&ctx.shared.tls_handshake_failures, 1);
+            tracing::info!(%remote, timeout = ?tls.handshake_timeout, "inbound TLS handshake timed out");
+            return;
+        }
+    };
+    let id = ctx.shared.next_conn_id();
+    let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+    let accepted = TcpEvent::Accepted {
+        kind: TransportKind::Tls,
+        remote,
+        id,
+        tx,
+    };
+    if ctx.events.send(accepted).await.is_err() {
+        return;
+    }
+    Shared::add(&ctx.shared.tls.opened, 1);
+    tracing::debug!(%remote, id, "TLS accepted");
+    run_tls(stream.into(), remote, id, rx, ctx).await;
+}
+
+/// Accepts connections until stopped; each gets its own task (which first runs the TLS
+/// handshake on a TLS listener).
 pub(crate) async fn run_listener(listener: TcpListener, ctx: ConnCtx) {
     let mut stop = ctx.stop.clone();
     loop {
@@ -250,37 +339,44 @@ pub(crate) async fn run_listener(listener: TcpListener, ctx: ConnCtx) {
         let (stream, remote) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
-                tracing::warn!(error = %e, "TCP accept failed");
+                tracing::warn!(error = %e, kind = ctx.kind.via_token(), "accept failed");
                 tokio::select! {
                     () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
                     () = stopped(&mut stop) => break,
                 }
             }
         };
+        if let Some(tls) = &ctx.tls {
+            // The handshake runs in the connection's task, so a slow client cannot hold up
+            // the accept loop; the connection is entered in the table once it is done.
+            tokio::spawn(accept_tls(stream, remote, Arc::clone(tls), ctx.clone()));
+            continue;
+        }
         let id = ctx.shared.next_conn_id();
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
         // Sent before the connection task starts, so the driver knows the connection before
         // any message that arrives on it.
-        if ctx
-            .events
-            .send(TcpEvent::Accepted { remote, id, tx })
-            .await
-            .is_err()
-        {
+        let accepted = TcpEvent::Accepted {
+            kind: TransportKind::Tcp,
+            remote,
+            id,
+            tx,
+        };
+        if ctx.events.send(accepted).await.is_err() {
             break;
         }
-        Shared::add(&ctx.shared.tcp_opened, 1);
+        Shared::add(&ctx.shared.tcp.opened, 1);
         tracing::debug!(%remote, id, "TCP accepted");
-        tokio::spawn(run_connection(stream, remote, id, rx, ctx.clone()));
+        tokio::spawn(run_tcp(stream, remote, id, rx, ctx.clone()));
     }
 }
 
-/// Runs one connection until it closes, then tells the driver.
-async fn run_connection(
+/// Runs one plain TCP connection (lock-free owned halves) until it closes.
+async fn run_tcp(
     stream: TcpStream,
     remote: SocketAddr,
     id: u64,
-    mut rx: mpsc::Receiver<Arc<[u8]>>,
+    rx: mpsc::Receiver<Arc<[u8]>>,
     ctx: ConnCtx,
 ) {
     if let Err(e) = stream.set_nodelay(true) {
@@ -294,12 +390,52 @@ async fn run_connection(
             return;
         }
     };
-    let (mut rd, mut wr) = stream.into_split();
+    let (rd, wr) = stream.into_split();
+    run_connection(rd, wr, local, remote, id, rx, ctx).await;
+}
+
+/// Runs one TLS connection (after its handshake) until it closes.
+async fn run_tls(
+    stream: tokio_rustls::TlsStream<TcpStream>,
+    remote: SocketAddr,
+    id: u64,
+    rx: mpsc::Receiver<Arc<[u8]>>,
+    ctx: ConnCtx,
+) {
+    let tcp = stream.get_ref().0;
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(%remote, error = %e, "cannot set TCP_NODELAY");
+    }
+    let local = match tcp.local_addr() {
+        Ok(local) => local,
+        Err(e) => {
+            tracing::debug!(%remote, error = %e, "TLS connection lost before start");
+            finish(remote, id, CloseReason::Read(e), rx, &ctx).await;
+            return;
+        }
+    };
+    let (rd, wr) = tokio::io::split(stream);
+    run_connection(rd, wr, local, remote, id, rx, ctx).await;
+}
+
+/// Runs one connection's reader, writer and idle watch until it closes, then tells the driver.
+async fn run_connection<R, W>(
+    mut rd: R,
+    mut wr: W,
+    local: SocketAddr,
+    remote: SocketAddr,
+    id: u64,
+    mut rx: mpsc::Receiver<Arc<[u8]>>,
+    ctx: ConnCtx,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let activity = AtomicU64::new(0);
     let mut stop = ctx.stop.clone();
     let reason = tokio::select! {
         reason = read_loop(&mut rd, remote, local, &ctx, &activity) => reason,
-        reason = write_loop(&mut wr, &mut rx, &ctx.shared, &activity) => reason,
+        reason = write_loop(&mut wr, &mut rx, &ctx, &activity) => reason,
         reason = idle_watch(ctx.idle_timeout, &activity) => reason,
         () = stopped(&mut stop) => CloseReason::Stopped,
     };
@@ -315,16 +451,17 @@ async fn finish(
     mut rx: mpsc::Receiver<Arc<[u8]>>,
     ctx: &ConnCtx,
 ) {
-    Shared::add(&ctx.shared.tcp_closed, 1);
+    Shared::add(&ctx.shared.stream(ctx.kind).closed, 1);
+    let kind = ctx.kind.via_token();
     match &reason {
         CloseReason::Framing(e) => {
             Shared::add(&ctx.shared.framing_errors, 1);
-            tracing::warn!(%remote, id, error = %e, "TCP framing error, closing connection");
+            tracing::warn!(%remote, id, kind, error = %e, "framing error, closing connection");
         }
         CloseReason::Read(e) | CloseReason::Write(e) => {
-            tracing::debug!(%remote, id, error = %e, "TCP connection failed");
+            tracing::debug!(%remote, id, kind, error = %e, "connection failed");
         }
-        other => tracing::debug!(%remote, id, reason = ?other, "TCP connection closed"),
+        other => tracing::debug!(%remote, id, kind, reason = ?other, "connection closed"),
     }
     if matches!(reason, CloseReason::Stopped) {
         return;
@@ -337,6 +474,7 @@ async fn finish(
     let _ = ctx
         .events
         .send(TcpEvent::Closed {
+            kind: ctx.kind,
             remote,
             id,
             reason,
@@ -345,8 +483,8 @@ async fn finish(
         .await;
 }
 
-async fn read_loop(
-    rd: &mut OwnedReadHalf,
+async fn read_loop<R: AsyncRead + Unpin>(
+    rd: &mut R,
     remote: SocketAddr,
     local: SocketAddr,
     ctx: &ConnCtx,
@@ -367,9 +505,9 @@ async fn read_loop(
                 Ok(bytes) => bytes,
                 Err(e) => return CloseReason::Framing(e),
             };
-            Shared::add(&ctx.shared.tcp_rx, 1);
+            Shared::add(&ctx.shared.stream(ctx.kind).rx, 1);
             let incoming = Incoming {
-                transport: TransportKind::Tcp,
+                transport: ctx.kind,
                 remote,
                 local,
                 bytes,
@@ -381,10 +519,10 @@ async fn read_loop(
     }
 }
 
-async fn write_loop(
-    wr: &mut OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    wr: &mut W,
     rx: &mut mpsc::Receiver<Arc<[u8]>>,
-    shared: &Shared,
+    ctx: &ConnCtx,
     activity: &AtomicU64,
 ) -> CloseReason {
     let mut out = BufWriter::with_capacity(WRITE_BUFFER, wr);
@@ -403,7 +541,7 @@ async fn write_loop(
         if let Err(e) = out.flush().await {
             return CloseReason::Write(e);
         }
-        Shared::add(&shared.tcp_tx, written);
+        Shared::add(&ctx.shared.stream(ctx.kind).tx, written);
         activity.fetch_add(1, Relaxed);
     }
     CloseReason::Dropped

@@ -1,4 +1,5 @@
-//! Socket configuration and binding UDP and TCP on one shared port.
+//! Socket configuration and binding UDP and TCP on one shared port (plus the TLS listener on
+//! its own port).
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::time::Duration;
@@ -7,7 +8,7 @@ use lmpe_proto::endpoint::TransportKind;
 use lmpe_wire::sip::MAX_MESSAGE_SIZE;
 use tokio::sync::watch;
 
-use crate::{tcp, udp, NetError};
+use crate::{tcp, udp, NetError, TlsConfig};
 
 /// How many times a fresh ephemeral port is tried when TCP cannot bind the port UDP got.
 const BIND_ATTEMPTS: usize = 8;
@@ -17,7 +18,7 @@ const BIND_ATTEMPTS: usize = 8;
 pub(crate) const SOCKET_BUFFER: usize = 4 << 20;
 
 /// Which sockets to open for an endpoint, and transport limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SipSocketConfig {
     /// Local address; port 0 picks an ephemeral port shared by UDP and TCP.
     pub bind: SocketAddr,
@@ -25,11 +26,16 @@ pub struct SipSocketConfig {
     pub udp: bool,
     /// Open a TCP listener (and allow outbound TCP connections).
     pub tcp: bool,
-    /// A TCP connection without traffic in either direction for this long is closed (default
+    /// SIP over TLS (default `None`: off). When set, the endpoint also listens for TLS on its
+    /// own port ([`TlsConfig::bind`]; see
+    /// [`EndpointHandle::tls_local_addr`](crate::EndpointHandle::tls_local_addr)) and sends
+    /// [`TransportKind::Tls`] transmits over mutually authenticated TLS connections.
+    pub tls: Option<TlsConfig>,
+    /// A TCP or TLS connection without traffic in either direction for this long is closed (default
     /// 180 s: ETSI TS 103 698 6.1.1 reuses connections with a session timeout of at least
     /// 3 minutes). `Duration::ZERO` never closes idle connections.
     pub tcp_idle_timeout: Duration,
-    /// Largest SIP message framed out of a TCP stream; a larger one is a framing error that
+    /// Largest SIP message framed out of a TCP or TLS stream; a larger one is a framing error that
     /// closes the connection. UDP datagrams are always handed to the endpoint whole.
     pub max_message: usize,
 }
@@ -44,6 +50,7 @@ impl SipSocketConfig {
             bind,
             udp: true,
             tcp: true,
+            tls: None,
             tcp_idle_timeout: Self::DEFAULT_TCP_IDLE_TIMEOUT,
             max_message: MAX_MESSAGE_SIZE,
         }
@@ -52,6 +59,12 @@ impl SipSocketConfig {
     /// UDP and TCP on an ephemeral port of 127.0.0.1.
     pub fn loopback() -> Self {
         Self::new(SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// This configuration with SIP over TLS enabled.
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
     }
 }
 
@@ -62,14 +75,46 @@ pub(crate) struct Bound {
     pub(crate) tcp: Option<TcpListener>,
     /// The address shared by both.
     pub(crate) local: SocketAddr,
+    /// The TLS listener and its address.
+    pub(crate) tls: Option<(TcpListener, SocketAddr)>,
+}
+
+/// Binds UDP and TCP (see [`bind_shared`]), then the TLS listener if configured.
+pub(crate) fn bind(cfg: &SipSocketConfig) -> Result<Bound, NetError> {
+    if !cfg.udp && !cfg.tcp && cfg.tls.is_none() {
+        return Err(NetError::NoTransport);
+    }
+    let mut bound = bind_shared(cfg)?;
+    if let Some(tls) = &cfg.tls {
+        let addr = tls.bind.unwrap_or(SocketAddr::new(cfg.bind.ip(), 0));
+        let listener = tcp::bind(addr).map_err(|e| match e {
+            NetError::Bind { addr, source, .. } => NetError::Bind {
+                transport: TransportKind::Tls,
+                addr,
+                source,
+            },
+            NetError::Socket {
+                operation, source, ..
+            } => NetError::Socket {
+                transport: TransportKind::Tls,
+                operation,
+                source,
+            },
+            other => other,
+        })?;
+        let local = listener.local_addr().map_err(|source| NetError::Socket {
+            transport: TransportKind::Tls,
+            operation: "read local address",
+            source,
+        })?;
+        bound.tls = Some((listener, local));
+    }
+    Ok(bound)
 }
 
 /// Binds UDP on the requested port first, then TCP on the port UDP got. When port 0 was
 /// requested and TCP cannot have UDP's ephemeral port, both are retried on a fresh one.
-pub(crate) fn bind(cfg: &SipSocketConfig) -> Result<Bound, NetError> {
-    if !cfg.udp && !cfg.tcp {
-        return Err(NetError::NoTransport);
-    }
+fn bind_shared(cfg: &SipSocketConfig) -> Result<Bound, NetError> {
     let attempts = if cfg.udp && cfg.tcp && cfg.bind.port() == 0 {
         BIND_ATTEMPTS
     } else {
@@ -96,6 +141,7 @@ pub(crate) fn bind(cfg: &SipSocketConfig) -> Result<Bound, NetError> {
                 udp,
                 tcp: None,
                 local,
+                tls: None,
             });
         }
         match tcp::bind(local) {
@@ -109,6 +155,7 @@ pub(crate) fn bind(cfg: &SipSocketConfig) -> Result<Bound, NetError> {
                     udp,
                     tcp: Some(listener),
                     local,
+                    tls: None,
                 });
             }
             Err(NetError::Bind { source, .. }) if attempt < attempts => {
