@@ -50,16 +50,7 @@ pub async fn spawn_endpoint<E: Endpoint>(
         .map(|(listener, local)| {
             tcp::register(listener)
                 .map(|l| (l, local))
-                .map_err(|e| match e {
-                    NetError::Socket {
-                        operation, source, ..
-                    } => NetError::Socket {
-                        transport: TransportKind::Tls,
-                        operation,
-                        source,
-                    },
-                    other => other,
-                })
+                .map_err(|e| e.for_transport(TransportKind::Tls))
         })
         .transpose()?;
     let local = bound.local;

@@ -79,3 +79,24 @@ pub enum NetError {
     #[error("the endpoint driver has stopped")]
     Stopped,
 }
+
+impl NetError {
+    /// The same error attributed to `transport` (the TLS listener reuses the TCP code).
+    pub(crate) fn for_transport(self, transport: TransportKind) -> Self {
+        match self {
+            Self::Bind { addr, source, .. } => Self::Bind {
+                transport,
+                addr,
+                source,
+            },
+            Self::Socket {
+                operation, source, ..
+            } => Self::Socket {
+                transport,
+                operation,
+                source,
+            },
+            other => other,
+        }
+    }
+}

@@ -87,21 +87,7 @@ pub(crate) fn bind(cfg: &SipSocketConfig) -> Result<Bound, NetError> {
     let mut bound = bind_shared(cfg)?;
     if let Some(tls) = &cfg.tls {
         let addr = tls.bind.unwrap_or(SocketAddr::new(cfg.bind.ip(), 0));
-        let listener = tcp::bind(addr).map_err(|e| match e {
-            NetError::Bind { addr, source, .. } => NetError::Bind {
-                transport: TransportKind::Tls,
-                addr,
-                source,
-            },
-            NetError::Socket {
-                operation, source, ..
-            } => NetError::Socket {
-                transport: TransportKind::Tls,
-                operation,
-                source,
-            },
-            other => other,
-        })?;
+        let listener = tcp::bind(addr).map_err(|e| e.for_transport(TransportKind::Tls))?;
         let local = listener.local_addr().map_err(|source| NetError::Socket {
             transport: TransportKind::Tls,
             operation: "read local address",

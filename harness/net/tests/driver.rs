@@ -2,76 +2,20 @@
 
 #![allow(clippy::unwrap_used)] // Tests may unwrap.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lmpe_net::{spawn_endpoint, EndpointHandle, NetError, SipSocketConfig};
-use lmpe_proto::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
+use lmpe_proto::endpoint::{Transmit, TransportKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
+mod common;
+
+use common::Echo;
+
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Replies to every input with the same bytes, to the sender, over the same transport (unless
-/// `echo` is off); records inputs, transport errors and timeouts.
-#[derive(Default)]
-struct Echo {
-    echo: bool,
-    inputs: Vec<Incoming>,
-    errors: Vec<(TransportKind, SocketAddr, String)>,
-    out: VecDeque<Transmit>,
-    timer: Option<Instant>,
-    fired: usize,
-}
-
-impl Echo {
-    fn replying() -> Self {
-        Self {
-            echo: true,
-            ..Self::default()
-        }
-    }
-}
-
-impl Endpoint for Echo {
-    fn handle_input(&mut self, _now: Instant, input: Incoming) {
-        if self.echo {
-            self.out.push_back(Transmit {
-                transport: input.transport,
-                remote: input.remote,
-                bytes: input.bytes.clone().into(),
-            });
-        }
-        self.inputs.push(input);
-    }
-
-    fn handle_transport_error(
-        &mut self,
-        _now: Instant,
-        transport: TransportKind,
-        remote: SocketAddr,
-        error: &str,
-    ) {
-        self.errors.push((transport, remote, error.to_owned()));
-    }
-
-    fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.pop_front()
-    }
-
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.timer
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        if self.timer.is_some_and(|t| t <= now) {
-            self.timer = None;
-            self.fired += 1;
-        }
-    }
-}
 
 fn sip(body: &str) -> Vec<u8> {
     format!(

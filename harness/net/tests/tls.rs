@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used)] // Tests may unwrap.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +12,7 @@ use lmpe_net::rustls::pki_types::pem::PemObject;
 use lmpe_net::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use lmpe_net::rustls::{self, RootCertStore};
 use lmpe_net::{spawn_endpoint, EndpointHandle, NetError, NetStats, SipSocketConfig, TlsConfig};
-use lmpe_proto::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
+use lmpe_proto::endpoint::{Transmit, TransportKind};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -22,50 +21,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+mod common;
+
+use common::Echo;
+
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Replies to every input with the same bytes, to the sender, over the same transport (unless
-/// `echo` is off); records inputs and transport errors.
-#[derive(Default)]
-struct Echo {
-    echo: bool,
-    inputs: Vec<Incoming>,
-    errors: Vec<(TransportKind, SocketAddr, String)>,
-    out: VecDeque<Transmit>,
-}
-
-impl Endpoint for Echo {
-    fn handle_input(&mut self, _now: Instant, input: Incoming) {
-        if self.echo {
-            self.out.push_back(Transmit {
-                transport: input.transport,
-                remote: input.remote,
-                bytes: input.bytes.clone().into(),
-            });
-        }
-        self.inputs.push(input);
-    }
-
-    fn handle_transport_error(
-        &mut self,
-        _now: Instant,
-        transport: TransportKind,
-        remote: SocketAddr,
-        error: &str,
-    ) {
-        self.errors.push((transport, remote, error.to_owned()));
-    }
-
-    fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.pop_front()
-    }
-
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        None
-    }
-
-    fn handle_timeout(&mut self, _now: Instant) {}
-}
 
 /// A test CA.
 struct Ca {
