@@ -1,6 +1,7 @@
 //! The cucumber World: one embedded ESInet (or, later, a real target) and one simulated APP per
 //! scenario, plus everything observed on the wire.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -418,5 +419,3 @@ impl LmpeWorld {
         }
     }
 }
-
-use std::net::SocketAddr;

@@ -75,6 +75,8 @@ async fn send_crafted(
         .app(move |a, now| {
             // A throw-away chat gives the message a From tag, SIP Call-ID and CSeq.
             let scratch = a.start_chat_silently(now)?;
+            // Invalid unique parts (e.g. too short, for BI scenarios) cannot be a `CallId`: build
+            // a valid placeholder and write the invalid text into the URN itself.
             let call_id = CallId::new(&unique, "app.harness.test")
                 .or_else(|_| CallId::new("aaaaaaaaaa", "app.harness.test"))
                 .map_err(|e| e.to_string())?;
