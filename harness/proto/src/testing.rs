@@ -354,23 +354,10 @@ impl<A: Endpoint, B: Endpoint> Pair<A, B> {
     /// [`Stalled`] if an endpoint keeps asking to be woken in the past.
     pub fn run_until(&mut self, deadline: Instant) -> Result<usize, Stalled> {
         let mut wakeups = 0;
-        let mut stuck = 0;
-        let mut last = self.clock.now();
+        let mut stall = StallGuard::new(&self.clock);
         while self.step(deadline) {
             wakeups += 1;
-            let now = self.clock.now();
-            if now == last {
-                stuck += 1;
-                if stuck > STALL_LIMIT {
-                    return Err(Stalled {
-                        at: now,
-                        elapsed: self.clock.elapsed(),
-                    });
-                }
-            } else {
-                stuck = 0;
-                last = now;
-            }
+            stall.check(&self.clock)?;
         }
         self.clock.advance_to(deadline);
         self.drive();
@@ -397,8 +384,7 @@ impl<A: Endpoint, B: Endpoint> Pair<A, B> {
         mut done: impl FnMut(&mut Self) -> bool,
     ) -> Result<bool, Stalled> {
         let deadline = self.clock.now() + limit;
-        let mut stuck = 0;
-        let mut last = self.clock.now();
+        let mut stall = StallGuard::new(&self.clock);
         loop {
             self.drive();
             if done(self) {
@@ -409,19 +395,40 @@ impl<A: Endpoint, B: Endpoint> Pair<A, B> {
                 self.drive();
                 return Ok(done(self));
             }
-            let now = self.clock.now();
-            if now == last {
-                stuck += 1;
-                if stuck > STALL_LIMIT {
-                    return Err(Stalled {
-                        at: now,
-                        elapsed: self.clock.elapsed(),
-                    });
-                }
-            } else {
-                stuck = 0;
-                last = now;
-            }
+            stall.check(&self.clock)?;
         }
+    }
+}
+
+/// Detects an endpoint that keeps asking to be woken at the same instant (time never moves).
+struct StallGuard {
+    last: Instant,
+    stuck: usize,
+}
+
+impl StallGuard {
+    fn new(clock: &VirtualClock) -> Self {
+        Self {
+            last: clock.now(),
+            stuck: 0,
+        }
+    }
+
+    /// Call after every wake-up.
+    fn check(&mut self, clock: &VirtualClock) -> Result<(), Stalled> {
+        let now = clock.now();
+        if now != self.last {
+            self.stuck = 0;
+            self.last = now;
+            return Ok(());
+        }
+        self.stuck += 1;
+        if self.stuck > STALL_LIMIT {
+            return Err(Stalled {
+                at: now,
+                elapsed: clock.elapsed(),
+            });
+        }
+        Ok(())
     }
 }

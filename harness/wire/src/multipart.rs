@@ -100,14 +100,7 @@ impl Part {
     }
 
     fn write_to(&self, out: &mut Vec<u8>) {
-        for h in &self.headers {
-            out.extend_from_slice(h.name.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(h.value.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(&self.body);
+        crate::sip::write_header_block(&self.headers, &self.body, out);
     }
 }
 

@@ -131,6 +131,18 @@ fn same_name(a: &str, b: &str) -> bool {
     canonical_name(a).eq_ignore_ascii_case(canonical_name(b))
 }
 
+/// Writes `Name: value` lines, the empty line and the body (SIP messages and MIME parts alike).
+pub(crate) fn write_header_block(headers: &[Header], body: &[u8], out: &mut Vec<u8>) {
+    for h in headers {
+        out.extend_from_slice(h.name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(h.value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+}
+
 /// A SIP request or response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SipMessage {
@@ -292,14 +304,7 @@ impl SipMessage {
                 out.extend_from_slice(b"\r\n");
             }
         }
-        for h in &self.headers {
-            out.extend_from_slice(h.name.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(h.value.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(&self.body);
+        write_header_block(&self.headers, &self.body, out);
     }
 
     /// The first line as text (for reports).

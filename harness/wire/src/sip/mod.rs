@@ -21,6 +21,7 @@ pub(crate) use addr::{
 pub use addr::{split_list, NameAddr, Param};
 pub use builder::{reason_phrase, RequestBuilder, ResponseBuilder};
 pub use framing::{split_datagram, DatagramParts, StreamFramer, MAX_MESSAGE_SIZE};
+pub(crate) use message::write_header_block;
 pub use message::{canonical_name, Header, Method, SipMessage, StartLine};
 pub use parser::{RsipParser, SipParser};
 pub use uri::{check_uri, is_hvalue_char, percent_decode, percent_encode, SipUri};

@@ -52,22 +52,8 @@ impl fmt::Display for Defect {
     }
 }
 
-const REQUIRED: [&str; 5] = ["Via", "From", "To", "Call-ID", "CSeq"];
-/// Headers that carry exactly one value (RFC 3261 7.3.1 and 20; RFC 6442 4.2).
-const SINGLE: [&str; 10] = [
-    "From",
-    "To",
-    "Call-ID",
-    "CSeq",
-    "Max-Forwards",
-    "Content-Type",
-    "Date",
-    "Expires",
-    "Reply-To",
-    "Geolocation-Routing",
-];
-
-/// REQUIRED and SINGLE together (the names counted in one pass).
+/// The header names counted in one pass: the required ones first (RFC 3261 8.1.1), and from
+/// "From" on those that carry exactly one value (RFC 3261 7.3.1 and 20; RFC 6442 4.2).
 const PRESENCE: [&str; 11] = [
     "Via",
     "From",
@@ -81,6 +67,10 @@ const PRESENCE: [&str; 11] = [
     "Reply-To",
     "Geolocation-Routing",
 ];
+/// Headers every message must carry.
+const REQUIRED: &[&str] = PRESENCE.split_at(5).0;
+/// Headers that carry exactly one value.
+const SINGLE: &[&str] = PRESENCE.split_at(1).1;
 
 struct Sink(Vec<Defect>);
 
@@ -140,7 +130,7 @@ impl SipMessage {
                 .position(|n| *n == name)
                 .map_or(0, |i| counts[i])
         };
-        for name in REQUIRED {
+        for &name in REQUIRED {
             if count(name) == 0 {
                 out.reject(Some(name), "required header is missing");
             }
@@ -150,7 +140,7 @@ impl SipMessage {
             // and RFC 2543 requests lack it (RFC 4475 3.4.1).
             out.tolerable(Some("Max-Forwards"), "required header is missing");
         }
-        for name in SINGLE {
+        for &name in SINGLE {
             let n = count(name);
             if n > 1 {
                 out.reject(
