@@ -736,3 +736,109 @@ fn start_transfer_is_refused_unless_stop_transfer_came_first() {
     assert_eq!(to_app(&mut app, now + 2 * S, &again), 481);
     assert_eq!(clauses(&app_events(&mut app)), ["6.2.6"]);
 }
+
+#[test]
+fn psap_transfer_round_trip_transferor_266_then_transferee_265_with_last_id_plus_one() {
+    let t0 = Instant::now();
+    let (mut app, mut psap, now) = established(t0);
+    psap.send_chat(now, "What is your emergency?").unwrap();
+    to_app(&mut app, now, &psap_out(&mut psap));
+    app_events(&mut app);
+    assert_eq!(psap.last_msg_id(), 2);
+
+    // Transferor: 266 with Reply-To, the Call Identifier as received and the last id used.
+    psap.transfer(now, "Your chat will be transferred.").unwrap();
+    let stop = psap_out(&mut psap);
+    assert_eq!(stop.msg_type, MessageType::STOP_TRANSFER);
+    assert_eq!(stop.msg_id, Some(2));
+    assert_eq!(stop.reply_to.as_deref(), Some(REPLY_TO));
+    assert_eq!(stop.target, APP_URI);
+    assert_eq!(psap.state(), PsapState::TransferringAway);
+    assert!(psap.send_chat(now, "more").is_err(), "the transferor sends nothing more");
+    assert_eq!(to_app(&mut app, now, &stop), 200);
+    assert_eq!(app.state(), AppState::TransferPending);
+    app_events(&mut app);
+
+    // Transferee: takes over with the execution request's MessageId (2) + 1.
+    let transferee_uri = "sip:psap-b@10.0.0.3:5060";
+    let mut b = PsapSession::accept_transfer(
+        now + S,
+        psap.call_id_urn(),
+        psap.app_uri(),
+        psap.last_msg_id(),
+        transferee_uri,
+        SOS,
+        "You are now connected to PSAP B.",
+        params(),
+    )
+    .unwrap();
+    let start = psap_out(&mut b);
+    assert_eq!(start.msg_type, MessageType::START_TRANSFER);
+    assert_eq!(start.msg_id, Some(3));
+    assert_eq!(start.reply_to.as_deref(), Some(transferee_uri));
+    assert_eq!(start.call_id_urn, psap.call_id_urn());
+    assert_eq!(to_app(&mut app, now + S, &start), 200);
+    assert_eq!(app.state(), AppState::Established);
+    let ev = app_events(&mut app);
+    assert!(violations(&ev).is_empty(), "{ev:?}");
+    psap.transfer_completed();
+    assert_eq!(psap.state(), PsapState::Stopped);
+
+    // The chat goes on with B; B checks the APP's ids from there.
+    app.send_chat(now + 2 * S, "thanks").unwrap();
+    let m = app_out(&mut app);
+    assert_eq!(m.target, transferee_uri);
+    assert_eq!(to_psap(&mut b, now + 2 * S, &m), 200);
+    assert!(violations(&psap_events(&mut b)).is_empty());
+}
+
+#[test]
+fn psap_transferor_reactivates_the_chat_when_the_transfer_fails() {
+    let t0 = Instant::now();
+    let (mut app, mut psap, now) = established(t0);
+    psap.transfer(now, "Your chat will be transferred.").unwrap();
+    let stop = psap_out(&mut psap);
+    to_app(&mut app, now, &stop);
+    app_events(&mut app);
+    assert!(psap.reactivate(now, "").is_ok());
+    let back = psap_out(&mut psap);
+    assert_eq!(back.msg_type, MessageType::START_TRANSFER);
+    assert_eq!(back.msg_id, Some(stop.msg_id.unwrap() + 1));
+    assert_eq!(back.reply_to.as_deref(), Some(REPLY_TO));
+    assert_eq!(psap.state(), PsapState::Established);
+    assert_eq!(to_app(&mut app, now + S, &back), 200);
+    assert_eq!(app.state(), AppState::Established);
+    assert_eq!(app.reply_to(), Some(REPLY_TO));
+    assert!(violations(&app_events(&mut app)).is_empty());
+    assert!(psap.reactivate(now, "").is_err(), "only a pending transfer re-activates");
+}
+
+#[test]
+fn psap_flags_app_input_while_its_transfer_is_pending() {
+    let t0 = Instant::now();
+    let (mut app, mut psap, now) = established(t0);
+    // The APP sends an in-chat message before it has seen the 266 (or ignores it).
+    app.send_chat(now, "are you there").unwrap();
+    let m = app_out(&mut app);
+    psap.transfer(now, "Your chat will be transferred.").unwrap();
+    psap_out(&mut psap);
+    assert_eq!(to_psap(&mut psap, now, &m), 200);
+    assert_eq!(clauses(&psap_events(&mut psap)), ["6.2.6"]);
+    assert_eq!(psap.state(), PsapState::TransferringAway);
+}
+
+#[test]
+fn accept_transfer_rejects_a_bad_call_identifier_or_app_uri() {
+    let now = Instant::now();
+    for (urn, app) in [
+        ("urn:emergency:uid:callid:short:bcf.example", APP_URI),
+        ("not-a-urn", APP_URI),
+        ("urn:emergency:uid:callid:abcdefghij12345:bcf.example", "tel:+431234"),
+    ] {
+        let r = PsapSession::accept_transfer(now, urn, app, 3, REPLY_TO, SOS, "hi", params());
+        assert!(
+            matches!(r, Err(lmpe_proto::session::SessionError::BadTransfer { .. })),
+            "{urn} {app}: {r:?}"
+        );
+    }
+}

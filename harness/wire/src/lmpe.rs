@@ -236,6 +236,29 @@ impl CallId {
         })
     }
 
+    /// Parses a Call Identifier URN in either known form (text or example prefix), returning
+    /// it with the prefix it used. Whether the prefix is acceptable is the caller's profile
+    /// question; this only checks the syntax of 6.1.2.7.
+    pub fn from_urn(uri: &str) -> Result<(Self, &'static str), WireError> {
+        let known = [CALL_ID_PREFIX_TEXT, CALL_ID_PREFIX_EXAMPLE];
+        let bad = |reason: String| WireError::BadIdentifier {
+            value: uri.to_string(),
+            reason,
+        };
+        let prefix = known
+            .into_iter()
+            .find(|p| uri.len() >= p.len() && uri.is_char_boundary(p.len()) && uri[..p.len()].eq_ignore_ascii_case(p))
+            .ok_or_else(|| {
+                bad(format!(
+                    "6.1.2.7: has neither prefix {CALL_ID_PREFIX_TEXT:?} (text) nor {CALL_ID_PREFIX_EXAMPLE:?} (example)"
+                ))
+            })?;
+        let (unique, element) = uri[prefix.len()..]
+            .split_once(':')
+            .ok_or_else(|| bad("6.1.2.7: lacks `:` and the Element Identifier".into()))?;
+        Ok((Self::new(unique, element)?, prefix))
+    }
+
     /// The URN with a given prefix.
     pub fn urn(&self, prefix: &str) -> String {
         format!("{prefix}{}:{}", self.unique, self.element)
@@ -407,32 +430,22 @@ impl LmpeIds {
 
     fn read_call_id(&mut self, uri: &str, profile: &IdentifierProfile) {
         self.call_id_urn = Some(uri.to_string());
-        let known = [CALL_ID_PREFIX_TEXT, CALL_ID_PREFIX_EXAMPLE];
-        let Some(prefix) = known
-            .iter()
-            .find(|p| uri.len() >= p.len() && uri[..p.len()].eq_ignore_ascii_case(p))
-        else {
-            self.issues.push(format!(
-                "6.1.2.7: Call Identifier {uri:?} has neither prefix {CALL_ID_PREFIX_TEXT:?} (text) nor {CALL_ID_PREFIX_EXAMPLE:?} (example)"
-            ));
-            return;
-        };
-        if !profile.call_id_prefixes.contains(prefix) {
-            self.issues.push(format!(
-                "6.1.2.7: Call Identifier prefix {prefix:?} is not accepted by profile {} (accepted: {})",
-                profile.name,
-                profile.call_id_prefixes.join(", ")
-            ));
-        }
-        let rest = &uri[prefix.len()..];
-        let Some((unique, element)) = rest.split_once(':') else {
-            self.issues.push(format!(
-                "6.1.2.7: Call Identifier {uri:?} lacks `:` and the Element Identifier"
-            ));
-            return;
-        };
-        match CallId::new(unique, element) {
-            Ok(c) => self.call_id = Some(c),
+        match CallId::from_urn(uri) {
+            Ok((call_id, prefix)) => {
+                if !profile.call_id_prefixes.contains(&prefix) {
+                    self.issues.push(format!(
+                        "6.1.2.7: Call Identifier prefix {prefix:?} is not accepted by profile {} (accepted: {})",
+                        profile.name,
+                        profile.call_id_prefixes.join(", ")
+                    ));
+                }
+                self.call_id = Some(call_id);
+            }
+            Err(WireError::BadIdentifier { reason, .. }) if reason.starts_with("6.1.2.7: ") => {
+                let why = reason.strip_prefix("6.1.2.7: ").unwrap_or(&reason);
+                self.issues
+                    .push(format!("6.1.2.7: Call Identifier {uri:?} {why}"));
+            }
             Err(e) => self.issues.push(format!("6.1.2.7: {e}")),
         }
     }

@@ -158,6 +158,12 @@ pub enum SessionError {
         /// The state.
         state: String,
     },
+    /// A transfer cannot be taken over (bad Call Identifier or APP URI in the request).
+    #[error("cannot take over the transferred chat: {detail}")]
+    BadTransfer {
+        /// What is wrong.
+        detail: String,
+    },
 }
 
 /// Reads the Reply-To URI of a message (name-addr or addr-spec).

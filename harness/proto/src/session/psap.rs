@@ -1,4 +1,5 @@
-//! The PSAP side of an LMPE chat (6.2.2 to 6.2.5).
+//! The PSAP side of an LMPE chat (6.2.2 to 6.2.7): initiation, chat, termination,
+//! keep-alives, transfer (both the transferor and the transferee) and redirect.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -17,6 +18,9 @@ use super::{
 pub enum PsapState {
     /// start/257 answered and our start/257 sent.
     Established,
+    /// Transferor: stop|transfer/266 sent; the chat is with the transfer target unless the
+    /// transfer fails and the chat is re-activated (6.2.6, 6.3.3). The PSAP sends nothing.
+    TransferringAway,
     /// Ended.
     Stopped,
 }
@@ -301,6 +305,114 @@ impl PsapSession {
         Ok(handle)
     }
 
+    /// The last Message Identifier this PSAP used in the chat (0 before any).
+    pub fn last_msg_id(&self) -> u32 {
+        self.next_msg_id.saturating_sub(1)
+    }
+
+    /// The Call Identifier URN exactly as the APP wrote it.
+    pub fn call_id_urn(&self) -> &str {
+        &self.call_id_urn
+    }
+
+    /// The last Message Identifier the APP used, if any.
+    pub fn last_app_msg_id(&self) -> Option<u32> {
+        self.last_app_msg_id
+    }
+
+    /// 6.2.6 (transferor, after a 202 negotiation, 6.3.2): sends stop|transfer/266 with the
+    /// Reply-To, the Call Identifier and the last Message Identifier used, then sends nothing
+    /// until [`Self::transfer_completed`] or [`Self::reactivate`].
+    pub fn transfer(&mut self, _now: Instant, text: &str) -> Result<u64, SessionError> {
+        if self.state != PsapState::Established {
+            return Err(self.not_allowed("transfer"));
+        }
+        self.state = PsapState::TransferringAway;
+        self.next_heartbeat = None;
+        let handle = self.next_handle;
+        self.next_handle += 1;
+        self.out.push_back(OutgoingChat {
+            handle,
+            target: self.app_uri.clone(),
+            msg_type: MessageType::STOP_TRANSFER,
+            msg_id: Some(self.last_msg_id().max(1)),
+            call_id: self.call_id.clone(),
+            call_id_urn: self.call_id_urn.clone(),
+            text: Some(text.to_string()),
+            reply_to: Some(self.reply_to.clone()),
+            with_location: false,
+            history_info: None,
+            msg_id_purpose: self.msg_id_purpose,
+        });
+        Ok(handle)
+    }
+
+    /// 6.3.3 (transferor): the transferee took the chat; this side is done with it.
+    pub fn transfer_completed(&mut self) {
+        if self.state == PsapState::TransferringAway {
+            self.state = PsapState::Stopped;
+            self.events
+                .push_back(SessionEvent::Stopped { by_peer: false });
+        }
+    }
+
+    /// 6.3.3 (transferor): the transfer failed or timed out; the transferor re-activates the
+    /// chat. The spec gives no message for this (its Figures 27 to 29 are not in the text); the
+    /// harness sends start|transfer/266's counterpart start|transfer/265 with its own Reply-To
+    /// and the next Message Identifier, the one message that ends the APP's stalled input
+    /// (6.2.6), and documents this as its profile.
+    pub fn reactivate(&mut self, now: Instant, text: &str) -> Result<u64, SessionError> {
+        if self.state != PsapState::TransferringAway {
+            return Err(self.not_allowed("reactivate"));
+        }
+        self.state = PsapState::Established;
+        self.next_heartbeat = self.params.heartbeat_interval.map(|i| now + i);
+        Ok(self.queue(MessageType::START_TRANSFER, true, Some(text.to_string())))
+    }
+
+    /// 6.2.6 (transferee, after answering a chatTransferExecutionRequest with 200): takes
+    /// over the chat `call_id_urn` with the APP at `app_uri`, sending start|transfer/265 with
+    /// its Reply-To and Message Identifier `last_msg_id + 1` (the transferor's last, from the
+    /// execution request's MessageId).
+    #[allow(clippy::too_many_arguments)]
+    pub fn accept_transfer(
+        now: Instant,
+        call_id_urn: &str,
+        app_uri: &str,
+        last_msg_id: u32,
+        reply_to: &str,
+        service: &str,
+        text: &str,
+        params: ChatParams,
+    ) -> Result<Self, SessionError> {
+        let bad = |detail: String| SessionError::BadTransfer { detail };
+        let (call_id, _) = CallId::from_urn(call_id_urn).map_err(|e| bad(e.to_string()))?;
+        if !(app_uri.starts_with("sip:") || app_uri.starts_with("sips:")) {
+            return Err(bad(format!("APP URI {app_uri:?} is not a SIP URI")));
+        }
+        let mut s = Self {
+            call_id,
+            call_id_urn: call_id_urn.to_string(),
+            app_uri: app_uri.to_string(),
+            reply_to: reply_to.to_string(),
+            service: service.to_string(),
+            next_heartbeat: params.heartbeat_interval.map(|i| now + i),
+            params,
+            state: PsapState::Established,
+            next_msg_id: last_msg_id.saturating_add(1),
+            last_app_msg_id: None,
+            msg_id_purpose: None,
+            next_handle: 1,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+        };
+        s.queue(MessageType::START_TRANSFER, true, Some(text.to_string()));
+        s.events.push_back(SessionEvent::Established {
+            reply_to: s.reply_to.clone(),
+        });
+        Ok(s)
+    }
+
     /// 6.2.4: sends stop/258 and ends the chat.
     pub fn stop(&mut self, _now: Instant, text: &str) -> Result<u64, SessionError> {
         if self.state != PsapState::Established {
@@ -325,6 +437,26 @@ impl PsapSession {
         let Some(t) = ids.msg_type else {
             return 400;
         };
+        if self.state == PsapState::TransferringAway {
+            // 6.2.6: the APP's input is stalled while a transfer is pending; keep-alives and a
+            // stop are still allowed (the APP may end the chat).
+            if t.is_heartbeat() {
+                return 200;
+            }
+            if t != MessageType::STOP {
+                self.events.push_back(SessionEvent::Violation(v(
+                    "6.2.6",
+                    "the APP stalls user input after stop|transfer/266 until start|transfer/265",
+                    format!("{t} received while the transfer is pending"),
+                )));
+            }
+            self.state = PsapState::Established;
+            let status = self.handle_request(_now, msg, ids);
+            if self.state == PsapState::Established {
+                self.state = PsapState::TransferringAway;
+            }
+            return status;
+        }
         if self.state != PsapState::Established {
             self.events.push_back(SessionEvent::Violation(v(
                 clause_of(t),
