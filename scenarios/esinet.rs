@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use lmpe_net::{spawn_endpoint, EndpointHandle, SipSocketConfig};
 use lmpe_proto::endpoint::TransportKind;
-use lmpe_proto::roles::{PsapConfig, PsapFaults, PsapRole, WireRecord};
+use lmpe_proto::roles::{AppFaults, PsapConfig, PsapFaults, PsapRole, WireRecord};
 use lmpe_proto::session::ChatParams;
 use lmpe_proto::transaction::TimerConfig;
 use lmpe_proto::ua::UaConfig;
@@ -21,6 +21,8 @@ pub(crate) struct Faults {
     pub(crate) bcf: ProxyFaults,
     /// ESRP.
     pub(crate) esrp: ProxyFaults,
+    /// The reference APP under test (APP scenarios).
+    pub(crate) app: AppFaults,
 }
 
 impl Faults {
@@ -29,6 +31,8 @@ impl Faults {
         let mut f = Self::default();
         if let Some(p) = PsapFaults::by_name(name) {
             f.psap = p;
+        } else if let Some(a) = AppFaults::by_name(name) {
+            f.app = a;
         } else if let Some((element, p)) = ProxyFaults::by_name(name) {
             if element == "bcf" {
                 f.bcf = p;
@@ -37,9 +41,10 @@ impl Faults {
             }
         } else {
             return Err(format!(
-                "unknown fault {name:?}; known: {}, {}",
+                "unknown fault {name:?}; known: {}, {}, {}",
                 PsapFaults::NAMES.join(", "),
-                ProxyFaults::NAMES.join(", ")
+                ProxyFaults::NAMES.join(", "),
+                AppFaults::NAMES.join(", ")
             ));
         }
         Ok(f)

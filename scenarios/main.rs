@@ -207,7 +207,16 @@ async fn main() -> ExitCode {
             }));
             let features = features.unwrap_or_else(runner::default_features_dir);
             let target = match (&inject_fault, &resolved) {
-                (_, Some(t)) => format!("{} (BCF {} over {:?})", t.name, t.bcf, t.transport),
+                (_, Some(t)) => {
+                    let mut parts = Vec::new();
+                    if let Some(bcf) = t.bcf {
+                        parts.push(format!("BCF {bcf} over {:?}", t.transport));
+                    }
+                    if let Some(app) = &t.app {
+                        parts.push(format!("APP under test sending to {}", app.harness_listen));
+                    }
+                    format!("{} ({})", t.name, parts.join("; "))
+                }
                 (Some(f), None) => {
                     format!("embedded reference ESInet with deliberate fault {f}")
                 }

@@ -207,7 +207,21 @@ pub(crate) async fn run(
 /// Why a scenario cannot run against the configured target (`None`: it can).
 fn target_skip(tags: &[String]) -> Option<String> {
     let run = crate::run_config();
-    let target = run.target.as_ref()?;
+    let app_iut = tags.iter().any(|t| t == "@app-iut");
+    let Some(target) = run.target.as_ref() else {
+        return None;
+    };
+    if app_iut {
+        return target.app.is_none().then(|| {
+            "needs an APP under test: add [app] (with harness_listen) to the target file".into()
+        });
+    }
+    if target.bcf.is_none() {
+        return Some(format!(
+            "needs an ESInet (BCF/ESRP/PSAP); {} names only an APP: add [bcf] to the target file",
+            target.name
+        ));
+    }
     if tags.iter().any(|t| t == "@reference-psap") {
         return Some(format!(
             "needs the reference PSAP's automatic call taker (auto-replies, #close, #redirect, configured keep-alives); {} is a real element",

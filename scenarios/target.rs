@@ -1,5 +1,6 @@
-//! `--target FILE`: which elements are real. Today: a real ESInet reached at its BCF's public
-//! address (the harness plays the APP), optionally with a harness-played PSAP the SUT routes to.
+//! `--target FILE`: which elements are real. A real ESInet reached at its BCF's public address
+//! (the harness plays the APP), optionally with a harness-played PSAP the SUT routes to; and/or
+//! a real APP that sends its chats to the harness (which plays its BCF and PSAP).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,11 +14,16 @@ use serde::Deserialize;
 pub(crate) struct TargetFile {
     /// What the target is called in reports.
     pub(crate) name: String,
-    /// The ESInet's public SIP entry point.
-    pub(crate) bcf: Endpoint,
+    /// The ESInet's public SIP entry point (absent: no real ESInet; BCF, ESRP and PSAP
+    /// scenarios are skipped).
+    #[serde(default)]
+    pub(crate) bcf: Option<Endpoint>,
     /// A PSAP the harness plays, to which the SUT's ESRP routes emergency chats (enables the
     /// BCF/ESRP scenarios).
     pub(crate) harness_psap: Option<HarnessPsap>,
+    /// A real APP under test (the APP scenarios run against it).
+    #[serde(default)]
+    pub(crate) app: Option<RealApp>,
     /// Identifier profile (`lenient`, `deployed`, `strict-text`).
     #[serde(default)]
     pub(crate) profile: Option<String>,
@@ -51,17 +57,35 @@ pub(crate) struct HarnessPsap {
     pub(crate) reply_to: String,
 }
 
+/// A real APP under test: it is configured to send its chats to `harness_listen`, where the
+/// harness plays its BCF and PSAP. A person operates it when prompted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RealApp {
+    /// Where the harness listens (UDP and TCP) as the APP's BCF + PSAP.
+    pub(crate) harness_listen: SocketAddr,
+    /// Seconds to wait for the operator to act on the APP (start a chat, type a message).
+    #[serde(default = "operator_timeout")]
+    pub(crate) operator_timeout_s: f64,
+}
+
+fn operator_timeout() -> f64 {
+    60.0
+}
+
 /// A target resolved for a run.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
     /// Report name.
     pub(crate) name: String,
-    /// BCF address.
-    pub(crate) bcf: SocketAddr,
+    /// BCF address (`None`: no real ESInet).
+    pub(crate) bcf: Option<SocketAddr>,
     /// Transport towards the BCF.
     pub(crate) transport: TransportKind,
     /// Harness PSAP, if the SUT routes to one.
     pub(crate) harness_psap: Option<HarnessPsap>,
+    /// A real APP under test.
+    pub(crate) app: Option<RealApp>,
 }
 
 impl TargetFile {
@@ -76,21 +100,33 @@ impl TargetFile {
 
     /// The resolved target.
     pub(crate) fn target(&self) -> Result<Target, String> {
-        let transport = match self.bcf.transport.to_ascii_lowercase().as_str() {
-            "udp" => TransportKind::Udp,
-            "tcp" => TransportKind::Tcp,
-            "tls" => {
-                return Err(
-                    "transport tls: SIP-1 over TLS is not supported yet; use udp or tcp".into(),
-                )
+        if self.bcf.is_none() && self.app.is_none() {
+            return Err("the target names no real element: give [bcf] and/or [app]".into());
+        }
+        if let Some(a) = &self.app {
+            if !(a.operator_timeout_s.is_finite() && a.operator_timeout_s > 0.0) {
+                return Err("[app] operator_timeout_s must be a positive number of seconds".into());
             }
-            other => return Err(format!("unknown transport {other:?} (udp or tcp)")),
+        }
+        let transport = match self.bcf.as_ref().map(|b| b.transport.to_ascii_lowercase()) {
+            None => TransportKind::Udp,
+            Some(t) => match t.as_str() {
+                "udp" => TransportKind::Udp,
+                "tcp" => TransportKind::Tcp,
+                "tls" => {
+                    return Err(
+                        "transport tls: SIP-1 over TLS is not supported in target files yet; use udp or tcp".into(),
+                    )
+                }
+                other => return Err(format!("unknown transport {other:?} (udp or tcp)")),
+            },
         };
         Ok(Target {
             name: self.name.clone(),
-            bcf: self.bcf.address,
+            bcf: self.bcf.as_ref().map(|b| b.address),
             transport,
             harness_psap: self.harness_psap.clone(),
+            app: self.app.clone(),
         })
     }
 }
@@ -116,5 +152,14 @@ mod tests {
             toml::from_str("name = \"x\"\n[bcf]\naddress = \"127.0.0.1:1\"\ntransport = \"tls\"\n")
                 .unwrap_or_else(|e| panic!("{e}"));
         assert!(tls.target().is_err_and(|e| e.contains("TLS")));
+        let none: TargetFile = toml::from_str("name = \"x\"\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(none.target().is_err_and(|e| e.contains("no real element")));
+        let app: TargetFile = toml::from_str(
+            "name = \"x\"\n[app]\nharness_listen = \"127.0.0.1:5070\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let r = app.target().unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.bcf.is_none());
+        assert_eq!(r.app.map(|a| a.operator_timeout_s), Some(60.0));
     }
 }

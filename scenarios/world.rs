@@ -121,6 +121,9 @@ impl LmpeWorld {
         }
         let (bcf, transport) = match self.run.target.clone() {
             Some(t) => {
+                let Some(bcf) = t.bcf else {
+                    crate::world::skip!("needs an ESInet: add [bcf] to the target file")
+                };
                 if self.harness_psap && self.psap.is_none() {
                     let Some(hp) = t.harness_psap.clone() else {
                         crate::world::skip!("needs a harness-played PSAP behind the SUT: add [harness_psap] to the target file")
@@ -129,12 +132,12 @@ impl LmpeWorld {
                     let transport = t.transport;
                     let _ = psap
                         .with(move |p, _| {
-                            p.set_outbound((transport, t.bcf));
+                            p.set_outbound((transport, bcf));
                             p.set_reply_to(&hp.reply_to);
                         })
                         .await;
                 }
-                (t.bcf, t.transport)
+                (bcf, t.transport)
             }
             None => {
                 if self.esinet.is_none() {

@@ -6,7 +6,7 @@ use super::chats::{flush_dirty, ChatOwner, Chats, Timed};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use lmpe_wire::lmpe::{CallId, LmpeIds};
+use lmpe_wire::lmpe::{CallId, LmpeIds, MessageType};
 use lmpe_wire::sip::{reason_phrase, ResponseBuilder, SipMessage};
 
 use super::build::{chat_request, Sender};
@@ -34,6 +34,63 @@ pub struct AppConfig {
     pub extra_parts: Vec<lmpe_wire::multipart::Part>,
     /// UA settings (local address is set by the driver).
     pub ua: UaConfig,
+}
+
+/// Deliberate deviations of the simulated APP from TS 103 698, for proving that the checks
+/// of an APP under test fail ("broken peer").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppFaults {
+    /// 5.6.4/6.2.3: messages after the start carry no location.
+    pub no_location: bool,
+    /// 6.1.2.7: every Message Identifier is 1.
+    pub frozen_msg_id: bool,
+    /// 6.2.5: no heartbeats.
+    pub no_heartbeat: bool,
+    /// 6.2.3: in-chat/259 goes to the service URN instead of the PSAP's Reply-To.
+    pub ignore_reply_to: bool,
+    /// 6.2.6: stop|transfer/266 is answered 488 instead of 200.
+    pub refuse_stop_transfer: bool,
+    /// 6.2.6: input is not stalled: an in-chat/259 follows a stop|transfer/266 at once.
+    pub chat_during_transfer: bool,
+    /// 6.2.6: a second start|transfer/265 is accepted with 200.
+    pub accept_second_start_transfer: bool,
+    /// 6.2.7: start|redirect/273 carries no History-Info.
+    pub redirect_no_history_info: bool,
+    /// 6.1.2.10: a test chat is placed to urn:service:sos instead of the test service.
+    pub test_as_emergency: bool,
+}
+
+impl AppFaults {
+    /// Names accepted by [`AppFaults::by_name`].
+    pub const NAMES: [&'static str; 9] = [
+        "app-no-location",
+        "app-frozen-msg-id",
+        "app-no-heartbeat",
+        "app-ignore-reply-to",
+        "app-refuse-stop-transfer",
+        "app-chat-during-transfer",
+        "app-accept-second-start-transfer",
+        "app-redirect-no-history-info",
+        "app-test-as-emergency",
+    ];
+
+    /// One fault by name.
+    pub fn by_name(name: &str) -> Option<Self> {
+        let mut f = Self::default();
+        match name {
+            "app-no-location" => f.no_location = true,
+            "app-frozen-msg-id" => f.frozen_msg_id = true,
+            "app-no-heartbeat" => f.no_heartbeat = true,
+            "app-ignore-reply-to" => f.ignore_reply_to = true,
+            "app-refuse-stop-transfer" => f.refuse_stop_transfer = true,
+            "app-chat-during-transfer" => f.chat_during_transfer = true,
+            "app-accept-second-start-transfer" => f.accept_second_start_transfer = true,
+            "app-redirect-no-history-info" => f.redirect_no_history_info = true,
+            "app-test-as-emergency" => f.test_as_emergency = true,
+            _ => return None,
+        }
+        Some(f)
+    }
 }
 
 #[derive(Debug)]
@@ -65,6 +122,7 @@ pub struct AppRole {
     events: VecDeque<RoleEvent>,
     wire: WireLog,
     seq: u64,
+    faults: AppFaults,
 }
 
 impl AppRole {
@@ -79,6 +137,7 @@ impl AppRole {
             events: VecDeque::new(),
             wire: WireLog::default(),
             seq: 0,
+            faults: AppFaults::default(),
         }
     }
 
@@ -95,6 +154,11 @@ impl AppRole {
     /// The APP's own SIP URI (From, 6.2.2).
     pub fn uri(&self) -> String {
         format!("sip:{}@{}", self.cfg.user, self.ua.local())
+    }
+
+    /// Sets deliberate faults (the simulated APP as a broken APP under test).
+    pub fn set_faults(&mut self, faults: AppFaults) {
+        self.faults = faults;
     }
 
     /// Changes the outbound proxy.
@@ -266,11 +330,30 @@ impl AppRole {
 
     /// Sends what one chat queued and reports its events.
     fn flush_one(&mut self, now: Instant, id: &str) {
-        while let Some(out) = self
+        while let Some(mut out) = self
             .chats
             .get_mut(id)
             .and_then(|c| c.session.poll_outgoing())
         {
+            let f = &self.faults;
+            if f.no_heartbeat && out.msg_type.is_heartbeat() {
+                continue;
+            }
+            if f.frozen_msg_id && out.msg_id.is_some() {
+                out.msg_id = Some(1);
+            }
+            if f.ignore_reply_to && out.msg_type == MessageType::IN_CHAT {
+                out.target = "urn:service:sos".into();
+            }
+            if f.redirect_no_history_info {
+                out.history_info = None;
+            }
+            if f.test_as_emergency && out.msg_type.is_start() {
+                out.target = "urn:service:sos".into();
+            }
+            if f.no_location && !out.msg_type.is_start() {
+                out.with_location = false;
+            }
             let Some(msg) = self.build_message(id, &out) else {
                 break;
             };
@@ -369,7 +452,22 @@ impl AppRole {
             });
             return (481, reason);
         };
+        let f = &self.faults;
+        if f.refuse_stop_transfer && ids.msg_type == Some(MessageType::STOP_TRANSFER) {
+            return (488, "deliberate fault app-refuse-stop-transfer".into());
+        }
+        if f.accept_second_start_transfer
+            && ids.msg_type == Some(MessageType::START_TRANSFER)
+            && c.session.state() == crate::session::AppState::Established
+        {
+            return (200, String::new());
+        }
         let status = c.session.handle_request(now, msg, &ids);
+        if self.faults.chat_during_transfer
+            && c.session.state() == crate::session::AppState::TransferPending
+        {
+            c.session.send_chat_unchecked(now, "Hello? Are you still there?");
+        }
         while let Some(event) = c.session.poll_event() {
             match event {
                 crate::session::SessionEvent::Violation(violation) => {

@@ -68,6 +68,11 @@ impl<C: Timed> Chats<C> {
         self.map.len()
     }
 
+    /// The chat ids, in no particular order.
+    pub(crate) fn ids(&self) -> Vec<String> {
+        self.map.keys().cloned().collect()
+    }
+
     pub(crate) fn contains(&self, id: &str) -> bool {
         self.map.contains_key(id)
     }

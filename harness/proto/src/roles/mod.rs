@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use app::{AppConfig, AppRole};
+pub use app::{AppConfig, AppFaults, AppRole};
 pub use build::{chat_request, multipart_body, Sender};
 pub use psap::{PsapConfig, PsapFaults, PsapRole};
 

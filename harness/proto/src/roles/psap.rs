@@ -180,6 +180,8 @@ pub struct PsapRole {
     /// Test calls accepted: source URI → when, and how many in all.
     test_calls: HashMap<String, Instant>,
     test_count: u32,
+    /// Whether sessions also check the APP's Request-URI (the harness as the APP's direct peer).
+    app_checks: bool,
 }
 
 impl PsapRole {
@@ -195,6 +197,7 @@ impl PsapRole {
             seq: 0,
             test_calls: HashMap::new(),
             test_count: 0,
+            app_checks: false,
         }
     }
 
@@ -262,6 +265,148 @@ impl PsapRole {
         let h = self.chats.touch(chat)?.session.stop(now, text).ok()?;
         self.flush(now);
         Some(h)
+    }
+
+    /// Checks, in every later chat, that the APP sends to the Reply-To URI (only where this
+    /// PSAP is the APP's direct peer: the harness as PSAP in front of an APP under test).
+    pub fn set_app_checks(&mut self, on: bool) {
+        self.app_checks = on;
+    }
+
+    /// The chats (Call Identifier unique parts), in no particular order.
+    pub fn chat_ids(&self) -> Vec<String> {
+        self.chats.ids()
+    }
+
+    /// A chat's session machine (read-only).
+    pub fn session(&self, chat: &str) -> Option<&PsapSession> {
+        self.chats.get(chat).map(|c| &c.session)
+    }
+
+    /// 6.2.6 transferor: sends stop|transfer/266 (after the transfer was negotiated).
+    pub fn transfer(
+        &mut self,
+        now: Instant,
+        chat: &str,
+        text: &str,
+    ) -> Result<u64, crate::session::SessionError> {
+        let h = self.chat_mut(chat)?.session.transfer(now, text)?;
+        self.flush(now);
+        Ok(h)
+    }
+
+    /// 6.3.3 transferor: the transfer failed; re-activates the chat (start|transfer/265).
+    pub fn reactivate(
+        &mut self,
+        now: Instant,
+        chat: &str,
+        text: &str,
+    ) -> Result<u64, crate::session::SessionError> {
+        let h = self.chat_mut(chat)?.session.reactivate(now, text)?;
+        self.flush(now);
+        Ok(h)
+    }
+
+    /// 6.3.3 transferor: the transferee took the chat over.
+    pub fn transfer_completed(&mut self, now: Instant, chat: &str) {
+        if let Ok(c) = self.chat_mut(chat) {
+            c.session.transfer_completed();
+        }
+        self.flush(now);
+    }
+
+    /// 6.2.7: redirects a chat to `target` (stop|redirect/274).
+    pub fn redirect(
+        &mut self,
+        now: Instant,
+        chat: &str,
+        target: &str,
+        text: &str,
+    ) -> Result<u64, crate::session::SessionError> {
+        let h = self.chat_mut(chat)?.session.redirect(now, target, text)?;
+        self.flush(now);
+        Ok(h)
+    }
+
+    /// Sends a message of any type in a chat whatever its state (to check that an APP refuses
+    /// a message out of sequence).
+    pub fn send_unchecked(
+        &mut self,
+        now: Instant,
+        chat: &str,
+        msg_type: MessageType,
+        text: &str,
+    ) -> Result<u64, crate::session::SessionError> {
+        let h = self.chat_mut(chat)?.session.send_unchecked(msg_type, text);
+        self.flush(now);
+        Ok(h)
+    }
+
+    /// 6.2.6 transferee: takes over a chat announced by a chatTransferExecutionRequest
+    /// (6.3.3) and sends start|transfer/265 to the APP; returns the chat id.
+    pub fn accept_transfer(
+        &mut self,
+        now: Instant,
+        call_id_urn: &str,
+        app_uri: &str,
+        last_msg_id: u32,
+        text: &str,
+    ) -> Result<String, crate::session::SessionError> {
+        let session = PsapSession::accept_transfer(
+            now,
+            call_id_urn,
+            app_uri,
+            last_msg_id,
+            &self.cfg.reply_to,
+            "urn:service:sos",
+            text,
+            self.cfg.params.clone(),
+        )?;
+        let unique = session.call_id().unique.clone();
+        if self.chats.contains(&unique) {
+            return Err(crate::session::SessionError::BadTransfer {
+                detail: format!("chat {unique} is already handled here"),
+            });
+        }
+        self.insert_chat(unique.clone(), session);
+        self.flush(now);
+        Ok(unique)
+    }
+
+    fn chat_mut(&mut self, chat: &str) -> Result<&mut Chat, crate::session::SessionError> {
+        self.chats
+            .touch(chat)
+            .ok_or_else(|| crate::session::SessionError::NotAllowed {
+                command: "chat",
+                state: format!("no chat {chat}"),
+            })
+    }
+
+    fn insert_chat(&mut self, unique: String, mut session: PsapSession) {
+        session.set_check_request_uri(self.app_checks);
+        self.seq += 1;
+        let seed = u64::from(self.ua.local().port()) << 20 ^ 0x5a5a;
+        self.chats.insert(
+            unique,
+            Chat {
+                session,
+                sip_call_id: format!("{}@psap", token(seed, self.seq, 16)),
+                from_tag: token(seed, self.seq + 3, 8),
+                cseq: 0,
+            },
+        );
+    }
+
+    fn report_violations(&mut self, chat: &str, msg: &SipMessage) {
+        if let Some(c) = self.chats.get_mut(chat) {
+            for violation in c.session.take_violations() {
+                self.events.push_back(RoleEvent::Violation {
+                    chat: chat.to_string(),
+                    violation,
+                    message: msg.to_text(),
+                });
+            }
+        }
     }
 
     fn flush(&mut self, now: Instant) {
@@ -495,7 +640,9 @@ impl PsapRole {
             if ids.msg_type.is_some_and(MessageType::is_start) {
                 return self.unmatched(msg, 400, format!("start for the existing chat {chat}"));
             }
-            return c.session.handle_request(now, msg, &ids);
+            let status = c.session.handle_request(now, msg, &ids);
+            self.report_violations(&chat, msg);
+            return status;
         }
         let to_service = msg
             .request_uri()
@@ -585,17 +732,8 @@ impl PsapRole {
         match accepted {
             Ok(session) => {
                 let unique = session.call_id().unique.clone();
-                self.seq += 1;
-                let seed = u64::from(self.ua.local().port()) << 20 ^ 0x5a5a;
-                self.chats.insert(
-                    unique.clone(),
-                    Chat {
-                        session,
-                        sip_call_id: format!("{}@psap", token(seed, self.seq, 16)),
-                        from_tag: token(seed, self.seq + 3, 8),
-                        cseq: 0,
-                    },
-                );
+                self.insert_chat(unique.clone(), session);
+                self.report_violations(&unique, msg);
                 200
             }
             Err(rej) => {

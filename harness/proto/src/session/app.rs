@@ -165,6 +165,13 @@ impl AppSession {
         Ok(self.queue(target, MessageType::IN_CHAT, true, Some(text.into())))
     }
 
+    /// Sends in-chat/259 to the Reply-To URI whatever the state (harness use: a deliberately
+    /// broken APP that does not stall its input during a transfer, 6.2.6).
+    pub fn send_chat_unchecked(&mut self, _now: Instant, text: &str) -> Option<u64> {
+        let target = self.reply_to.clone()?;
+        Some(self.queue(target, MessageType::IN_CHAT, true, Some(text.into())))
+    }
+
     /// 6.2.4: sends stop/258 and ends the chat.
     pub fn stop(&mut self, _now: Instant, text: &str) -> Result<u64, SessionError> {
         let target = match (self.state, &self.reply_to) {

@@ -40,6 +40,7 @@ pub struct PsapSession {
     msg_id_purpose: Option<&'static str>,
     next_heartbeat: Option<Instant>,
     next_handle: u64,
+    check_request_uri: bool,
     out: VecDeque<OutgoingChat>,
     events: VecDeque<SessionEvent>,
 }
@@ -170,6 +171,7 @@ impl PsapSession {
             last_app_msg_id: ids.msg_id,
             msg_id_purpose: ids.msg_id_purpose,
             next_handle: 1,
+            check_request_uri: false,
             out: VecDeque::new(),
             events: VecDeque::new(),
         };
@@ -310,6 +312,13 @@ impl PsapSession {
         self.next_msg_id.saturating_sub(1)
     }
 
+    /// Checks that the APP's later messages are sent to the Reply-To URI (6.2.3 to 6.2.5).
+    /// Only meaningful where nothing between the APP and this PSAP rewrites the Request-URI
+    /// (the harness as the APP's direct peer); off by default.
+    pub fn set_check_request_uri(&mut self, on: bool) {
+        self.check_request_uri = on;
+    }
+
     /// The Call Identifier URN exactly as the APP wrote it.
     pub fn call_id_urn(&self) -> &str {
         &self.call_id_urn
@@ -403,6 +412,7 @@ impl PsapSession {
             last_app_msg_id: None,
             msg_id_purpose: None,
             next_handle: 1,
+            check_request_uri: false,
             out: VecDeque::new(),
             events: VecDeque::new(),
         };
@@ -411,6 +421,27 @@ impl PsapSession {
             reply_to: s.reply_to.clone(),
         });
         Ok(s)
+    }
+
+    /// Sends a message of any type with the next Message Identifier, whatever the state
+    /// (harness use: checking that an APP refuses a message out of sequence, e.g. a second
+    /// start|transfer/265, 6.2.6).
+    pub fn send_unchecked(&mut self, msg_type: MessageType, text: &str) -> u64 {
+        self.queue(msg_type, !msg_type.is_heartbeat(), Some(text.to_string()))
+    }
+
+    /// Removes and returns the violations reported so far (other events stay queued), so the
+    /// role can attach the offending message to each.
+    pub fn take_violations(&mut self) -> Vec<Violation> {
+        let mut out = Vec::new();
+        self.events.retain(|e| match e {
+            SessionEvent::Violation(v) => {
+                out.push(v.clone());
+                false
+            }
+            _ => true,
+        });
+        out
     }
 
     /// 6.2.4: sends stop/258 and ends the chat.
@@ -471,6 +502,16 @@ impl PsapSession {
                 "APP messages include location information (5.6.4)",
                 e,
             )));
+        }
+        if self.check_request_uri {
+            let ruri = msg.request_uri().unwrap_or_default();
+            if !super::same_aor(ruri, &self.reply_to) {
+                self.events.push_back(SessionEvent::Violation(v(
+                    clause_of(t),
+                    "APP messages are sent to the public routable SIP URI received from the PSAP (Reply-To)",
+                    format!("Request-URI is {ruri}, the PSAP's Reply-To is {}", self.reply_to),
+                )));
+            }
         }
         let text = chat_text(msg);
         match t {
