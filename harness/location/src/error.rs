@@ -133,7 +133,9 @@ pub enum LocationError {
         pos: Pos,
     },
     /// An attribute value is not valid.
-    #[error("attribute `{attribute}` of `{element}` at {pos} has invalid value {value:?}: {reason}")]
+    #[error(
+        "attribute `{attribute}` of `{element}` at {pos} has invalid value {value:?}: {reason}"
+    )]
     InvalidAttribute {
         /// Local name of the element.
         element: String,

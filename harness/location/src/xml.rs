@@ -244,7 +244,9 @@ impl LineCounter<'_> {
                 .as_bytes()
                 .get(self.offset..offset)
                 .map_or(0, |s| s.iter().filter(|&&b| b == b'\n').count());
-            self.line = self.line.saturating_add(u32::try_from(add).unwrap_or(u32::MAX));
+            self.line = self
+                .line
+                .saturating_add(u32::try_from(add).unwrap_or(u32::MAX));
             self.offset = offset;
         } else {
             let add = self
@@ -348,7 +350,13 @@ pub fn parse_document(input: &str, opts: &ParseOptions) -> Result<Element> {
                     // XML 1.0 attribute-value normalisation for CDATA attributes.
                     let value: String = value
                         .chars()
-                        .map(|c| if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c })
+                        .map(|c| {
+                            if matches!(c, '\t' | '\n' | '\r') {
+                                ' '
+                            } else {
+                                c
+                            }
+                        })
                         .collect();
                     if key == "xmlns" {
                         new_bindings.push((String::new(), value));
@@ -541,11 +549,12 @@ pub(crate) fn missing(parent: &Element, expected: &'static str) -> LocationError
 
 /// A required unqualified attribute.
 pub(crate) fn req_attr<'a>(el: &'a Element, name: &'static str) -> Result<&'a str> {
-    el.attr(name).ok_or_else(|| LocationError::MissingAttribute {
-        element: el.name.clone(),
-        attribute: name,
-        pos: el.pos,
-    })
+    el.attr(name)
+        .ok_or_else(|| LocationError::MissingAttribute {
+            element: el.name.clone(),
+            attribute: name,
+            pos: el.pos,
+        })
 }
 
 /// An invalid attribute error.

@@ -101,7 +101,12 @@ impl Device {
                 "ip" => {
                     let v = xml::req_attr(c, "v")?;
                     if v.len() != 1 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(xml::bad_attr(c, "v", v, "must be one hex digit (IP version)"));
+                        return Err(xml::bad_attr(
+                            c,
+                            "v",
+                            v,
+                            "must be one hex digit (IP version)",
+                        ));
                     }
                     DeviceIdentifier::Ip {
                         version: v.to_owned(),
@@ -111,7 +116,11 @@ impl Device {
                 "mac" => {
                     let v = xml::simple_token(c)?;
                     if !is_mac(&v) {
-                        return Err(xml::bad_value(c, &v, "not a MAC address (xx-xx-xx-xx-xx-xx)"));
+                        return Err(xml::bad_value(
+                            c,
+                            &v,
+                            "not a MAC address (xx-xx-xx-xx-xx-xx)",
+                        ));
                     }
                     DeviceIdentifier::Mac(v)
                 }
@@ -314,9 +323,7 @@ fn endpoint(el: &Element) -> Result<FlowEndpoint> {
     let mut port = None;
     for c in el.elements() {
         match (c.ns.as_str(), c.name.as_str()) {
-            (NS_HELD_FLOW, "address") if address.is_none() => {
-                address = Some(xml::simple_token(c)?)
-            }
+            (NS_HELD_FLOW, "address") if address.is_none() => address = Some(xml::simple_token(c)?),
             (NS_HELD_FLOW, "port") if port.is_none() => {
                 let v = xml::simple_token(c)?;
                 port = Some(match v.parse::<u16>() {
@@ -371,9 +378,7 @@ impl Flow {
         for c in el.elements() {
             match (c.ns.as_str(), c.name.as_str()) {
                 (NS_HELD_FLOW, "src") if src.is_none() => src = Some(endpoint(c)?),
-                (NS_HELD_FLOW, "dst") if dst.is_none() && src.is_some() => {
-                    dst = Some(endpoint(c)?)
-                }
+                (NS_HELD_FLOW, "dst") if dst.is_none() && src.is_some() => dst = Some(endpoint(c)?),
                 _ => return Err(xml::unexpected(el, c)),
             }
         }

@@ -144,9 +144,7 @@ impl LocationRequest {
                     xml::expect_ns(c, NS_HELD_FLOW)?
                 }
                 (NS_HELD, _) | ("", _) => return Err(xml::unexpected(el, c)),
-                (NS_HELD_ID | NS_HELD_FLOW | NS_HELD_RI, _) => {
-                    return Err(xml::unexpected(el, c))
-                }
+                (NS_HELD_ID | NS_HELD_FLOW | NS_HELD_RI, _) => return Err(xml::unexpected(el, c)),
                 _ => r.extensions.push(c.clone()),
             }
         }

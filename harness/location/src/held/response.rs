@@ -123,7 +123,10 @@ pub fn check_location_uri(uri: &str) -> std::result::Result<(), LocationUriIssue
         return Err(LocationUriIssue::NoScheme);
     }
     let scheme_lc = scheme.to_ascii_lowercase();
-    if !matches!(scheme_lc.as_str(), "https" | "http" | "sip" | "sips" | "pres") {
+    if !matches!(
+        scheme_lc.as_str(),
+        "https" | "http" | "sip" | "sips" | "pres"
+    ) {
         return Err(LocationUriIssue::UnexpectedScheme(scheme.to_owned()));
     }
     let host_part = match rest.strip_prefix("//") {
@@ -294,4 +297,3 @@ impl std::fmt::Display for HeldError {
         Ok(())
     }
 }
-

@@ -426,7 +426,10 @@ pub(crate) fn parse_shape(el: &Element, ctx: &mut Ctx<'_>) -> Result<GeoShape> {
             }
         }
         "Ellipse" => {
-            let c = Children::new(el, &["pos", "semiMajorAxis", "semiMinorAxis", "orientation"])?;
+            let c = Children::new(
+                el,
+                &["pos", "semiMajorAxis", "semiMinorAxis", "orientation"],
+            )?;
             Shape::Ellipse {
                 center: parse_pos(c.get(el, "pos")?, crs, ctx)?,
                 semi_major: length(c.get(el, "semiMajorAxis")?)?,
@@ -437,7 +440,13 @@ pub(crate) fn parse_shape(el: &Element, ctx: &mut Ctx<'_>) -> Result<GeoShape> {
         "ArcBand" => {
             let c = Children::new(
                 el,
-                &["pos", "innerRadius", "outerRadius", "startAngle", "openingAngle"],
+                &[
+                    "pos",
+                    "innerRadius",
+                    "outerRadius",
+                    "startAngle",
+                    "openingAngle",
+                ],
             )?;
             Shape::ArcBand {
                 center: parse_pos(c.get(el, "pos")?, crs, ctx)?,
@@ -569,7 +578,11 @@ fn length(el: &Element) -> Result<f64> {
     }
     let v = number(el)?;
     if v < 0.0 {
-        return Err(xml::bad_value(el, &v.to_string(), "a length must not be negative"));
+        return Err(xml::bad_value(
+            el,
+            &v.to_string(),
+            "a length must not be negative",
+        ));
     }
     Ok(v)
 }
