@@ -1,0 +1,101 @@
+//! Deliberate deviations from TS 103 698 6.3 / Annex A, for proving that each peer-side
+//! check fails against a broken peer ("broken peer" tests, `--inject-fault`).
+
+/// Faults of the harness transferee (the responding web service).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransfereeFaults {
+    /// A.2: answer negotiations with `ExpiryTime` 5 (and expire them after 5 s).
+    pub short_expiry: bool,
+    /// 6.3.2/6.3.3: answer with a different `CallId` than the request's.
+    pub wrong_call_id: bool,
+    /// 6.3.2: answer (and accept) negotiations with `StatusCode` 200 instead of 202.
+    pub status_200_on_negotiation: bool,
+    /// 6.3.2: execute (200) transfers whose negotiation expired or never existed instead of
+    /// declining them with 503.
+    pub accept_after_expiry: bool,
+    /// A.2: answer negotiations with a body that is not JSON.
+    pub non_json: bool,
+    /// A.2: leave `StatusCode` out of negotiation responses.
+    pub missing_status_code: bool,
+    /// 6.3.3: answer executions only after the request's `ExpiryTime` (and still with 200).
+    pub slow_execution: bool,
+    /// Refuse every negotiation with 406 (conformant, but breaks an agreed transfer).
+    pub refuse_all: bool,
+}
+
+impl TransfereeFaults {
+    /// Names accepted by [`TransfereeFaults::from_name`].
+    pub const NAMES: [&'static str; 8] = [
+        "short-expiry",
+        "wrong-call-id",
+        "status-200-on-negotiation",
+        "accept-after-expiry",
+        "non-json",
+        "missing-status-code",
+        "slow-execution",
+        "refuse-all",
+    ];
+
+    /// The fault names.
+    pub fn names() -> &'static [&'static str] {
+        &Self::NAMES
+    }
+
+    /// A single fault by name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let mut f = Self::default();
+        match name {
+            "short-expiry" => f.short_expiry = true,
+            "wrong-call-id" => f.wrong_call_id = true,
+            "status-200-on-negotiation" => f.status_200_on_negotiation = true,
+            "accept-after-expiry" => f.accept_after_expiry = true,
+            "non-json" => f.non_json = true,
+            "missing-status-code" => f.missing_status_code = true,
+            "slow-execution" => f.slow_execution = true,
+            "refuse-all" => f.refuse_all = true,
+            _ => return None,
+        }
+        Some(f)
+    }
+}
+
+/// Faults of the harness transferor (the requesting client).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransferorFaults {
+    /// A.3: send `MessageId` 0.
+    pub message_id_zero: bool,
+    /// 6.3.1: send the execution request without a prior negotiation.
+    pub no_negotiation: bool,
+    /// A.1: leave `CallId` out of the negotiation request.
+    pub missing_call_id: bool,
+    /// A.3: send the execution request with `ExpiryTime` 5 (and wait only 5 s).
+    pub short_expiry: bool,
+}
+
+impl TransferorFaults {
+    /// Names accepted by [`TransferorFaults::from_name`].
+    pub const NAMES: [&'static str; 4] = [
+        "message-id-zero",
+        "no-negotiation",
+        "missing-call-id",
+        "short-expiry",
+    ];
+
+    /// The fault names.
+    pub fn names() -> &'static [&'static str] {
+        &Self::NAMES
+    }
+
+    /// A single fault by name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let mut f = Self::default();
+        match name {
+            "message-id-zero" => f.message_id_zero = true,
+            "no-negotiation" => f.no_negotiation = true,
+            "missing-call-id" => f.missing_call_id = true,
+            "short-expiry" => f.short_expiry = true,
+            _ => return None,
+        }
+        Some(f)
+    }
+}
