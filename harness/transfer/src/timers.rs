@@ -28,6 +28,17 @@ impl<T: Ord> TimerHeap<T> {
         self.heap.peek().map(|Reverse((at, _, _))| *at)
     }
 
+    /// Drops entries from the top while `stale` says they no longer matter, so that
+    /// [`TimerHeap::next`] reports a deadline that is still wanted.
+    pub(crate) fn prune(&mut self, mut stale: impl FnMut(&T) -> bool) {
+        while let Some(Reverse((_, _, item))) = self.heap.peek() {
+            if !stale(item) {
+                break;
+            }
+            self.heap.pop();
+        }
+    }
+
     /// The earliest item due at or before `now`.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Instant, T)> {
         if self.next()? > now {

@@ -22,7 +22,7 @@ use crate::{TimeScale, TransferError, TransfereeFaults, Violation};
 pub type RequestId = u64;
 
 /// The two web services of 6.3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Service {
     /// 6.3.2 `chatTransferNegotiation`.
     Negotiation,
@@ -321,6 +321,21 @@ impl Transferee {
                 }
             }
         }
+        self.prune();
+    }
+
+    /// Drops timers that no longer matter, so `poll_timeout` stays exact.
+    fn prune(&mut self) {
+        let (negotiations, pending) = (&self.negotiations, &self.pending);
+        self.timers.prune(|timer| match timer {
+            Timer::Expire { call_id, gen } => !negotiations
+                .get(call_id)
+                .is_some_and(|n| n.gen == *gen && n.state == NegotiationState::Live),
+            Timer::Forget { call_id, gen } => {
+                !negotiations.get(call_id).is_some_and(|n| n.gen == *gen)
+            }
+            Timer::Respond { request } => !pending.contains_key(request),
+        });
     }
 
     /// A request received on `service`; `content_type` is the Content-Type header (None:
@@ -339,6 +354,7 @@ impl Transferee {
             Service::Negotiation => self.on_negotiation(now, request, content_type, body),
             Service::Execution => self.on_execution(now, request, content_type, body),
         }
+        self.prune();
     }
 
     fn violations(&mut self, v: Vec<Violation>) {

@@ -230,8 +230,15 @@ struct Transfer {
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {
-    Deadline { call_id: String, gen: u64 },
-    Execute { call_id: String, gen: u64 },
+    Deadline {
+        call_id: String,
+        gen: u64,
+        service: Service,
+    },
+    Execute {
+        call_id: String,
+        gen: u64,
+    },
 }
 
 /// The transferor machine.
@@ -279,6 +286,7 @@ impl Transferor {
     pub fn forget(&mut self, call_id: &str) -> bool {
         if self.state(call_id).is_some_and(TransferState::is_terminal) {
             self.transfers.remove(call_id);
+            self.prune();
             true
         } else {
             false
@@ -294,8 +302,17 @@ impl Transferor {
         self.timers.next()
     }
 
-    /// Starts transferring a chat: sends the negotiation request (6.3.2).
+    /// Starts transferring a chat: sends the negotiation request (6.3.2), or with the
+    /// `no-negotiation` fault the execution request at once. Fails (sending nothing) if a
+    /// transfer of the chat is under way or if a request would violate its schema without a
+    /// fault asking for that (e.g. `last_msg_id` 0).
     pub fn start(&mut self, now: Instant, req: TransferRequest) -> Result<(), TransferError> {
+        let r = self.start_inner(now, req);
+        self.prune();
+        r
+    }
+
+    fn start_inner(&mut self, now: Instant, req: TransferRequest) -> Result<(), TransferError> {
         if self.state(&req.call_id).is_some_and(|s| !s.is_terminal()) {
             return Err(TransferError::TransferInProgress(req.call_id));
         }
@@ -355,6 +372,7 @@ impl Transferor {
             Timer::Deadline {
                 call_id: call_id.clone(),
                 gen: self.gen,
+                service: Service::Negotiation,
             },
         );
         self.out.push_back(TransferorOutput::Send(OutgoingRequest {
@@ -431,6 +449,7 @@ impl Transferor {
             Timer::Deadline {
                 call_id: call_id.to_string(),
                 gen,
+                service: Service::Execution,
             },
         );
         self.out.push_back(TransferorOutput::Send(OutgoingRequest {
@@ -447,7 +466,7 @@ impl Transferor {
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some((_, timer)) = self.timers.pop_due(now) {
             match timer {
-                Timer::Deadline { call_id, gen } => {
+                Timer::Deadline { call_id, gen, .. } => {
                     let Some(t) = self.transfers.get_mut(&call_id) else {
                         continue;
                     };
@@ -473,6 +492,29 @@ impl Transferor {
                 }
             }
         }
+        self.prune();
+    }
+
+    /// Drops timers of transfers that moved on, so `poll_timeout` stays exact.
+    fn prune(&mut self) {
+        let transfers = &self.transfers;
+        self.timers.prune(|timer| match timer {
+            Timer::Deadline {
+                call_id,
+                gen,
+                service,
+            } => !transfers.get(call_id).is_some_and(|t| {
+                t.gen == *gen
+                    && matches!(
+                        (t.state, service),
+                        (TransferState::Negotiating, Service::Negotiation)
+                            | (TransferState::Executing, Service::Execution)
+                    )
+            }),
+            Timer::Execute { call_id, gen } => !transfers
+                .get(call_id)
+                .is_some_and(|t| t.gen == *gen && t.state == TransferState::AwaitingExecution),
+        });
     }
 
     fn reactivate(&mut self, call_id: &str, reason: ReactivateReason) {
@@ -492,8 +534,21 @@ impl Transferor {
         });
     }
 
-    /// The HTTP exchange for `call_id`'s request on `service` failed.
+    /// The HTTP exchange for `call_id`'s request on `service` failed (ignored if the transfer
+    /// already ended, e.g. the exchange outlived the deadline).
     pub fn handle_transport_error(
+        &mut self,
+        now: Instant,
+        call_id: &str,
+        service: Service,
+        detail: &str,
+    ) -> Result<(), TransferError> {
+        let r = self.transport_error_inner(now, call_id, service, detail);
+        self.prune();
+        r
+    }
+
+    fn transport_error_inner(
         &mut self,
         now: Instant,
         call_id: &str,
@@ -533,8 +588,22 @@ impl Transferor {
         Ok(())
     }
 
-    /// The response to `call_id`'s request on `service`.
+    /// The response to `call_id`'s request on `service`. A response after the execution
+    /// request's deadline (within `late_grace`) is reported as a 6.3.3 violation; other
+    /// responses without a request in flight are errors.
     pub fn handle_response(
+        &mut self,
+        now: Instant,
+        call_id: &str,
+        service: Service,
+        resp: &ReceivedResponse,
+    ) -> Result<(), TransferError> {
+        let r = self.response_inner(now, call_id, service, resp);
+        self.prune();
+        r
+    }
+
+    fn response_inner(
         &mut self,
         now: Instant,
         call_id: &str,
