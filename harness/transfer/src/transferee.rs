@@ -332,7 +332,7 @@ impl Transferee {
                 .get(call_id)
                 .is_some_and(|n| n.gen == *gen && n.state == NegotiationState::Live),
             Timer::Forget { call_id, gen } => {
-                !negotiations.get(call_id).is_some_and(|n| n.gen == *gen)
+                negotiations.get(call_id).is_none_or(|n| n.gen != *gen)
             }
             Timer::Respond { request } => !pending.contains_key(request),
         });

@@ -1,4 +1,5 @@
 //! The sans-IO machines on virtual time.
+#![allow(clippy::unwrap_used, clippy::type_complexity)]
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! Shared test helpers: an in-memory transferor ↔ transferee pair on virtual time.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
