@@ -36,7 +36,11 @@ fn every_truncation_prefix_is_ok_or_err() {
     let mut prefixes = 0;
     let mut complete_ok = 0;
     for (name, text) in &files {
-        let body = if name.ends_with(".http") { common::http_body(text).1 } else { text.clone() };
+        let body = if name.ends_with(".http") {
+            common::http_body(text).1
+        } else {
+            text.clone()
+        };
         let mut cut = 0;
         while cut < body.len() {
             if body.is_char_boundary(cut) {

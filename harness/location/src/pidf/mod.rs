@@ -146,7 +146,7 @@ pub enum LocationObject {
         in_gml_location: bool,
     },
     /// An RFC 5139 civic address.
-    Civic(CivicAddress),
+    Civic(Box<CivicAddress>),
     /// An element of another namespace, kept opaque.
     Other(Element),
 }
@@ -163,7 +163,7 @@ impl LocationInfo {
     /// The civic addresses.
     pub fn civic(&self) -> impl Iterator<Item = &CivicAddress> {
         self.objects.iter().filter_map(|o| match o {
-            LocationObject::Civic(c) => Some(c),
+            LocationObject::Civic(c) => Some(&**c),
             _ => None,
         })
     }
@@ -510,7 +510,9 @@ pub(crate) fn location_object(c: &Element, ctx: &mut Ctx<'_>) -> Result<Location
         });
     }
     if c.name == "civicAddress" {
-        return Ok(LocationObject::Civic(CivicAddress::from_element(c, ctx)?));
+        return Ok(LocationObject::Civic(Box::new(CivicAddress::from_element(
+            c, ctx,
+        )?)));
     }
     if c.ns == NS_GML || c.ns == NS_GS || c.ns.is_empty() {
         return Err(LocationError::UnexpectedElement {

@@ -1,22 +1,22 @@
 //! Shared helpers for the reference-file tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
 /// The shared reference directory.
-pub fn ref_dir() -> PathBuf {
+pub(crate) fn ref_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/ref"))
 }
 
 /// Reads a reference file and drops the `#` header up to and including the first `#---` line.
-pub fn load(rel: &str) -> String {
+pub(crate) fn load(rel: &str) -> String {
     let path = ref_dir().join(rel);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     strip_header(&text)
 }
 
 /// Drops lines up to and including the first `#---` line.
-pub fn strip_header(text: &str) -> String {
+pub(crate) fn strip_header(text: &str) -> String {
     let mut out = String::new();
     let mut in_header = true;
     for line in text.split_inclusive('\n') {
@@ -32,7 +32,7 @@ pub fn strip_header(text: &str) -> String {
 }
 
 /// Splits an HTTP message as printed (LF or CRLF) into head and body.
-pub fn http_body(msg: &str) -> (String, String) {
+pub(crate) fn http_body(msg: &str) -> (String, String) {
     let (head, body) = match msg.find("\r\n\r\n") {
         Some(i) => (&msg[..i], &msg[i + 4..]),
         None => match msg.find("\n\n") {
@@ -44,7 +44,7 @@ pub fn http_body(msg: &str) -> (String, String) {
 }
 
 /// Every file (relative path) with one of the extensions in a reference subdirectory.
-pub fn files(dir: &str, exts: &[&str]) -> Vec<String> {
+pub(crate) fn files(dir: &str, exts: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(ref_dir().join(dir))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
