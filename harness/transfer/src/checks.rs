@@ -52,21 +52,23 @@ pub fn is_sip_uri(uri: &str) -> bool {
         || (lower.starts_with("sips:") && lower.len() > 5)
 }
 
-/// JSON, schema and typed decode of a body of `T`; `content_type` is checked when given.
+/// JSON, schema and typed decode of a body of `T`; `content_type` is the Content-Type
+/// header (None: absent, which the harness profile flags like any non-JSON type).
 pub fn check_body<T: Message>(content_type: Option<&str>, body: &[u8]) -> Checked<T> {
     let kind = T::KIND;
     let mut violations = Vec::new();
-    if let Some(ct) = content_type {
-        if !is_json_content_type(ct) {
-            violations.push(Violation::new(
-                "6.3",
-                format!(
-                    "(harness HTTP profile) the {} is sent as {JSON_CONTENT_TYPE}",
-                    kind.name()
-                ),
-                format!("Content-Type: {ct}"),
-            ));
-        }
+    if !content_type.is_some_and(is_json_content_type) {
+        violations.push(Violation::new(
+            "6.3",
+            format!(
+                "(harness HTTP profile) the {} is sent as {JSON_CONTENT_TYPE}",
+                kind.name()
+            ),
+            match content_type {
+                Some(ct) => format!("Content-Type: {ct}"),
+                None => "no Content-Type header".to_string(),
+            },
+        ));
     }
     let raw: Value = match serde_json::from_slice(body) {
         Ok(v) => v,

@@ -1,5 +1,20 @@
 //! Deliberate deviations from TS 103 698 6.3 / Annex A, for proving that each peer-side
 //! check fails against a broken peer ("broken peer" tests, `--inject-fault`).
+//!
+//! | fault | broken end | the peer reports |
+//! |---|---|---|
+//! | `short-expiry` | transferee | `A.2` ExpiryTime >= 10 |
+//! | `wrong-call-id` | transferee | `6.3.2` (and `6.3.3`) response returns the request's CallId |
+//! | `status-200-on-negotiation` | transferee | `6.3.2` StatusCode is 202 or 406 (and `A.2`) |
+//! | `accept-after-expiry` | transferee | `6.3.2` execution after the negotiation's ExpiryTime is declined with 503 (needs a transferor `execute_delay` beyond the expiry) |
+//! | `non-json` | transferee | `A.2` the body is JSON (and `6.3` Content-Type) |
+//! | `missing-status-code` | transferee | `A.2` required members |
+//! | `slow-execution` | transferee | `6.3.3` execution response arrives before ExpiryTime |
+//! | `refuse-all` | transferee | `6.2.6` an agreed transfer is accepted (transferor `expect_accept`) |
+//! | `message-id-zero` | transferor | `A.3` MessageId >= 1 |
+//! | `no-negotiation` | transferor | `6.3.1` execution follows an accepted negotiation |
+//! | `missing-call-id` | transferor | `A.1` required members |
+//! | `short-expiry` | transferor | `A.3` ExpiryTime >= 10 |
 
 /// Faults of the harness transferee (the responding web service).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -16,6 +16,26 @@
 //! configurable), bodies `application/json`, the HTTP status equals the body's `StatusCode`,
 //! and a request that is not JSON or fails its schema gets HTTP 400 with a text/plain
 //! explanation.
+//!
+//! How the spec's open points are resolved (explicitly, not silently):
+//!
+//! * Annex A descriptions that contradict the schemas (A.2 `StatusCode` "Free text ...",
+//!   A.3 `MessageId` "SIP URI of transfer initiating entity") are kept verbatim in the
+//!   embedded schemas; the types and constraints are followed (see [`schema`]).
+//! * `Data` is "tbd": the harness sends [`model::ChatHistory`] and keeps any other object raw
+//!   ([`model::ChatData::Other`]); an unknown shape is never a violation.
+//! * The 503-after-expiry sentence is in 6.3.2 (not 6.3.3), so its violation carries `6.3.2`.
+//! * `MessageId` is "the last message ID used" (Table 7) and so is the Message Identifier of
+//!   `stop|transfer/266` (6.2.6); the transferee's `start|transfer/265` uses `MessageId + 1`.
+//! * The negotiation request carries no `ExpiryTime`: the transferor's wait for the
+//!   negotiation response is the harness's `negotiation_timeout`.
+//! * What a transferee sends when it "does not continue processing" (6.3.3) is not said: the
+//!   harness sends nothing and lets the transferor time out.
+//! * The HTTP status and the body's `StatusCode`: the body is authoritative; a mismatch is
+//!   visible in the [`http::HttpLog`] but not reported as a violation.
+//! * Where `ExpiryTime` is counted from: the transferee from when it sends its response /
+//!   receives the request, the transferor from when it receives the 202 / sends the
+//!   request, so network delay is always in the transferee's favour.
 
 mod error;
 mod timers;

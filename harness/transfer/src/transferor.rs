@@ -89,7 +89,7 @@ pub struct TransferRequest {
 pub struct ReceivedResponse {
     /// HTTP status.
     pub status: u16,
-    /// Content-Type header, if any.
+    /// Content-Type header (None: absent; flagged under the harness HTTP profile).
     pub content_type: Option<String>,
     /// The body.
     pub body: Vec<u8>,

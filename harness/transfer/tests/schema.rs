@@ -401,9 +401,17 @@ fn body_checks_report_each_problem_under_its_clause() {
     assert!(c.violations[1].expectation.contains("MessageId >= 1"));
     assert!(c.message.is_err());
     let c = check_body::<ExecutionResponse>(None, b"<html/>");
-    assert_eq!(c.violations.len(), 1);
-    assert_eq!(c.violations[0].clause, "A.4");
+    assert_eq!(c.violations.len(), 2);
+    assert_eq!(c.violations[0].clause, "6.3");
+    assert_eq!(c.violations[0].detail, "no Content-Type header");
+    assert_eq!(c.violations[1].clause, "A.4");
     assert!(c.raw.is_none());
+    let c = check_body::<ExecutionResponse>(
+        Some("application/json"),
+        br#"{"CallId":"c","StatusCode":200}"#,
+    );
+    assert_eq!(c.violations, []);
+    assert!(c.message.is_ok());
 }
 
 #[test]

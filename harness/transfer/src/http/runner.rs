@@ -52,14 +52,12 @@ impl TransferorRunner {
     /// The next output other than [`TransferorOutput::Send`] (those are sent here), waiting
     /// for responses and timers as needed. `None` when nothing is under way.
     pub async fn next_output(&mut self) -> Option<TransferorOutput> {
-        let mut in_flight_hint = false;
         loop {
             while let Some(out) = self.machine.poll_output() {
                 match out {
                     TransferorOutput::Send(req) => {
                         let client = self.client.clone();
                         let tx = self.tx.clone();
-                        in_flight_hint = true;
                         tokio::spawn(async move {
                             let result = client.send(&req).await;
                             let _ = tx.send((req.call_id, req.service, result));
@@ -69,11 +67,8 @@ impl TransferorRunner {
                 }
             }
             let deadline = self.machine.poll_timeout();
-            if deadline.is_none()
-                && !in_flight_hint
-                && self.rx.is_empty()
-                && Arc::strong_count(&self.client) == 1
-            {
+            // Every exchange in flight holds a clone of the client.
+            if deadline.is_none() && self.rx.is_empty() && Arc::strong_count(&self.client) == 1 {
                 return None;
             }
             tokio::select! {
