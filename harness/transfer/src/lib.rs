@@ -33,9 +33,11 @@
 //!   harness sends nothing and lets the transferor time out.
 //! * The HTTP status and the body's `StatusCode`: the body is authoritative; a mismatch is
 //!   visible in the [`http::HttpLog`] but not reported as a violation.
-//! * Where `ExpiryTime` is counted from: the transferee from when it sends its response /
-//!   receives the request, the transferor from when it receives the 202 / sends the
-//!   request, so network delay is always in the transferee's favour.
+//! * Where `ExpiryTime` is counted from: the transferee from when it sends its 202 / receives
+//!   the execution request, the transferor from when it receives the 202 / sends the
+//!   execution request. So a late execution is flagged (6.3.2) only when the transferee
+//!   surely saw its negotiation expire, and a late execution response (6.3.3) is judged on
+//!   the transferor's clock, as 6.3.3 states the re-activation from the transferor's side.
 
 mod error;
 mod timers;
