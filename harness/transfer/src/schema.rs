@@ -142,6 +142,12 @@ fn compiled() -> &'static [Compiled; 4] {
     CELL.get_or_init(|| SchemaKind::ALL.map(compile))
 }
 
+/// The parsed schema documents, for words about failed keywords.
+fn documents() -> &'static [Option<Value>; 4] {
+    static CELL: OnceLock<[Option<Value>; 4]> = OnceLock::new();
+    CELL.get_or_init(|| SchemaKind::ALL.map(|k| serde_json::from_str(k.schema_text()).ok()))
+}
+
 fn compile(kind: SchemaKind) -> Compiled {
     let schema: Value = serde_json::from_str(kind.schema_text()).map_err(|e| e.to_string())?;
     jsonschema::draft7::new(&schema).map_err(|e| e.to_string())
@@ -228,8 +234,8 @@ fn expectation(kind: SchemaKind, instance_path: &str, schema_path: &str) -> Stri
         p => p.replace('/', "."),
     };
     let keyword = schema_path.rsplit('/').next().unwrap_or_default();
-    let value = schema_document(kind)
-        .ok()
+    let value = documents()[kind.index()]
+        .as_ref()
         .and_then(|doc| doc.pointer(schema_path).cloned())
         .unwrap_or(Value::Null);
     match keyword {
