@@ -7,6 +7,7 @@
 mod esinet;
 mod expectations;
 mod ladder;
+mod load_cmd;
 mod runner;
 mod steps;
 mod target;
@@ -107,6 +108,40 @@ enum Command {
         /// reference PSAP.
         #[arg(long, value_name = "ADDR")]
         route_to_psap: Option<SocketAddr>,
+    },
+    /// Chat load: open-model arrivals of full LMPE chats with a Resource-Priority mix, against
+    /// the embedded reference ESInet (default) or --target; exit 0 pass, 1 SLO breached, 2 bad input.
+    Load {
+        /// Load profile (TOML; see load/profiles/).
+        #[arg(long, value_name = "FILE")]
+        profile: PathBuf,
+        /// A real ESInet with a [harness_psap] the SUT routes chats to (TOML; see targets/).
+        #[arg(long, value_name = "FILE")]
+        target: Option<PathBuf>,
+        /// Where load.json, load.html and hlog/ go.
+        #[arg(long, default_value = "reports/load")]
+        report_dir: PathBuf,
+        /// Play shard K of N (arrivals g with g % N == K).
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Common start of all shards, Unix seconds (overrides the profile's).
+        #[arg(long, value_name = "EPOCH_S")]
+        start_at: Option<f64>,
+        /// Break an embedded reference element on purpose (see `conformance --inject-fault`).
+        #[arg(long, value_name = "FAULT")]
+        fault: Option<String>,
+        /// No progress lines on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Merge the report directories of load shards into one report.
+    Merge {
+        /// Shard report directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the merged report goes.
+        #[arg(long, default_value = "reports/load-merged")]
+        report_dir: PathBuf,
     },
 }
 
@@ -243,6 +278,27 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Load {
+            profile,
+            target,
+            report_dir,
+            shard,
+            start_at,
+            fault,
+            quiet,
+        } => {
+            load_cmd::load(load_cmd::LoadArgs {
+                profile,
+                target,
+                report_dir,
+                shard,
+                start_at,
+                fault,
+                quiet,
+            })
+            .await
+        }
+        Command::Merge { dirs, report_dir } => load_cmd::merge(&dirs, &report_dir),
         Command::Sut {
             listen,
             fault: f,

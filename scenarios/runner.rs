@@ -208,9 +208,7 @@ pub(crate) async fn run(
 fn target_skip(tags: &[String]) -> Option<String> {
     let run = crate::run_config();
     let app_iut = tags.iter().any(|t| t == "@app-iut");
-    let Some(target) = run.target.as_ref() else {
-        return None;
-    };
+    let target = run.target.as_ref()?;
     if app_iut {
         return target.app.is_none().then(|| {
             "needs an APP under test: add [app] (with harness_listen) to the target file".into()

@@ -154,10 +154,9 @@ mod tests {
         assert!(tls.target().is_err_and(|e| e.contains("TLS")));
         let none: TargetFile = toml::from_str("name = \"x\"\n").unwrap_or_else(|e| panic!("{e}"));
         assert!(none.target().is_err_and(|e| e.contains("no real element")));
-        let app: TargetFile = toml::from_str(
-            "name = \"x\"\n[app]\nharness_listen = \"127.0.0.1:5070\"\n",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let app: TargetFile =
+            toml::from_str("name = \"x\"\n[app]\nharness_listen = \"127.0.0.1:5070\"\n")
+                .unwrap_or_else(|e| panic!("{e}"));
         let r = app.target().unwrap_or_else(|e| panic!("{e}"));
         assert!(r.bcf.is_none());
         assert_eq!(r.app.map(|a| a.operator_timeout_s), Some(60.0));

@@ -67,6 +67,14 @@ pub(crate) struct LmpeWorld {
     pub(crate) started: Instant,
     /// Wire records collected so far (taken at the end).
     pub(crate) wire: Vec<(&'static str, WireRecord)>,
+    /// APP scenarios: the embedded reference APP under test (none against a real APP).
+    pub(crate) iut_app: Option<EndpointHandle<AppRole>>,
+    /// APP scenarios: the chat the APP under test opened, as the harness PSAP knows it.
+    pub(crate) iut_chat: Option<String>,
+    /// APP scenarios: heartbeat interval of the embedded reference APP under test.
+    pub(crate) iut_heartbeat: Option<Duration>,
+    /// APP scenarios: every event the harness PSAP reported, with when it was collected.
+    pub(crate) psap_events: Vec<(Instant, RoleEvent)>,
 }
 
 /// What the scenario last sent, to match its answer.
@@ -111,6 +119,10 @@ impl LmpeWorld {
             in_chats_sent: 0,
             started: Instant::now(),
             wire: Vec::new(),
+            iut_app: None,
+            iut_chat: None,
+            iut_heartbeat: None,
+            psap_events: Vec::new(),
         }
     }
 
@@ -200,7 +212,10 @@ impl LmpeWorld {
     }
 
     /// Starts the PSAP the harness plays on `listen`.
-    async fn start_harness_psap(&mut self, listen: SocketAddr) -> EndpointHandle<PsapRole> {
+    pub(crate) async fn start_harness_psap(
+        &mut self,
+        listen: SocketAddr,
+    ) -> EndpointHandle<PsapRole> {
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
         let psap = PsapRole::new(PsapConfig {
             name: "lmpe-harness PSAP".into(),
@@ -380,6 +395,9 @@ impl LmpeWorld {
         if self.app.as_ref().is_some_and(|a| !a.is_running()) {
             out.push("harness APP");
         }
+        if self.iut_app.as_ref().is_some_and(|a| !a.is_running()) {
+            out.push("APP under test");
+        }
         out
     }
 
@@ -406,6 +424,13 @@ impl LmpeWorld {
         if let Some(app) = self.app.take() {
             if let Ok(w) = app.with(|a, _| a.take_wire()).await {
                 self.wire.extend(w.into_iter().map(|r| ("APP", r)));
+            }
+            app.shutdown().await;
+        }
+        if let Some(app) = self.iut_app.take() {
+            if let Ok(w) = app.with(|a, _| a.take_wire()).await {
+                self.wire
+                    .extend(w.into_iter().map(|r| ("APP (under test)", r)));
             }
             app.shutdown().await;
         }

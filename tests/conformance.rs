@@ -151,10 +151,50 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "6.1.2.4",
     ),
     ("reject-did", "TP_PSAP_SIP2_DID_BV_01", "6.1.2.11"),
+    // The APP as the IUT (the reference APP, deliberately broken).
+    ("app-no-location", "TP_APP_IM2_START_BV_01", "location"),
+    ("app-no-location", "TP_APP_IM2_INCHAT_BV_01", "location"),
+    (
+        "app-frozen-msg-id",
+        "TP_APP_IM2_INCHAT_BV_01",
+        "increases by one",
+    ),
+    (
+        "app-ignore-reply-to",
+        "TP_APP_IM2_INCHAT_BV_01",
+        "(Reply-To)",
+    ),
+    ("app-reject-stop", "TP_APP_IM2_STOP_BV_01", "answered 481"),
+    ("app-no-heartbeat", "TP_APP_IM2_HEARTBEAT_BV_01", "6.2.5"),
+    (
+        "app-refuse-stop-transfer",
+        "TP_APP_IM2_TRANSFER_BV_01",
+        "answered 488",
+    ),
+    (
+        "app-chat-during-transfer",
+        "TP_APP_IM2_TRANSFER_BV_01",
+        "stalls",
+    ),
+    (
+        "app-accept-second-start-transfer",
+        "TP_APP_IM2_TRANSFER_BI_01",
+        "answered 200",
+    ),
+    (
+        "app-redirect-no-history-info",
+        "TP_APP_IM2_REDIRECT_BV_01",
+        "History-Info",
+    ),
+    (
+        "app-test-as-emergency",
+        "TP_APP_SIP2_TESTCALL_BV_01",
+        "urn:service:sos.test",
+    ),
 ];
 
 #[test]
-fn every_check_fails_against_a_deliberately_broken_psap() {
+fn every_check_fails_against_a_deliberately_broken_element() {
     let mut faults: Vec<&str> = BROKEN.iter().map(|b| b.0).collect();
     faults.sort_unstable();
     faults.dedup();

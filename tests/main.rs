@@ -2,6 +2,7 @@
 //! reference ESInet as a separate process facing malformed input and a full chat.
 
 mod conformance;
+mod coverage;
 mod sipp;
 mod support;
 mod sut;

@@ -1,5 +1,6 @@
 //! Step definitions, one file per concept.
 
+mod app_iut;
 mod chat;
 mod routing;
 mod setup;

@@ -37,27 +37,34 @@ async fn last_status(w: &mut LmpeWorld) -> Option<u16> {
 
 /// Fails the scenario citing the clause; any unparseable input the SUT sent is appended, since
 /// it often explains a missing answer.
-fn fail(w: &LmpeWorld, clause: &str, expectation: &str, detail: &str) -> ! {
+pub(crate) fn fail(w: &LmpeWorld, clause: &str, expectation: &str, detail: &str) -> ! {
+    fail_text(w, &format!("TS 103 698 {clause}: {expectation}; {detail}"))
+}
+
+/// Fails the scenario with a reason that already cites its clause (e.g. a reported violation
+/// with its offending message); a crashed element or unparseable input is appended, and a
+/// failure of the harness itself gives an inconclusive verdict instead.
+pub(crate) fn fail_text(w: &LmpeWorld, reason: &str) -> ! {
     let stopped = w.stopped_elements();
     if stopped.iter().any(|e| e.starts_with("harness")) {
         // The harness itself failed: no verdict on the SUT.
         crate::world::inconclusive!(
-            "{} stopped during the scenario (harness error, please report); TS 103 698 {clause}: {detail}",
+            "{} stopped during the scenario (harness error, please report); {reason}",
             stopped.join(", ")
         )
     }
     if !stopped.is_empty() {
         panic!(
-            "TS 103 698 {clause}: {expectation}; {detail}\n--- the SUT element(s) {} stopped (crashed) during the scenario ---",
+            "{reason}\n--- the SUT element(s) {} stopped (crashed) during the scenario ---",
             stopped.join(", ")
         )
     }
     let malformed = w.malformed_inputs();
     if malformed.is_empty() {
-        panic!("TS 103 698 {clause}: {expectation}; {detail}")
+        panic!("{reason}")
     }
     panic!(
-        "TS 103 698 {clause}: {expectation}; {detail}\n--- unparseable input received from the SUT ---\n{}",
+        "{reason}\n--- unparseable input received from the SUT ---\n{}",
         malformed.join("\n")
     )
 }

@@ -40,7 +40,7 @@ pub struct AppConfig {
 /// of an APP under test fail ("broken peer").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppFaults {
-    /// 5.6.4/6.2.3: messages after the start carry no location.
+    /// 5.6.4/6.2.2/6.2.3: messages carry no location.
     pub no_location: bool,
     /// 6.1.2.7: every Message Identifier is 1.
     pub frozen_msg_id: bool,
@@ -48,6 +48,8 @@ pub struct AppFaults {
     pub no_heartbeat: bool,
     /// 6.2.3: in-chat/259 goes to the service URN instead of the PSAP's Reply-To.
     pub ignore_reply_to: bool,
+    /// 6.2.4: the PSAP's stop/258 is answered 481 instead of 200.
+    pub reject_stop: bool,
     /// 6.2.6: stop|transfer/266 is answered 488 instead of 200.
     pub refuse_stop_transfer: bool,
     /// 6.2.6: input is not stalled: an in-chat/259 follows a stop|transfer/266 at once.
@@ -62,11 +64,12 @@ pub struct AppFaults {
 
 impl AppFaults {
     /// Names accepted by [`AppFaults::by_name`].
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 10] = [
         "app-no-location",
         "app-frozen-msg-id",
         "app-no-heartbeat",
         "app-ignore-reply-to",
+        "app-reject-stop",
         "app-refuse-stop-transfer",
         "app-chat-during-transfer",
         "app-accept-second-start-transfer",
@@ -82,6 +85,7 @@ impl AppFaults {
             "app-frozen-msg-id" => f.frozen_msg_id = true,
             "app-no-heartbeat" => f.no_heartbeat = true,
             "app-ignore-reply-to" => f.ignore_reply_to = true,
+            "app-reject-stop" => f.reject_stop = true,
             "app-refuse-stop-transfer" => f.refuse_stop_transfer = true,
             "app-chat-during-transfer" => f.chat_during_transfer = true,
             "app-accept-second-start-transfer" => f.accept_second_start_transfer = true,
@@ -246,6 +250,11 @@ impl AppRole {
         Ok(h)
     }
 
+    /// The chats (Call Identifier unique parts), in no particular order.
+    pub fn chat_ids(&self) -> Vec<String> {
+        self.chats.ids()
+    }
+
     /// A chat's session machine (read-only).
     pub fn session(&self, chat: &str) -> Option<&AppSession> {
         self.chats.get(chat).map(|c| &c.session)
@@ -348,10 +357,13 @@ impl AppRole {
             if f.redirect_no_history_info {
                 out.history_info = None;
             }
-            if f.test_as_emergency && out.msg_type.is_start() {
+            if f.test_as_emergency
+                && out.msg_type == MessageType::START
+                && crate::session::is_test_service(&out.target)
+            {
                 out.target = "urn:service:sos".into();
             }
-            if f.no_location && !out.msg_type.is_start() {
+            if f.no_location {
                 out.with_location = false;
             }
             let Some(msg) = self.build_message(id, &out) else {
@@ -453,6 +465,9 @@ impl AppRole {
             return (481, reason);
         };
         let f = &self.faults;
+        if f.reject_stop && ids.msg_type == Some(MessageType::STOP) {
+            return (481, "deliberate fault app-reject-stop".into());
+        }
         if f.refuse_stop_transfer && ids.msg_type == Some(MessageType::STOP_TRANSFER) {
             return (488, "deliberate fault app-refuse-stop-transfer".into());
         }
@@ -466,7 +481,8 @@ impl AppRole {
         if self.faults.chat_during_transfer
             && c.session.state() == crate::session::AppState::TransferPending
         {
-            c.session.send_chat_unchecked(now, "Hello? Are you still there?");
+            c.session
+                .send_chat_unchecked(now, "Hello? Are you still there?");
         }
         while let Some(event) = c.session.poll_event() {
             match event {

@@ -68,6 +68,11 @@ impl<C: Timed> Chats<C> {
         self.map.len()
     }
 
+    /// Removes a chat (its stale timer entries are dropped when they reach the top).
+    pub(crate) fn remove(&mut self, id: &str) -> Option<C> {
+        self.map.remove(id)
+    }
+
     /// The chat ids, in no particular order.
     pub(crate) fn ids(&self) -> Vec<String> {
         self.map.keys().cloned().collect()

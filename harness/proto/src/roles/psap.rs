@@ -155,6 +155,9 @@ pub(crate) struct Chat {
     sip_call_id: String,
     from_tag: String,
     cseq: u32,
+    /// Where this chat's messages go when not via the outbound proxy: back over the flow the
+    /// start came on (the harness as the APP's direct peer, like a BCF, 6.1.1).
+    flow: Option<(TransportKind, SocketAddr)>,
 }
 
 impl Timed for Chat {
@@ -368,7 +371,7 @@ impl PsapRole {
                 detail: format!("chat {unique} is already handled here"),
             });
         }
-        self.insert_chat(unique.clone(), session);
+        self.insert_chat(unique.clone(), session, None);
         self.flush(now);
         Ok(unique)
     }
@@ -382,7 +385,14 @@ impl PsapRole {
             })
     }
 
-    fn insert_chat(&mut self, unique: String, mut session: PsapSession) {
+    /// Adds a chat; `flow` is the one its start came on (used only when the harness is the
+    /// APP's direct peer, [`Self::set_app_checks`]).
+    fn insert_chat(
+        &mut self,
+        unique: String,
+        mut session: PsapSession,
+        flow: Option<(TransportKind, SocketAddr)>,
+    ) {
         session.set_check_request_uri(self.app_checks);
         self.seq += 1;
         let seed = u64::from(self.ua.local().port()) << 20 ^ 0x5a5a;
@@ -393,6 +403,7 @@ impl PsapRole {
                 sip_call_id: format!("{}@psap", token(seed, self.seq, 16)),
                 from_tag: token(seed, self.seq + 3, 8),
                 cseq: 0,
+                flow: flow.filter(|_| self.app_checks),
             },
         );
     }
@@ -479,7 +490,7 @@ impl PsapRole {
                     extra_parts: &[],
                 },
             );
-            let (t, d) = self.cfg.outbound;
+            let (t, d) = c.flow.unwrap_or(self.cfg.outbound);
             if let Ok(h) = self.ua.send_request(now, msg, t, d) {
                 self.pending
                     .insert(h, (id.to_string(), out.handle, out.msg_type));
@@ -551,8 +562,13 @@ impl PsapRole {
                     self.answered(now, handle, 503);
                     again = true;
                 }
-                UaEvent::Request { id, msg, .. } => {
-                    let status = self.on_request(now, &msg);
+                UaEvent::Request {
+                    id,
+                    msg,
+                    transport,
+                    remote,
+                } => {
+                    let status = self.on_request(now, &msg, (transport, remote));
                     let resp = ResponseBuilder::for_request(
                         &msg,
                         status,
@@ -594,7 +610,12 @@ impl PsapRole {
         status
     }
 
-    fn on_request(&mut self, now: Instant, msg: &SipMessage) -> u16 {
+    fn on_request(
+        &mut self,
+        now: Instant,
+        msg: &SipMessage,
+        flow: (TransportKind, SocketAddr),
+    ) -> u16 {
         match msg.method() {
             Some(Method::Message) => {}
             Some(Method::Options) => return 200,
@@ -621,6 +642,25 @@ impl PsapRole {
             .as_ref()
             .map(|c| c.unique.clone())
             .filter(|u| self.chats.contains(u));
+        // The harness as the APP's direct peer plays the redirect target too: the APP's
+        // start|redirect/273 for a chat this PSAP redirected away opens it anew, under the
+        // URI it was sent to (6.2.7).
+        let mut reply_to = self.cfg.reply_to.clone();
+        if let Some(chat) = known.as_deref() {
+            let redirected_here = self.app_checks
+                && ids.msg_type == Some(MessageType::START_REDIRECT)
+                && self
+                    .chats
+                    .get(chat)
+                    .is_some_and(|c| c.session.state() == crate::session::PsapState::Stopped);
+            if redirected_here {
+                self.chats.remove(chat);
+                if let Some(ruri) = msg.request_uri().filter(|u| u.starts_with("sip")) {
+                    reply_to = ruri.to_string();
+                }
+            }
+        }
+        let known = known.filter(|c| self.chats.contains(c));
         if let Some(chat) = known {
             let ignore_stop = self.cfg.faults.ignore_stop;
             let Some(c) = self.chats.touch(&chat) else {
@@ -706,33 +746,20 @@ impl PsapRole {
                     return self.unmatched(msg, 486, "test call limit reached (6.1.2.10)".into());
                 }
             }
-            let r = PsapSession::accept_test_call(
-                now,
-                msg,
-                &ids,
-                &self.cfg.reply_to,
-                &self.cfg.name,
-                params,
-            );
+            let r =
+                PsapSession::accept_test_call(now, msg, &ids, &reply_to, &self.cfg.name, params);
             if r.is_ok() {
                 self.test_calls.insert(source, now);
                 self.test_count += 1;
             }
             r
         } else {
-            PsapSession::accept_start(
-                now,
-                msg,
-                &ids,
-                &self.cfg.reply_to,
-                &self.cfg.greeting,
-                params,
-            )
+            PsapSession::accept_start(now, msg, &ids, &reply_to, &self.cfg.greeting, params)
         };
         match accepted {
             Ok(session) => {
                 let unique = session.call_id().unique.clone();
-                self.insert_chat(unique.clone(), session);
+                self.insert_chat(unique.clone(), session, Some(flow));
                 self.report_violations(&unique, msg);
                 200
             }
