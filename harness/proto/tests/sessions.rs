@@ -747,14 +747,18 @@ fn psap_transfer_round_trip_transferor_266_then_transferee_265_with_last_id_plus
     assert_eq!(psap.last_msg_id(), 2);
 
     // Transferor: 266 with Reply-To, the Call Identifier as received and the last id used.
-    psap.transfer(now, "Your chat will be transferred.").unwrap();
+    psap.transfer(now, "Your chat will be transferred.")
+        .unwrap();
     let stop = psap_out(&mut psap);
     assert_eq!(stop.msg_type, MessageType::STOP_TRANSFER);
     assert_eq!(stop.msg_id, Some(2));
     assert_eq!(stop.reply_to.as_deref(), Some(REPLY_TO));
     assert_eq!(stop.target, APP_URI);
     assert_eq!(psap.state(), PsapState::TransferringAway);
-    assert!(psap.send_chat(now, "more").is_err(), "the transferor sends nothing more");
+    assert!(
+        psap.send_chat(now, "more").is_err(),
+        "the transferor sends nothing more"
+    );
     assert_eq!(to_app(&mut app, now, &stop), 200);
     assert_eq!(app.state(), AppState::TransferPending);
     app_events(&mut app);
@@ -796,7 +800,8 @@ fn psap_transfer_round_trip_transferor_266_then_transferee_265_with_last_id_plus
 fn psap_transferor_reactivates_the_chat_when_the_transfer_fails() {
     let t0 = Instant::now();
     let (mut app, mut psap, now) = established(t0);
-    psap.transfer(now, "Your chat will be transferred.").unwrap();
+    psap.transfer(now, "Your chat will be transferred.")
+        .unwrap();
     let stop = psap_out(&mut psap);
     to_app(&mut app, now, &stop);
     app_events(&mut app);
@@ -810,7 +815,10 @@ fn psap_transferor_reactivates_the_chat_when_the_transfer_fails() {
     assert_eq!(app.state(), AppState::Established);
     assert_eq!(app.reply_to(), Some(REPLY_TO));
     assert!(violations(&app_events(&mut app)).is_empty());
-    assert!(psap.reactivate(now, "").is_err(), "only a pending transfer re-activates");
+    assert!(
+        psap.reactivate(now, "").is_err(),
+        "only a pending transfer re-activates"
+    );
 }
 
 #[test]
@@ -820,7 +828,8 @@ fn psap_flags_app_input_while_its_transfer_is_pending() {
     // The APP sends an in-chat message before it has seen the 266 (or ignores it).
     app.send_chat(now, "are you there").unwrap();
     let m = app_out(&mut app);
-    psap.transfer(now, "Your chat will be transferred.").unwrap();
+    psap.transfer(now, "Your chat will be transferred.")
+        .unwrap();
     psap_out(&mut psap);
     assert_eq!(to_psap(&mut psap, now, &m), 200);
     assert_eq!(clauses(&psap_events(&mut psap)), ["6.2.6"]);
@@ -833,11 +842,17 @@ fn accept_transfer_rejects_a_bad_call_identifier_or_app_uri() {
     for (urn, app) in [
         ("urn:emergency:uid:callid:short:bcf.example", APP_URI),
         ("not-a-urn", APP_URI),
-        ("urn:emergency:uid:callid:abcdefghij12345:bcf.example", "tel:+431234"),
+        (
+            "urn:emergency:uid:callid:abcdefghij12345:bcf.example",
+            "tel:+431234",
+        ),
     ] {
         let r = PsapSession::accept_transfer(now, urn, app, 3, REPLY_TO, SOS, "hi", params());
         assert!(
-            matches!(r, Err(lmpe_proto::session::SessionError::BadTransfer { .. })),
+            matches!(
+                r,
+                Err(lmpe_proto::session::SessionError::BadTransfer { .. })
+            ),
             "{urn} {app}: {r:?}"
         );
     }
