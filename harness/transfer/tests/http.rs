@@ -82,18 +82,9 @@ fn violations(events: &[TransfereeEvent]) -> Vec<Violation> {
 
 #[tokio::test]
 async fn transfer_end_to_end_over_loopback_and_both_ends_record_it() {
-    let tee = TransfereeConfig {
-        time_scale: fast(),
-        ..Default::default()
-    };
-    let mut srv = server(tee, ServerConfig::default()).await;
-    let mut r = runner(
-        &srv,
-        TransferorConfig {
-            time_scale: fast(),
-            ..Default::default()
-        },
-    );
+    // Real time: nothing here waits for an expiry.
+    let mut srv = server(TransfereeConfig::default(), ServerConfig::default()).await;
+    let mut r = runner(&srv, TransferorConfig::default());
     r.start(transfer(CALL, 41)).unwrap();
     assert_eq!(
         next(&mut r).await,
@@ -173,9 +164,10 @@ async fn transfer_end_to_end_over_loopback_and_both_ends_record_it() {
 
 #[tokio::test]
 async fn slow_execution_is_reported_after_reactivation() {
+    // The negotiation lasts 1 s (no race with the execution); the execution request 100 ms.
     let tee = TransfereeConfig {
         time_scale: fast(),
-        expiry_time: 10,
+        expiry_time: 100,
         faults: TransfereeFaults::from_name("slow-execution").unwrap(),
         ..Default::default()
     };
@@ -244,6 +236,7 @@ async fn non_json_negotiation_response_is_a_violation_and_reactivates() {
 async fn abandoned_execution_gets_no_response_and_the_transferor_times_out() {
     let tee = TransfereeConfig {
         time_scale: fast(),
+        expiry_time: 100,
         processing_delay: Duration::from_secs(1),
         ..Default::default()
     };
