@@ -33,6 +33,12 @@ pub enum NetError {
         /// The operating system's error.
         source: io::Error,
     },
+    /// Generating a run-time test certificate failed.
+    #[error("cannot generate a test certificate: {detail}")]
+    TlsPki {
+        /// What rcgen reported.
+        detail: String,
+    },
     /// A PEM file for [`crate::TlsConfig::from_pem_files`] cannot be read.
     #[error("cannot read TLS PEM file {}: {source}", .path.display())]
     TlsFile {

@@ -29,6 +29,7 @@
 
 mod driver;
 mod error;
+pub mod pki;
 mod stats;
 mod tcp;
 mod tls;
