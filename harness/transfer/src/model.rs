@@ -135,9 +135,20 @@ impl<'de> Deserialize<'de> for ChatData {
 /// `{"Messages": [{"MsgId": 1, "Direction": "app-to-psap", "MessageType": "start/257",
 /// "Text": "...", "At": "2026-11-21T12:00:00Z"}, ...]}`, member names in the PascalCase of
 /// Annex A. Unknown members make an object "not the profile" (kept raw instead).
+///
+/// `AppUri` (the APP's P-A-I, else From URI) and `Service` (the service URN of the start) are
+/// part of the profile because nothing else tells the transferee where to send its
+/// start|transfer/265: neither request of 6.3 carries the APP's URI, yet 6.2.6 has the
+/// transferee send to it. Without them the transferee cannot complete a transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct ChatHistory {
+    /// The APP's URI (P-A-I, else From of its start/257).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_uri: Option<String>,
+    /// The service URN the APP asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// The messages of the chat, oldest first.
     pub messages: Vec<ChatMessage>,
 }
@@ -145,7 +156,16 @@ pub struct ChatHistory {
 impl ChatHistory {
     /// As a JSON value.
     pub fn to_value(&self) -> Value {
-        json!({ "Messages": self.messages.iter().map(ChatMessage::to_value).collect::<Vec<_>>() })
+        let mut v = json!({ "Messages": self.messages.iter().map(ChatMessage::to_value).collect::<Vec<_>>() });
+        if let Some(obj) = v.as_object_mut() {
+            if let Some(u) = &self.app_uri {
+                obj.insert("AppUri".into(), Value::String(u.clone()));
+            }
+            if let Some(s) = &self.service {
+                obj.insert("Service".into(), Value::String(s.clone()));
+            }
+        }
+        v
     }
     /// The highest Message Identifier in the history.
     pub fn last_msg_id(&self) -> Option<u64> {

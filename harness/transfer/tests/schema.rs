@@ -298,6 +298,8 @@ fn violations_are_displayed_with_path_and_expectation() {
 #[test]
 fn typed_messages_round_trip_with_the_exact_json_names() {
     let history = ChatData::History(ChatHistory {
+        app_uri: None,
+        service: None,
         messages: vec![ChatMessage {
             msg_id: 1,
             direction: Direction::AppToPsap,

@@ -18,6 +18,8 @@ pub const CALL: &str = "urn:emergency:uid:callid:a56e556d871:dec112.at";
 
 pub fn history() -> ChatData {
     ChatData::History(ChatHistory {
+        app_uri: None,
+        service: None,
         messages: vec![
             ChatMessage {
                 msg_id: 1,
