@@ -34,7 +34,9 @@ fn codecs(c: &mut Criterion) {
         b.iter(|| lost::parse(black_box(&find_service)).expect("parses"))
     });
     let m = lost::parse(&find_service).expect("parses");
-    c.bench_function("lost findService (point) to_xml", |b| b.iter(|| black_box(&m).to_xml()));
+    c.bench_function("lost findService (point) to_xml", |b| {
+        b.iter(|| black_box(&m).to_xml())
+    });
 
     c.bench_function("lost findServiceResponse (polygon) parse", |b| {
         b.iter(|| lost::parse(black_box(&fsr)).expect("parses"))

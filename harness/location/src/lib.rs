@@ -5,8 +5,41 @@
 //! declarations. Sans-IO: strings in, strings out.
 //!
 //! Entry points: [`held::parse`], [`lost::parse`], [`pidf::parse`] (each with a `_with`
-//! variant taking [`ParseOptions`]), and `to_xml()` on every message. All failures are one
-//! [`LocationError`]; no input makes these functions panic.
+//! variant taking [`ParseOptions`] and a `_bytes` variant), fragment parsers
+//! ([`held::parse_device`], [`pidf::parse_civic_address`], [`lost::parse_location_validation`])
+//! and `to_xml()` on every message. All failures are one [`LocationError`] with the element,
+//! attribute, expected and found namespace and the line/byte position; no input makes these
+//! functions panic, and [`ParseOptions`] bounds document size, nesting depth and point count.
+//!
+//! ```
+//! use lmpe_location::{lost, pidf::Shape};
+//! let q = r#"<findService xmlns="urn:ietf:params:xml:ns:lost1"
+//!     xmlns:gml="http://www.opengis.net/gml" serviceBoundary="value">
+//!   <location id="l1" profile="geodetic-2d">
+//!     <gml:Point srsName="urn:ogc:def:crs:EPSG::4326"><gml:pos>48.1 11.5</gml:pos></gml:Point>
+//!   </location>
+//!   <service>urn:service:sos</service>
+//! </findService>"#;
+//! let lost::LostMessage::FindService(fs) = lost::parse(q)? else { unreachable!() };
+//! let p = fs.locations[0].representative_point().expect("a point");
+//! assert_eq!((p.lat, p.lon), (48.1, 11.5));
+//! assert_eq!(lost::parse(&fs.to_xml())?, lost::LostMessage::FindService(fs));
+//! # Ok::<(), lmpe_location::LocationError>(())
+//! ```
+//!
+//! # Defects in the published examples, and how they are reported
+//!
+//! | published text | result |
+//! |---|---|
+//! | RFC 5222 Figs. 2/10/16/18 `urn:ogc:def::crs:EPSG::4326` | [`LocationError::MalformedSrsName`]; accepted with [`ParseOptions::lenient_srs_name`] |
+//! | RFC 5222 Fig. 15 `urn:ogc:def:crs:EPSG:4326` (no empty version field; not in the collection's list) | same as above |
+//! | RFC 5222 Fig. 10 `p2:` never declared | [`LocationError::UndeclaredPrefix`] (not well-formed: no option) |
+//! | RFC 5222 Figs. 16/18 `p2` bound to `http://www.opengis.net/` | [`LocationError::WrongNamespace`] for `Polygon` |
+//! | RFC 5222 Fig. 6 / RFC 6848 Fig. 9 unqualified `valid`/`invalid`/`unchecked` names | [`LocationError::UnqualifiedName`]; read as civicAddr names with [`ParseOptions::lenient_validation_names`] |
+//! | RFC 4119 civicLoc namespace (with leading space), pre-RFC 5491 GML namespace | [`LocationError::Unsupported`] (historic encodings) |
+//! | RFC 6753 Fig. 5 `...geopriv10:basic-policy` | [`LocationError::WrongNamespace`] for `retransmission-allowed` |
+//! | RFC 5985 Section 10.3 location URI ending in `:` | kept verbatim; [`held::check_location_uri`] returns [`held::LocationUriIssue::EmptyPort`] |
+//! | draft-rosen-atoca-server-discovery IANA section `urn:service:warning:geo` | [`lost::WarningService::from_urn`] returns `ColonSeparator` with the RFC 5031 spelling |
 
 pub mod error;
 pub mod held;

@@ -529,8 +529,71 @@ pub fn utf8(input: &[u8]) -> Result<&str> {
 // ------------------------------------------------------------------------------------------
 // Typed-conversion helpers
 
-/// Error for a child that is not allowed in `parent`.
+/// Local names each container namespace defines, to tell "wrong namespace" from "unknown
+/// element" when a child is not accepted.
+const KNOWN_NAMES: &[(&str, &[&str])] = &[
+    (
+        crate::lost::NS_LOST,
+        &[
+            "location",
+            "service",
+            "path",
+            "via",
+            "mapping",
+            "displayName",
+            "serviceBoundary",
+            "serviceBoundaryReference",
+            "uri",
+            "serviceNumber",
+            "locationValidation",
+            "valid",
+            "invalid",
+            "unchecked",
+            "warnings",
+            "locationUsed",
+            "serviceList",
+        ],
+    ),
+    (
+        crate::held::NS_HELD,
+        &["locationType", "locationUriSet", "locationURI", "message"],
+    ),
+    (
+        crate::pidf::NS_PIDF,
+        &["tuple", "status", "basic", "contact", "note", "timestamp"],
+    ),
+    (
+        crate::pidf::NS_GEOPRIV10,
+        &["location-info", "usage-rules", "method", "provided-by"],
+    ),
+    (
+        crate::pidf::NS_DATA_MODEL,
+        &["deviceID", "timestamp", "note"],
+    ),
+    (crate::held::NS_HELD_RI, &["service", "dest"]),
+    (
+        crate::held::NS_HELD_FLOW,
+        &["src", "dst", "address", "port"],
+    ),
+];
+
+/// Error for a child that is not allowed in `parent`: [`LocationError::WrongNamespace`] when
+/// the child has a local name of the parent's namespace but another (or no) namespace,
+/// [`LocationError::UnexpectedElement`] otherwise.
 pub(crate) fn unexpected(parent: &Element, child: &Element) -> LocationError {
+    if child.ns != parent.ns {
+        if let Some((ns, _)) = KNOWN_NAMES
+            .iter()
+            .find(|(ns, names)| *ns == parent.ns && names.contains(&child.name.as_str()))
+        {
+            return LocationError::WrongNamespace {
+                element: child.name.clone(),
+                expected: ns,
+                found: child.ns.clone(),
+                pos: child.pos,
+            };
+        }
+    }
     LocationError::UnexpectedElement {
         parent: parent.name.clone(),
         found: child.qualified(),

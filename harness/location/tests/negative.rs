@@ -348,3 +348,32 @@ fn bad_values_are_precise() {
         })
     ));
 }
+
+#[test]
+fn known_child_without_namespace_is_wrong_namespace() {
+    let doc = r#"<locationRequest xmlns="urn:ietf:params:xml:ns:geopriv:held"><locationType xmlns="">any</locationType></locationRequest>"#;
+    match held::parse(doc).unwrap_err() {
+        LocationError::WrongNamespace {
+            element,
+            expected,
+            found,
+            ..
+        } => {
+            assert_eq!(element, "locationType");
+            assert_eq!(expected, held::NS_HELD);
+            assert_eq!(found, "");
+        }
+        e => panic!("{e:?}"),
+    }
+    let doc = fs("1", "2")
+        .replace("<service>", "<l:service xmlns:l=\"\">")
+        .replace("</service>", "</l:service>");
+    // `xmlns:l=""` is not allowed in XML 1.0 namespaces: malformed, or (if accepted) the wrong namespace.
+    assert!(lost::parse(&doc).is_err());
+    let doc = fs("1", "2").replace("<service>", "<service xmlns=\"\">");
+    assert!(
+        matches!(lost::parse(&doc), Err(LocationError::WrongNamespace { ref element, .. }) if element == "service"),
+        "{:?}",
+        lost::parse(&doc)
+    );
+}
