@@ -279,6 +279,15 @@ fn every_lost_exception_kind_round_trips() {
         panic!()
     };
     assert_eq!(back, errs);
+    let one = LostErrors::single("ecrf.example", ExceptionKind::NotFound, "no mapping");
+    let LostMessage::Errors(back) = lost::parse(&one.to_xml()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(back.exceptions[0].kind, ExceptionKind::NotFound);
+    assert_eq!(
+        back.exceptions[0].message.as_ref().unwrap().lang.as_deref(),
+        Some("en")
+    );
     let redirect = lost::Redirect {
         target: "east.example".into(),
         source: "west.example".into(),

@@ -116,6 +116,26 @@ fn every_pidf_example_round_trips() {
 }
 
 #[test]
+fn http_examples_declare_the_mime_type_of_their_body() {
+    for f in common::files("held", &[".http"]) {
+        let (head, body) = common::http_body(&common::load(&f));
+        let ct = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Type: "))
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_owned());
+        match ct.as_deref() {
+            Some(lmpe_location::MIME_HELD) => assert!(
+                held::parse_with(&body, &ParseOptions::default()).is_ok() || f.contains("fig5"),
+                "{f}"
+            ),
+            Some(lmpe_location::MIME_PIDF) => assert!(pidf::parse(&body).is_ok(), "{f}"),
+            None => assert!(body.trim().is_empty() && head.starts_with("GET "), "{f}"),
+            Some(other) => panic!("{f}: unexpected Content-Type {other}"),
+        }
+    }
+}
+
+#[test]
 fn held_values() {
     let HeldMessage::LocationRequest(r) =
         held_rt("held/rfc5985-10.3-locationRequest-multiple-types-exact.xml")

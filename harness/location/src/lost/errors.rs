@@ -127,6 +127,15 @@ pub struct LostErrors {
 pub type Warnings = LostErrors;
 
 impl LostErrors {
+    /// A container with one exception carrying an English message.
+    pub fn single(source: &str, kind: ExceptionKind, message: &str) -> Self {
+        LostErrors {
+            source: source.to_owned(),
+            exceptions: vec![LostException::new(kind, message)],
+            extensions: Vec::new(),
+        }
+    }
+
     pub(crate) fn from_element(el: &Element) -> Result<Self> {
         let source = source_attr(el)?;
         let mut exceptions: Vec<LostException> = Vec::new();
