@@ -11,6 +11,7 @@
 //! | `missing-status-code` | transferee | `A.2` required members |
 //! | `slow-execution` | transferee | `6.3.3` execution response arrives before ExpiryTime |
 //! | `refuse-all` | transferee | `6.2.6` an agreed transfer is accepted (transferor `expect_accept`) |
+//! | `accept-invalid` | transferee | `6.3.2` a request failing the A.1 schema is not accepted (needs a deliberately invalid request, transferor `missing-call-id`) |
 //! | `message-id-zero` | transferor | `A.3` MessageId >= 1 |
 //! | `no-negotiation` | transferor | `6.3.1` execution follows an accepted negotiation |
 //! | `missing-call-id` | transferor | `A.1` required members |
@@ -36,11 +37,13 @@ pub struct TransfereeFaults {
     pub slow_execution: bool,
     /// Refuse every negotiation with 406 (conformant, but breaks an agreed transfer).
     pub refuse_all: bool,
+    /// 6.3.2/A.1: accept (202) a negotiation request that fails the A.1 schema.
+    pub accept_invalid: bool,
 }
 
 impl TransfereeFaults {
     /// Names accepted by [`TransfereeFaults::from_name`].
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "short-expiry",
         "wrong-call-id",
         "status-200-on-negotiation",
@@ -49,6 +52,7 @@ impl TransfereeFaults {
         "missing-status-code",
         "slow-execution",
         "refuse-all",
+        "accept-invalid",
     ];
 
     /// The fault names.
@@ -68,6 +72,7 @@ impl TransfereeFaults {
             "missing-status-code" => f.missing_status_code = true,
             "slow-execution" => f.slow_execution = true,
             "refuse-all" => f.refuse_all = true,
+            "accept-invalid" => f.accept_invalid = true,
             _ => return None,
         }
         Some(f)

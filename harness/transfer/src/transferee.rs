@@ -427,6 +427,25 @@ impl Transferee {
         self.violations(checked.violations);
         let req = match checked.message {
             Ok(r) => r,
+            Err(_) if self.cfg.faults.accept_invalid => {
+                // Deliberately broken: accept what should have been refused.
+                let call_id = serde_json::from_slice::<Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("CallId").and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or_default();
+                let value = serde_json::json!({
+                    "CallId": call_id,
+                    "ExpiryTime": self.cfg.expiry_time,
+                    "StatusCode": 202,
+                });
+                return self.respond_json(
+                    request,
+                    202,
+                    SchemaKind::NegotiationResponse,
+                    &value,
+                    true,
+                );
+            }
             Err(e) => return self.bad_request(request, &e),
         };
         let faults = self.cfg.faults.clone();

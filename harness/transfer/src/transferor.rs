@@ -692,6 +692,16 @@ impl Transferor {
         }
         match checked.message {
             Ok(m) if m.status_code == ACCEPTED => {
+                if self.cfg.faults.missing_call_id {
+                    self.violation(
+                        call_id,
+                        Violation::new(
+                            "6.3.2",
+                            "a chatTransferNegotiationRequest that fails the Annex A.1 schema is not accepted (202)",
+                            "the request had no CallId and was answered StatusCode 202".to_string(),
+                        ),
+                    );
+                }
                 let expires = now + self.cfg.time_scale.wait(m.expiry_time);
                 if let Some(t) = self.transfers.get_mut(call_id) {
                     t.negotiation_expires_at = Some(expires);

@@ -36,6 +36,11 @@ const TRANSFEREE_CASES: &[(&str, &str, &str)] = &[
         "6.2.6",
         "accepts the chatTransferNegotiationRequest (202)",
     ),
+    (
+        "accept-invalid",
+        "6.3.2",
+        "fails the Annex A.1 schema is not accepted",
+    ),
 ];
 
 /// Transferor fault → (clause, words of the expectation) the harness transferee reports.
@@ -59,6 +64,9 @@ fn against_transferee(name: &str, faults: TransfereeFaults) -> Pair {
     };
     if name == "accept-after-expiry" {
         tor.execute_delay = 11 * S;
+    }
+    if name == "accept-invalid" {
+        tor.faults.missing_call_id = true;
     }
     let tee = TransfereeConfig {
         expiry_time: 10,
@@ -130,16 +138,30 @@ fn each_transferee_fault_is_reported_by_the_transferor() {
             [],
             "{name} scenario without the fault"
         );
+        // `accept-invalid` needs a deliberately invalid request, which the transferee reports.
+        let tee_expected: &[&str] = if *name == "accept-invalid" {
+            &["A.1"]
+        } else {
+            &[]
+        };
+        let clauses = |v: Vec<Violation>| v.iter().map(|v| v.clause).collect::<Vec<_>>();
         assert_eq!(
-            clean.tee_violations(),
-            [],
+            clauses(clean.tee_violations()),
+            tee_expected,
             "{name} scenario without the fault"
         );
         let broken = against_transferee(name, TransfereeFaults::from_name(name).unwrap());
         assert_reported(name, &broken.tor_violations(), clause, words);
+        // With `accept-invalid` the (invalid) negotiation was never recorded, so the
+        // execution that follows it is reported too.
+        let broken_expected: &[&str] = if *name == "accept-invalid" {
+            &["A.1", "6.3.1"]
+        } else {
+            &[]
+        };
         assert_eq!(
-            broken.tee_violations(),
-            [],
+            clauses(broken.tee_violations()),
+            broken_expected,
             "{name}: the harness transferor stayed conformant"
         );
     }
