@@ -118,6 +118,22 @@ fn rfc5222_fig15_missing_crs_version_field() {
         fs.locations[0].profile.as_deref(),
         Some("not-yet-standardized-prism-profile")
     );
+    assert_eq!(
+        fs.locations[0].check_profile(),
+        Err(lost::ProfileIssue::Unrecognized(
+            "not-yet-standardized-prism-profile".into()
+        ))
+    );
+    assert_eq!(fs.locations[1].check_profile(), Ok(()));
+    let mut civic_mislabelled = fs.locations[0].clone();
+    civic_mislabelled.profile = Some("geodetic-2d".into());
+    assert_eq!(
+        civic_mislabelled.check_profile(),
+        Err(lost::ProfileIssue::ContentMismatch {
+            profile: "geodetic-2d",
+            element: "Prism".into()
+        })
+    );
     let p = fs.locations[1].representative_point().unwrap();
     assert_eq!((p.lat, p.lon), (42.656844, -73.348157));
 }

@@ -249,6 +249,7 @@ fn lost_values() {
     };
     assert!(f.validate_location && f.recursive);
     assert_eq!(f.service_boundary, lost::ServiceBoundaryMode::Value);
+    assert_eq!(f.locations[0].check_profile(), Ok(()));
     let LocationObject::Civic(ca) = &f.locations[0].objects[0] else {
         panic!()
     };

@@ -175,7 +175,60 @@ pub struct Location {
     pub objects: Vec<LocationObject>,
 }
 
+/// Why a `location` does not fit its `profile` (RFC 5222 Section 12 baseline profiles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileIssue {
+    /// A profile other than `geodetic-2d` and `civic` (answer `locationProfileUnrecognized`).
+    Unrecognized(String),
+    /// The content is not allowed by the profile (answer `locationInvalid`).
+    ContentMismatch {
+        /// The profile.
+        profile: &'static str,
+        /// The offending element (local name).
+        element: String,
+    },
+}
+
 impl Location {
+    /// Checks the content against the baseline profile: `geodetic-2d` allows 2-D (EPSG::4326)
+    /// Point, Polygon, Circle, Ellipse and ArcBand; `civic` allows civicAddress. No profile is
+    /// accepted as is.
+    pub fn check_profile(&self) -> std::result::Result<(), ProfileIssue> {
+        let Some(profile) = self.profile.as_deref() else {
+            return Ok(());
+        };
+        let (name, geodetic) = match profile {
+            "geodetic-2d" => ("geodetic-2d", true),
+            "civic" => ("civic", false),
+            other => return Err(ProfileIssue::Unrecognized(other.to_owned())),
+        };
+        for o in &self.objects {
+            let bad = match o {
+                LocationObject::Geodetic { shape, .. } => {
+                    let ok2d = shape.crs == pidf::Crs::Wgs84_2D
+                        && matches!(
+                            shape.shape,
+                            pidf::Shape::Point { .. }
+                                | pidf::Shape::Polygon(_)
+                                | pidf::Shape::Circle { .. }
+                                | pidf::Shape::Ellipse { .. }
+                                | pidf::Shape::ArcBand { .. }
+                        );
+                    (!geodetic || !ok2d).then(|| shape.shape.element_name().to_owned())
+                }
+                LocationObject::Civic(_) => geodetic.then(|| "civicAddress".to_owned()),
+                LocationObject::Other(e) => Some(e.name.clone()),
+            };
+            if let Some(element) = bad {
+                return Err(ProfileIssue::ContentMismatch {
+                    profile: name,
+                    element,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// A representative WGS 84 point of the first shape, for mapping.
     pub fn representative_point(&self) -> Option<pidf::Position> {
         self.objects.iter().find_map(|o| match o {
