@@ -938,7 +938,8 @@ fn fault_no_heartbeat_sends_no_psap_heartbeats() {
 
 #[test]
 fn every_psap_fault_has_a_pair_test() {
-    const TESTED: [&str; 20] = [
+    const TESTED: [&str; 21] = [
+        "transfer-wrong-msg-id",
         "reject-accept-contact",
         "reject-did",
         "redirect-no-target",
@@ -1166,4 +1167,42 @@ fn fault_reject_did_rejects_a_start_with_a_did() {
         start_with_headers(PsapFaults::by_name("reject-did").unwrap(), h),
         400
     );
+}
+
+/// An established chat that the PSAP transfers away (stop|transfer/266) and then re-activates
+/// (start|transfer/265), as the reference transferor does when the transfer fails.
+fn transferred_and_reactivated(faults: PsapFaults) -> (Chat, Seen, String) {
+    let mut p = pair_with(faults, Instant::now());
+    let chat = establish(&mut p);
+    let now = p.now();
+    p.b.transfer(now, &chat, "Your chat will be transferred.")
+        .unwrap();
+    p.run_for(S).unwrap();
+    assert_eq!(app_state(&p, &chat), AppState::TransferPending);
+    let now = p.now();
+    p.b.reactivate(now, &chat, "The transfer failed; I am still here.")
+        .unwrap();
+    p.run_for(S).unwrap();
+    let mut seen = Seen::default();
+    seen.poll(&mut p);
+    (p, seen, chat)
+}
+
+#[test]
+fn transfer_then_reactivation_keeps_the_chat_with_the_transferor() {
+    let (p, seen, chat) = transferred_and_reactivated(PsapFaults::default());
+    assert_eq!(app_state(&p, &chat), AppState::Established);
+    assert!(
+        violations(&seen.app).is_empty(),
+        "{:?}",
+        violations(&seen.app)
+    );
+}
+
+#[test]
+fn fault_transfer_wrong_msg_id_is_a_6_2_6_violation() {
+    let (_p, seen, _chat) =
+        transferred_and_reactivated(PsapFaults::by_name("transfer-wrong-msg-id").unwrap());
+    let v = violations(&seen.app);
+    assert!(v.iter().any(|x| x.clause == "6.2.6"), "{v:?}");
 }

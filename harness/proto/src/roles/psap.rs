@@ -60,11 +60,15 @@ pub struct PsapFaults {
     pub reject_accept_contact: bool,
     /// 6.1.2.11: reject starts that carry a DID.
     pub reject_did: bool,
+    /// 6.2.6: give stop|transfer/266 and start|transfer/265 Message Identifiers two past the
+    /// right ones.
+    pub transfer_wrong_msg_id: bool,
 }
 
 impl PsapFaults {
     /// Names accepted by [`PsapFaults::by_name`].
-    pub const NAMES: [&'static str; 20] = [
+    pub const NAMES: [&'static str; 21] = [
+        "transfer-wrong-msg-id",
         "reject-accept-contact",
         "reject-did",
         "redirect-no-target",
@@ -111,6 +115,7 @@ impl PsapFaults {
             "redirect-wrong-msg-id" => f.redirect_wrong_msg_id = true,
             "reject-accept-contact" => f.reject_accept_contact = true,
             "reject-did" => f.reject_did = true,
+            "transfer-wrong-msg-id" => f.transfer_wrong_msg_id = true,
             _ => return None,
         }
         Some(f)
@@ -185,6 +190,13 @@ pub struct PsapRole {
     test_count: u32,
     /// Whether sessions also check the APP's Request-URI (the harness as the APP's direct peer).
     app_checks: bool,
+    /// Whether an APP in-chat `#transfer` asks for a transfer (6.2.6; the HTTP-3 part is done
+    /// by whoever drives this role, see [`PsapRole::take_transfer_requests`]).
+    transfer_trigger: bool,
+    /// Chats whose call taker asked for a transfer, not yet taken.
+    transfer_requests: Vec<String>,
+    /// Whether sessions keep a transcript (for the chat history of a transfer, 6.3.3).
+    transcripts: bool,
 }
 
 impl PsapRole {
@@ -201,6 +213,9 @@ impl PsapRole {
             test_calls: HashMap::new(),
             test_count: 0,
             app_checks: false,
+            transfer_trigger: false,
+            transfer_requests: Vec::new(),
+            transcripts: false,
         }
     }
 
@@ -276,6 +291,18 @@ impl PsapRole {
         self.app_checks = on;
     }
 
+    /// Makes an APP in-chat `#transfer` a call taker's request to transfer the chat (6.2.6),
+    /// and has sessions keep the transcript that travels with it (6.3.3 `Data`).
+    pub fn set_transfer_trigger(&mut self, on: bool) {
+        self.transfer_trigger = on;
+        self.transcripts = on;
+    }
+
+    /// Chats whose call taker asked for a transfer since the last call.
+    pub fn take_transfer_requests(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.transfer_requests)
+    }
+
     /// The chats (Call Identifier unique parts), in no particular order.
     pub fn chat_ids(&self) -> Vec<String> {
         self.chats.ids()
@@ -340,7 +367,10 @@ impl PsapRole {
         msg_type: MessageType,
         text: &str,
     ) -> Result<u64, crate::session::SessionError> {
-        let h = self.chat_mut(chat)?.session.send_unchecked(msg_type, text);
+        let h = self
+            .chat_mut(chat)?
+            .session
+            .send_unchecked(now, msg_type, text);
         self.flush(now);
         Ok(h)
     }
@@ -371,7 +401,7 @@ impl PsapRole {
                 detail: format!("chat {unique} is already handled here"),
             });
         }
-        self.insert_chat(unique.clone(), session, None);
+        self.insert_chat(now, unique.clone(), session, None);
         self.flush(now);
         Ok(unique)
     }
@@ -389,11 +419,13 @@ impl PsapRole {
     /// APP's direct peer, [`Self::set_app_checks`]).
     fn insert_chat(
         &mut self,
+        now: Instant,
         unique: String,
         mut session: PsapSession,
         flow: Option<(TransportKind, SocketAddr)>,
     ) {
         session.set_check_request_uri(self.app_checks);
+        session.set_transcript(now, self.transcripts);
         self.seq += 1;
         let seed = u64::from(self.ua.local().port()) << 20 ^ 0x5a5a;
         self.chats.insert(
@@ -452,6 +484,14 @@ impl PsapRole {
                         .collect::<Vec<_>>()
                         .join("\r\n")
                 });
+            }
+            if f.transfer_wrong_msg_id
+                && matches!(
+                    out.msg_type,
+                    MessageType::STOP_TRANSFER | MessageType::START_TRANSFER
+                )
+            {
+                out.msg_id = out.msg_id.map(|n| n + 2);
             }
             if out.msg_type == MessageType::STOP_REDIRECT {
                 if f.redirect_no_target {
@@ -519,6 +559,10 @@ impl PsapRole {
     }
 
     fn auto_answer(&mut self, now: Instant, chat: &str, text: &str) {
+        if self.transfer_trigger && text.trim() == "#transfer" {
+            self.transfer_requests.push(chat.to_string());
+            return;
+        }
         let close = self.cfg.close_trigger.as_deref() == Some(text.trim());
         let redirect = (text.trim() == "#redirect")
             .then(|| self.cfg.redirect_target.clone())
@@ -759,7 +803,7 @@ impl PsapRole {
         match accepted {
             Ok(session) => {
                 let unique = session.call_id().unique.clone();
-                self.insert_chat(unique.clone(), session, Some(flow));
+                self.insert_chat(now, unique.clone(), session, Some(flow));
                 self.report_violations(&unique, msg);
                 200
             }

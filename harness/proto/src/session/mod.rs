@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub use app::{is_test_service, AppSession, AppState};
 pub use location::{check_location, location_text, pidf_point};
-pub use psap::{PsapSession, PsapState};
+pub use psap::{PsapSession, PsapState, TranscriptEntry};
 
 use lmpe_wire::lmpe::{CallId, IdentifierProfile, MessageType};
 

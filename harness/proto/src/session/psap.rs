@@ -41,8 +41,24 @@ pub struct PsapSession {
     next_heartbeat: Option<Instant>,
     next_handle: u64,
     check_request_uri: bool,
+    transcript: Option<Vec<TranscriptEntry>>,
     out: VecDeque<OutgoingChat>,
     events: VecDeque<SessionEvent>,
+}
+
+/// One message of a chat as the PSAP saw it (the chat history of a transfer, 6.3.3 `Data`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptEntry {
+    /// When it was sent or received.
+    pub at: Instant,
+    /// True for the APP's messages.
+    pub from_app: bool,
+    /// Its Message Type.
+    pub msg_type: MessageType,
+    /// Its Message Identifier.
+    pub msg_id: u32,
+    /// Its text.
+    pub text: String,
 }
 
 /// Why a start/257 cannot open a session, and the status to answer with.
@@ -172,6 +188,7 @@ impl PsapSession {
             msg_id_purpose: ids.msg_id_purpose,
             next_handle: 1,
             check_request_uri: false,
+            transcript: None,
             out: VecDeque::new(),
             events: VecDeque::new(),
         };
@@ -183,7 +200,7 @@ impl PsapSession {
             msg_id: ids.msg_id,
             text: chat_text(msg),
         });
-        s.queue(MessageType::START, true, Some(greeting.to_string()));
+        s.queue(now, MessageType::START, true, Some(greeting.to_string()));
         s.events.push_back(SessionEvent::Established {
             reply_to: s.reply_to.clone(),
         });
@@ -235,7 +252,13 @@ impl PsapSession {
         self.state
     }
 
-    fn queue(&mut self, msg_type: MessageType, with_id: bool, text: Option<String>) -> u64 {
+    fn queue(
+        &mut self,
+        now: Instant,
+        msg_type: MessageType,
+        with_id: bool,
+        text: Option<String>,
+    ) -> u64 {
         let handle = self.next_handle;
         self.next_handle += 1;
         let msg_id = with_id.then(|| {
@@ -243,6 +266,7 @@ impl PsapSession {
             self.next_msg_id += 1;
             id
         });
+        self.record(now, false, msg_type, msg_id, text.as_deref());
         self.out.push_back(OutgoingChat {
             handle,
             target: self.app_uri.clone(),
@@ -271,7 +295,7 @@ impl PsapSession {
         if self.state != PsapState::Established {
             return Err(self.not_allowed("send_chat"));
         }
-        Ok(self.queue(MessageType::IN_CHAT, true, Some(text.to_string())))
+        Ok(self.queue(_now, MessageType::IN_CHAT, true, Some(text.to_string())))
     }
 
     /// 6.2.7: redirects the chat to `target`: stop|redirect/274 with the target in Reply-To and
@@ -312,6 +336,70 @@ impl PsapSession {
         self.next_msg_id.saturating_sub(1)
     }
 
+    /// Keeps (or stops keeping) a transcript of the chat's text messages, from now on; the
+    /// start is recorded when it is turned on right after the session was created.
+    pub fn set_transcript(&mut self, now: Instant, on: bool) {
+        match (on, self.transcript.is_some()) {
+            (true, false) => {
+                let mut t = Vec::new();
+                for e in &self.events {
+                    if let SessionEvent::Received {
+                        msg_type,
+                        msg_id: Some(id),
+                        text: Some(text),
+                    } = e
+                    {
+                        t.push(TranscriptEntry {
+                            at: now,
+                            from_app: true,
+                            msg_type: *msg_type,
+                            msg_id: *id,
+                            text: text.clone(),
+                        });
+                    }
+                }
+                for o in &self.out {
+                    if let (Some(id), Some(text)) = (o.msg_id, &o.text) {
+                        t.push(TranscriptEntry {
+                            at: now,
+                            from_app: false,
+                            msg_type: o.msg_type,
+                            msg_id: id,
+                            text: text.clone(),
+                        });
+                    }
+                }
+                self.transcript = Some(t);
+            }
+            (false, true) => self.transcript = None,
+            _ => {}
+        }
+    }
+
+    /// The transcript, when kept ([`Self::set_transcript`]).
+    pub fn transcript(&self) -> &[TranscriptEntry] {
+        self.transcript.as_deref().unwrap_or(&[])
+    }
+
+    fn record(
+        &mut self,
+        now: Instant,
+        from_app: bool,
+        t: MessageType,
+        id: Option<u32>,
+        text: Option<&str>,
+    ) {
+        if let (Some(tr), Some(id), Some(text)) = (self.transcript.as_mut(), id, text) {
+            tr.push(TranscriptEntry {
+                at: now,
+                from_app,
+                msg_type: t,
+                msg_id: id,
+                text: text.to_string(),
+            });
+        }
+    }
+
     /// Checks that the APP's later messages are sent to the Reply-To URI (6.2.3 to 6.2.5).
     /// Only meaningful where nothing between the APP and this PSAP rewrites the Request-URI
     /// (the harness as the APP's direct peer); off by default.
@@ -338,6 +426,14 @@ impl PsapSession {
         }
         self.state = PsapState::TransferringAway;
         self.next_heartbeat = None;
+        let last = self.last_msg_id().max(1);
+        self.record(
+            _now,
+            false,
+            MessageType::STOP_TRANSFER,
+            Some(last),
+            Some(text),
+        );
         let handle = self.next_handle;
         self.next_handle += 1;
         self.out.push_back(OutgoingChat {
@@ -376,7 +472,12 @@ impl PsapSession {
         }
         self.state = PsapState::Established;
         self.next_heartbeat = self.params.heartbeat_interval.map(|i| now + i);
-        Ok(self.queue(MessageType::START_TRANSFER, true, Some(text.to_string())))
+        Ok(self.queue(
+            now,
+            MessageType::START_TRANSFER,
+            true,
+            Some(text.to_string()),
+        ))
     }
 
     /// 6.2.6 (transferee, after answering a chatTransferExecutionRequest with 200): takes
@@ -413,10 +514,16 @@ impl PsapSession {
             msg_id_purpose: None,
             next_handle: 1,
             check_request_uri: false,
+            transcript: None,
             out: VecDeque::new(),
             events: VecDeque::new(),
         };
-        s.queue(MessageType::START_TRANSFER, true, Some(text.to_string()));
+        s.queue(
+            now,
+            MessageType::START_TRANSFER,
+            true,
+            Some(text.to_string()),
+        );
         s.events.push_back(SessionEvent::Established {
             reply_to: s.reply_to.clone(),
         });
@@ -426,8 +533,13 @@ impl PsapSession {
     /// Sends a message of any type with the next Message Identifier, whatever the state
     /// (harness use: checking that an APP refuses a message out of sequence, e.g. a second
     /// start|transfer/265, 6.2.6).
-    pub fn send_unchecked(&mut self, msg_type: MessageType, text: &str) -> u64 {
-        self.queue(msg_type, !msg_type.is_heartbeat(), Some(text.to_string()))
+    pub fn send_unchecked(&mut self, now: Instant, msg_type: MessageType, text: &str) -> u64 {
+        self.queue(
+            now,
+            msg_type,
+            !msg_type.is_heartbeat(),
+            Some(text.to_string()),
+        )
     }
 
     /// Removes and returns the violations reported so far (other events stay queued), so the
@@ -453,7 +565,7 @@ impl PsapSession {
         self.next_heartbeat = None;
         self.events
             .push_back(SessionEvent::Stopped { by_peer: false });
-        Ok(self.queue(MessageType::STOP, true, Some(text.to_string())))
+        Ok(self.queue(_now, MessageType::STOP, true, Some(text.to_string())))
     }
 
     /// A MESSAGE from the APP for this chat (after the start); returns the status to answer.
@@ -522,6 +634,7 @@ impl PsapSession {
                     _ => {}
                 }
                 self.last_app_msg_id = ids.msg_id.or(self.last_app_msg_id);
+                self.record(_now, true, t, ids.msg_id, text.as_deref());
                 self.events.push_back(SessionEvent::Received {
                     msg_type: t,
                     msg_id: ids.msg_id,
@@ -577,7 +690,7 @@ impl PsapSession {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.next_heartbeat.is_some_and(|t| t <= now) && self.state == PsapState::Established {
             self.next_heartbeat = self.params.heartbeat_interval.map(|i| now + i);
-            self.queue(MessageType::HEARTBEAT, false, None);
+            self.queue(now, MessageType::HEARTBEAT, false, None);
         }
     }
 }
