@@ -150,7 +150,7 @@ impl Recorder {
             for m in Metric::ALL {
                 let i = c.index() * Metric::ALL.len() + m.index();
                 if let Some(h) = self.hist.get_mut(i).and_then(Option::take) {
-                    if h.len() > 0 {
+                    if !h.is_empty() {
                         out.push((c, m, h));
                     }
                 }

@@ -299,7 +299,7 @@ impl Profile {
                     Metric::ALL.map(Metric::name).join(", ")
                 ));
             }
-            if !(s.percentile > 0.0 && s.percentile <= 100.0) || !pos(s.max_ms) {
+            if !(s.percentile > 0.0 && s.percentile <= 100.0 && pos(s.max_ms)) {
                 return bad("slo: percentile within (0, 100], max_ms > 0".into());
             }
         }

@@ -163,7 +163,7 @@ pub fn evaluate(profile: &Profile, hists: &Hists, w: &WindowCounts) -> Vec<SloRe
         };
         let h = pick(hists, &s.class, metric);
         let value =
-            (h.len() > 0).then(|| h.value_at_quantile(s.percentile / 100.0) as f64 / 1000.0);
+            (!h.is_empty()).then(|| h.value_at_quantile(s.percentile / 100.0) as f64 / 1000.0);
         out.push(SloResult {
             what: format!("{} {} p{} (ms)", s.class, s.metric, s.percentile),
             value,

@@ -168,7 +168,7 @@ impl Prepared {
             .or(profile.start_at_epoch_s)
             .unwrap_or(now_sys + 0.2);
         let wait = start_epoch_s - now_sys;
-        if wait < -LATE_START_TOLERANCE_S || wait > MAX_START_WAIT_S {
+        if !(-LATE_START_TOLERANCE_S..=MAX_START_WAIT_S).contains(&wait) {
             return Err(LoadError::Profile(format!(
                 "the common start {start_epoch_s:.3} is {:.1} s {} now",
                 wait.abs(),
