@@ -316,14 +316,13 @@ pub fn parse_document(input: &str, opts: &ParseOptions) -> Result<Element> {
                         pos,
                     });
                 }
-                let qname = s.name().into_inner().to_owned();
                 let ns = match res {
                     OwnedResolve::Unbound => String::new(),
                     OwnedResolve::Bound(ns) => ns,
                     OwnedResolve::Unknown(prefix) => {
                         return Err(LocationError::UndeclaredPrefix {
                             prefix,
-                            name: qname,
+                            name: s.name().into_inner().to_owned(),
                             pos,
                         })
                     }
