@@ -1,2 +1,48 @@
 //! Simulated LIS and ECRF: HELD and LoST services over HTTP, backed by data files (service
 //! boundaries, device-identity to location tables), with point/shape-in-area mapping.
+//!
+//! The service logic is sans-IO: [`Ecrf::handle`] and [`Lis::handle`] take a request body
+//! (and, for the LIS, the HTTP path and the client's IP address) and return a
+//! [`ServiceReply`] (status, content type, body and an artificial delay for the `*-slow`
+//! faults). [`http::serve`] binds both to an axum HTTP server and records every HTTP message
+//! in an [`HttpLog`] for the conformance report's ladder.
+//!
+//! Data files:
+//! - service boundaries: a GeoJSON `FeatureCollection` of `Polygon`/`MultiPolygon` features,
+//!   see [`ServiceAreas::from_geojson`] (`data/areas.geojson`);
+//! - the LIS table: JSON, device identities to locations, see [`LisTable::from_json`]
+//!   (`data/lis.json`).
+//!
+//! Both may hold `${NAME}` template variables, filled in with [`fill_template`] before
+//! parsing (PSAP ports are only known at run time).
+//!
+//! Mapping rule (see [`mapping`]): a point maps to the first area, in file order, that
+//! contains it (boundary included); a shape (circle, ellipse, arc band, polygon, …) maps to
+//! the first area that contains it completely, otherwise to the area with the largest overlap
+//! (ties: file order); no overlap at all is `notFound`. Civic locations match the areas'
+//! `civic` keys (country, and A1/A3 where the key gives them; the most specific key wins).
+
+mod areas;
+mod ecrf;
+mod error;
+mod faults;
+pub mod http;
+mod lis;
+mod log;
+pub mod mapping;
+mod reply;
+mod template;
+
+pub use areas::{CivicKey, ServiceArea, ServiceAreas};
+pub use ecrf::{Ecrf, EcrfConfig};
+pub use error::LocsvcError;
+pub use faults::{EcrfFaults, LisFaults, SLOW_DELAY};
+pub use lis::{DeviceEntry, DeviceLocation, Lis, LisConfig, LisTable};
+pub use log::{HttpDirection, HttpLog, HttpRecord};
+pub use reply::ServiceReply;
+pub use template::fill_template;
+
+/// The sample service boundaries (two adjacent PSAP areas, `${PSAP_A}`/`${PSAP_B}` URIs).
+pub const SAMPLE_AREAS: &str = include_str!("../data/areas.geojson");
+/// The sample LIS table.
+pub const SAMPLE_LIS: &str = include_str!("../data/lis.json");

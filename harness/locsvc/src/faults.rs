@@ -1,0 +1,122 @@
+//! Deliberate faults of the simulated ECRF and LIS, by name, for robustness tests and for
+//! proving that location checks fail ("broken peer").
+
+use std::time::Duration;
+
+use crate::LocsvcError;
+
+/// Default delay of `ecrf-slow` and `lis-slow`.
+pub const SLOW_DELAY: Duration = Duration::from_secs(5);
+
+/// Deliberate deviations of the ECRF from RFC 5222 / the data it serves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EcrfFaults {
+    /// Answer every request with a plain-text body that is not XML.
+    pub not_xml: bool,
+    /// Answer with a LoST document cut off in the middle (not well-formed).
+    pub malformed_xml: bool,
+    /// Answer with the right document in a wrong namespace (`urn:ietf:params:xml:ns:lost2`).
+    pub wrong_namespace: bool,
+    /// Answer only after this delay.
+    pub slow: Option<Duration>,
+    /// Return a by-value service boundary with coordinates far outside WGS 84 ranges, written
+    /// with hundreds of digits.
+    pub oversize_coordinates: bool,
+    /// Map every location to the next area's PSAP (in file order) instead of its own.
+    pub wrong_psap: bool,
+    /// Answer every findService with a `notFound` error.
+    pub notfound_always: bool,
+    /// Answer with HTTP 500 and an empty body.
+    pub http_error: bool,
+}
+
+impl EcrfFaults {
+    /// Names accepted by [`EcrfFaults::from_name`].
+    pub const NAMES: [&'static str; 8] = [
+        "ecrf-not-xml",
+        "ecrf-malformed-xml",
+        "ecrf-wrong-namespace",
+        "ecrf-slow",
+        "ecrf-oversize-coordinates",
+        "ecrf-wrong-psap",
+        "ecrf-notfound-always",
+        "ecrf-http-error",
+    ];
+
+    /// A single fault by name (`ecrf-slow` waits [`SLOW_DELAY`]).
+    pub fn from_name(name: &str) -> Result<Self, LocsvcError> {
+        let mut f = Self::default();
+        match name {
+            "ecrf-not-xml" => f.not_xml = true,
+            "ecrf-malformed-xml" => f.malformed_xml = true,
+            "ecrf-wrong-namespace" => f.wrong_namespace = true,
+            "ecrf-slow" => f.slow = Some(SLOW_DELAY),
+            "ecrf-oversize-coordinates" => f.oversize_coordinates = true,
+            "ecrf-wrong-psap" => f.wrong_psap = true,
+            "ecrf-notfound-always" => f.notfound_always = true,
+            "ecrf-http-error" => f.http_error = true,
+            _ => return Err(LocsvcError::UnknownFault(name.to_owned())),
+        }
+        Ok(f)
+    }
+}
+
+/// Deliberate deviations of the LIS from RFC 5985 / 6753 / 7840.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LisFaults {
+    /// Leave out RFC 7840 routing information even when asked for and known.
+    pub no_routing: bool,
+    /// Mint location URIs with an empty port (`http://127.0.0.1:/loc/...`, RFC 5985 10.3's
+    /// published defect), which cannot be dereferenced.
+    pub bad_uri: bool,
+    /// Answer every request with a plain-text body that is not XML.
+    pub not_xml: bool,
+    /// Answer only after this delay.
+    pub slow: Option<Duration>,
+    /// Answer every locationRequest and dereference with the HELD error `locationUnknown`.
+    pub location_unknown: bool,
+}
+
+impl LisFaults {
+    /// Names accepted by [`LisFaults::from_name`].
+    pub const NAMES: [&'static str; 5] = [
+        "lis-no-routing",
+        "lis-bad-uri",
+        "lis-not-xml",
+        "lis-slow",
+        "lis-location-unknown",
+    ];
+
+    /// A single fault by name (`lis-slow` waits [`SLOW_DELAY`]).
+    pub fn from_name(name: &str) -> Result<Self, LocsvcError> {
+        let mut f = Self::default();
+        match name {
+            "lis-no-routing" => f.no_routing = true,
+            "lis-bad-uri" => f.bad_uri = true,
+            "lis-not-xml" => f.not_xml = true,
+            "lis-slow" => f.slow = Some(SLOW_DELAY),
+            "lis-location-unknown" => f.location_unknown = true,
+            _ => return Err(LocsvcError::UnknownFault(name.to_owned())),
+        }
+        Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_parses_to_a_distinct_fault() {
+        for n in EcrfFaults::NAMES {
+            let f = EcrfFaults::from_name(n).ok();
+            assert!(f.is_some_and(|f| f != EcrfFaults::default()), "{n}");
+        }
+        for n in LisFaults::NAMES {
+            let f = LisFaults::from_name(n).ok();
+            assert!(f.is_some_and(|f| f != LisFaults::default()), "{n}");
+        }
+        assert!(EcrfFaults::from_name("lis-slow").is_err());
+        assert!(LisFaults::from_name("nope").is_err());
+    }
+}

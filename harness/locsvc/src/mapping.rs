@@ -1,0 +1,316 @@
+//! Location → service area: shapes to `geo` geometries and the mapping rule.
+//!
+//! Rule: a point maps to the first area, in file order, that contains it (its boundary
+//! included, so a point on the border of two areas goes to the earlier one). Any other shape
+//! is turned into a polygon (circles, ellipses and arc bands approximated by 64-gons in a
+//! local equirectangular projection) and maps to the first area containing it completely,
+//! else to the area with the largest overlap (ties: file order); a shape overlapping no area
+//! maps nowhere (`notFound`). Civic addresses map by the areas' civic keys (most specific key
+//! wins, ties: file order).
+
+use geo::{Area, BooleanOps, Contains, Coord, Intersects, LineString, Point, Polygon};
+use lmpe_location::pidf::{CivicAddress, Polygon as PidfPolygon, Position, Shape};
+
+use crate::areas::{ServiceArea, ServiceAreas};
+
+/// Metres per degree of latitude (and of longitude at the equator), spherical approximation.
+const M_PER_DEG: f64 = 111_320.0;
+/// Vertices of the polygon approximating a circle or an ellipse.
+const SEGMENTS: usize = 64;
+/// Largest radius or axis accepted, metres (beyond, the shape is `locationInvalid`).
+pub const MAX_RADIUS_M: f64 = 1_000_000.0;
+
+/// A location the ECRF can map, after validation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MapInput {
+    /// A single position.
+    Point(Point<f64>),
+    /// An area (any shape other than a point).
+    Area(Polygon<f64>),
+}
+
+/// Why a shape cannot be mapped (LoST `locationInvalid`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidShape(pub String);
+
+fn coord(p: &Position) -> Result<Coord<f64>, InvalidShape> {
+    if !p.lat.is_finite() || !p.lon.is_finite() || p.lat.abs() > 90.0 || p.lon.abs() > 180.0 {
+        return Err(InvalidShape(format!(
+            "position {} {} is outside WGS 84 ranges",
+            p.lat, p.lon
+        )));
+    }
+    Ok(Coord { x: p.lon, y: p.lat })
+}
+
+fn length(what: &str, m: f64) -> Result<f64, InvalidShape> {
+    if !(0.0..=MAX_RADIUS_M).contains(&m) {
+        return Err(InvalidShape(format!(
+            "{what} {m} m is not in 0..={MAX_RADIUS_M} m"
+        )));
+    }
+    Ok(m)
+}
+
+/// The point `north`/`east` metres from `c` (equirectangular, good to well below a metre at
+/// the sizes accepted).
+fn offset(c: Coord<f64>, north: f64, east: f64) -> Coord<f64> {
+    let cos = c.y.to_radians().cos().max(1e-6);
+    Coord {
+        x: c.x + east / (M_PER_DEG * cos),
+        y: c.y + north / M_PER_DEG,
+    }
+}
+
+/// An ellipse (semi-axes in metres, orientation of the major axis in degrees clockwise from
+/// north) as a polygon.
+fn ellipse(c: Coord<f64>, major: f64, minor: f64, orientation_deg: f64) -> Polygon<f64> {
+    let o = orientation_deg.to_radians();
+    let mut pts: Vec<Coord<f64>> = (0..SEGMENTS)
+        .map(|i| {
+            let t = std::f64::consts::TAU * i as f64 / SEGMENTS as f64;
+            let (a, b) = (major * t.cos(), minor * t.sin());
+            // Major axis along bearing `o`: north = a cos o - b sin o, east = a sin o + b cos o.
+            offset(c, a * o.cos() - b * o.sin(), a * o.sin() + b * o.cos())
+        })
+        .collect();
+    if let Some(first) = pts.first().copied() {
+        pts.push(first);
+    }
+    Polygon::new(LineString::new(pts), vec![])
+}
+
+fn arc_band(c: Coord<f64>, inner: f64, outer: f64, start: f64, opening: f64) -> Polygon<f64> {
+    let steps = SEGMENTS / 2;
+    let at = |r: f64, deg: f64| {
+        let a = deg.to_radians();
+        offset(c, r * a.cos(), r * a.sin())
+    };
+    let mut pts: Vec<Coord<f64>> = (0..=steps)
+        .map(|i| at(outer, start + opening * i as f64 / steps as f64))
+        .collect();
+    pts.extend(
+        (0..=steps)
+            .rev()
+            .map(|i| at(inner, start + opening * i as f64 / steps as f64)),
+    );
+    if let Some(first) = pts.first().copied() {
+        pts.push(first);
+    }
+    Polygon::new(LineString::new(pts), vec![])
+}
+
+fn polygon(p: &PidfPolygon) -> Result<Polygon<f64>, InvalidShape> {
+    let ring = |r: &[Position]| -> Result<LineString<f64>, InvalidShape> {
+        if r.len() < 4 {
+            return Err(InvalidShape(
+                "a polygon ring needs at least 4 positions".into(),
+            ));
+        }
+        Ok(LineString::new(
+            r.iter().map(coord).collect::<Result<_, _>>()?,
+        ))
+    };
+    Ok(Polygon::new(
+        ring(&p.exterior)?,
+        p.interiors
+            .iter()
+            .map(|r| ring(r))
+            .collect::<Result<_, _>>()?,
+    ))
+}
+
+/// Validates a PIDF-LO shape and turns it into something to map (3-D shapes by their 2-D
+/// footprint).
+pub fn to_input(shape: &Shape) -> Result<MapInput, InvalidShape> {
+    Ok(match shape {
+        Shape::Point { pos } => MapInput::Point(Point(coord(pos)?)),
+        Shape::Circle { center, radius } | Shape::Sphere { center, radius } => {
+            let r = length("radius", *radius)?;
+            MapInput::Area(ellipse(coord(center)?, r, r, 0.0))
+        }
+        Shape::Ellipse {
+            center,
+            semi_major,
+            semi_minor,
+            orientation,
+        }
+        | Shape::Ellipsoid {
+            center,
+            semi_major,
+            semi_minor,
+            orientation,
+            ..
+        } => MapInput::Area(ellipse(
+            coord(center)?,
+            length("semi-major axis", *semi_major)?,
+            length("semi-minor axis", *semi_minor)?,
+            *orientation,
+        )),
+        Shape::ArcBand {
+            center,
+            inner_radius,
+            outer_radius,
+            start_angle,
+            opening_angle,
+        } => MapInput::Area(arc_band(
+            coord(center)?,
+            length("inner radius", *inner_radius)?,
+            length("outer radius", *outer_radius)?,
+            *start_angle,
+            *opening_angle,
+        )),
+        Shape::Polygon(p) | Shape::Prism { base: p, .. } => MapInput::Area(polygon(p)?),
+    })
+}
+
+/// The area `input` maps to among the areas serving `service`, by the rule above.
+pub fn map_geodetic<'a>(
+    areas: &'a ServiceAreas,
+    input: &MapInput,
+    service: &str,
+) -> Option<&'a ServiceArea> {
+    let serving = areas.areas.iter().filter(|a| a.serves(service));
+    match input {
+        MapInput::Point(p) => serving.into_iter().find(|a| a.boundary.intersects(p)),
+        MapInput::Area(shape) => {
+            let candidates: Vec<&ServiceArea> = serving.collect();
+            if let Some(a) = candidates.iter().find(|a| a.boundary.contains(shape)) {
+                return Some(a);
+            }
+            let mut best: Option<(&ServiceArea, f64)> = None;
+            for a in candidates {
+                let overlap = a.boundary.intersection(shape).unsigned_area();
+                let better = match best {
+                    Some((_, b)) => overlap > b,
+                    None => overlap > 0.0,
+                };
+                if better {
+                    best = Some((a, overlap));
+                }
+            }
+            best.map(|(a, _)| a)
+        }
+    }
+}
+
+/// The area a civic address maps to among the areas serving `service`.
+pub fn map_civic<'a>(
+    areas: &'a ServiceAreas,
+    civic: &CivicAddress,
+    service: &str,
+) -> Option<&'a ServiceArea> {
+    let mut best: Option<(&ServiceArea, u8)> = None;
+    for a in areas.areas.iter().filter(|a| a.serves(service)) {
+        let score = a
+            .civic
+            .iter()
+            .filter_map(|k| {
+                k.score(
+                    civic.country.as_deref(),
+                    civic.a1.as_deref(),
+                    civic.a3.as_deref(),
+                )
+            })
+            .max();
+        if let Some(s) = score {
+            let better = match best {
+                Some((_, b)) => s > b,
+                None => true,
+            };
+            if better {
+                best = Some((a, s));
+            }
+        }
+    }
+    best.map(|(a, _)| a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn areas() -> ServiceAreas {
+        let text = crate::fill_template(
+            crate::SAMPLE_AREAS,
+            &[("PSAP_A", "sip:a@127.0.0.1"), ("PSAP_B", "sip:b@127.0.0.1")],
+        )
+        .unwrap_or_default();
+        ServiceAreas::from_geojson(&text).unwrap_or_default()
+    }
+
+    fn id(a: Option<&ServiceArea>) -> Option<&str> {
+        a.map(|a| a.id.as_str())
+    }
+
+    fn map(shape: Shape) -> Option<String> {
+        let a = areas();
+        let input = to_input(&shape).ok()?;
+        id(map_geodetic(&a, &input, "urn:service:sos")).map(str::to_owned)
+    }
+
+    #[test]
+    fn points_map_to_the_containing_area_and_borders_to_the_first() {
+        let p = |lat, lon| Shape::Point {
+            pos: Position::new(lat, lon),
+        };
+        assert_eq!(map(p(48.2, 16.2)).as_deref(), Some("area-a"));
+        assert_eq!(map(p(48.2, 16.6)).as_deref(), Some("area-b"));
+        assert_eq!(map(p(48.2, 16.4)).as_deref(), Some("area-a"));
+        assert_eq!(map(p(47.0, 10.0)), None);
+    }
+
+    #[test]
+    fn shapes_map_by_containment_then_largest_overlap() {
+        let circle = |lon, r| Shape::Circle {
+            center: Position::new(48.2, lon),
+            radius: r,
+        };
+        // Inside B entirely.
+        assert_eq!(map(circle(16.6, 500.0)).as_deref(), Some("area-b"));
+        // Straddles the border (16.4), mostly in B.
+        assert_eq!(map(circle(16.41, 3000.0)).as_deref(), Some("area-b"));
+        // Straddles, mostly in A.
+        assert_eq!(map(circle(16.39, 3000.0)).as_deref(), Some("area-a"));
+        // An ellipse oriented east-west, centred in A but reaching far into B: more in A.
+        let e = Shape::Ellipse {
+            center: Position::new(48.2, 16.38),
+            semi_major: 5000.0,
+            semi_minor: 100.0,
+            orientation: 90.0,
+        };
+        assert_eq!(map(e).as_deref(), Some("area-a"));
+        // Outside everything.
+        assert_eq!(map(circle(10.0, 100.0)), None);
+    }
+
+    #[test]
+    fn invalid_shapes_are_rejected() {
+        let huge = Shape::Circle {
+            center: Position::new(48.2, 16.2),
+            radius: 1e9,
+        };
+        assert!(to_input(&huge).is_err());
+        let off = Shape::Point {
+            pos: Position::new(91.0, 0.0),
+        };
+        assert!(to_input(&off).is_err());
+        let nan = Shape::Point {
+            pos: Position::new(f64::NAN, 0.0),
+        };
+        assert!(to_input(&nan).is_err());
+    }
+
+    #[test]
+    fn civic_maps_by_key() {
+        let a = areas();
+        let mut c = CivicAddress {
+            country: Some("AT".into()),
+            a1: Some("Niederösterreich".into()),
+            ..CivicAddress::default()
+        };
+        assert_eq!(id(map_civic(&a, &c, "urn:service:sos")), Some("area-b"));
+        c.a1 = Some("Tirol".into());
+        assert_eq!(id(map_civic(&a, &c, "urn:service:sos")), None);
+    }
+}
