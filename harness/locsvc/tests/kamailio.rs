@@ -1,0 +1,478 @@
+//! Kamailio 5.6 (`tests/kamailio/kamailio.cfg`) as a real ESRP under test, routing by location
+//! through the simulated ECRF (`lmpe-locsvc`) to harness PSAPs: a chat started in area A
+//! reaches PSAP A only, one in area B reaches PSAP B only, a location outside every area gets
+//! the documented 404, an ECRF that answers too late gets a 500 within the HTTP budget, and an
+//! ECRF that answers something that is not XML is reported with what Kamailio did (5.6.3:
+//! crashes in the lost module).
+//!
+//! Needs `kamailio` with the `lost` module (`apt-get install kamailio kamailio-utils-modules`):
+//! without it the test is skipped with the reason, unless `CI` is set, where it fails.
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lmpe_locsvc::http::{serve, HttpServer, LocServices};
+use lmpe_locsvc::{
+    fill_template, Ecrf, EcrfConfig, EcrfFaults, Lis, LisConfig, LisTable, ServiceAreas,
+    SAMPLE_AREAS, SAMPLE_LIS,
+};
+use lmpe_net::{spawn_endpoint, EndpointHandle, SipSocketConfig};
+use lmpe_proto::endpoint::TransportKind;
+use lmpe_proto::roles::{AppConfig, AppRole, PsapConfig, PsapFaults, PsapRole, RoleEvent};
+use lmpe_proto::session::{ChatParams, SessionEvent};
+use lmpe_proto::ua::UaConfig;
+
+const CONFIG: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/kamailio/kamailio.cfg"
+);
+const MODULE_DIRS: [&str; 3] = [
+    "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+    "/usr/lib/kamailio/modules",
+    "/usr/local/lib64/kamailio/modules",
+];
+/// Kamailio's whole-request budget towards the ECRF (`HTTP_TIMEOUT`, seconds).
+const HTTP_TIMEOUT_S: u64 = 2;
+/// How long to wait for an outcome the test expects.
+const WAIT: Duration = Duration::from_secs(6);
+
+/// Kamailio's module directory, when Kamailio with the lost module is installed.
+fn kamailio_modules(test: &str) -> Option<&'static str> {
+    let runs = Command::new("kamailio")
+        .arg("-v")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let dir = MODULE_DIRS
+        .into_iter()
+        .find(|d| Path::new(d).join("lost.so").exists());
+    let missing = match (runs, dir) {
+        (true, Some(d)) => return Some(d),
+        (false, _) => "kamailio is not on PATH",
+        (true, None) => "Kamailio's lost module (lost.so) is not installed",
+    };
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: {missing} but CI is set; install it (apt-get install kamailio \
+         kamailio-utils-modules, as .ci/run does)"
+    );
+    eprintln!("{test}: skipped: {missing} (apt-get install kamailio kamailio-utils-modules)");
+    None
+}
+
+/// A port free for TCP and UDP alike (Kamailio listens on both).
+fn free_port() -> u16 {
+    (0..50)
+        .find_map(|_| {
+            let tcp = TcpListener::bind("127.0.0.1:0").ok()?;
+            let port = tcp.local_addr().ok()?.port();
+            UdpSocket::bind(("127.0.0.1", port)).ok().map(|_| port)
+        })
+        .expect("no port free for both TCP and UDP")
+}
+
+/// Kamailio as a child process, killed on drop; its stderr log in `dir`.
+struct Kamailio {
+    child: Child,
+    addr: SocketAddr,
+    dir: PathBuf,
+}
+
+impl Kamailio {
+    fn start(modules: &str, ecrf_url: &str) -> Kamailio {
+        let mut last = String::new();
+        for attempt in 0..3 {
+            let port = free_port();
+            let dir = std::env::temp_dir().join(format!(
+                "lmpe-kamailio-{}-{port}-{attempt}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&dir).expect("run dir");
+            let log = std::fs::File::create(dir.join("kamailio.log")).expect("log file");
+            let child = Command::new("kamailio")
+                .arg("-f")
+                .arg(CONFIG)
+                .args(["-L", modules, "-DD", "-E"])
+                .arg("-Y")
+                .arg(&dir)
+                .arg("-P")
+                .arg(dir.join("kamailio.pid"))
+                .arg("-w")
+                .arg(&dir)
+                .args(["-m", "32", "-M", "8"])
+                .arg("-l")
+                .arg(format!("udp:127.0.0.1:{port}"))
+                .arg("-l")
+                .arg(format!("tcp:127.0.0.1:{port}"))
+                .arg("-A")
+                .arg(format!("ECRF_CON=\"ecrf=>{ecrf_url}\""))
+                .arg("-A")
+                .arg(format!("HTTP_TIMEOUT={HTTP_TIMEOUT_S}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("spawn kamailio");
+            let mut k = Kamailio {
+                child,
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                dir,
+            };
+            if k.wait_ready() {
+                return k;
+            }
+            last = k.log_tail();
+        }
+        panic!("Kamailio did not start; its log:\n{last}");
+    }
+
+    /// Waits until Kamailio answers an OPTIONS ping (or exits).
+    fn wait_ready(&mut self) -> bool {
+        let Ok(sock) = UdpSocket::bind("127.0.0.1:0") else {
+            return false;
+        };
+        let _ = sock.set_read_timeout(Some(Duration::from_millis(200)));
+        let local = sock.local_addr().map(|a| a.port()).unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if !self.alive() {
+                return false;
+            }
+            let ping = format!(
+                "OPTIONS sip:{addr} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bKping{n}\r\n\
+                 Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:{addr}>\r\n\
+                 Call-ID: ping-{n}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+                addr = self.addr,
+                n = deadline.elapsed().as_nanos()
+            );
+            let _ = sock.send_to(ping.as_bytes(), self.addr);
+            let mut buf = [0u8; 2048];
+            if let Ok(n) = sock.recv(&mut buf) {
+                if buf[..n].starts_with(b"SIP/2.0 200") {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("kamailio.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn ua() -> UaConfig {
+    UaConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+async fn start_psap(name: &str, user: &str) -> EndpointHandle<PsapRole> {
+    let placeholder = SocketAddr::from(([127, 0, 0, 1], 9));
+    let psap = PsapRole::new(PsapConfig {
+        name: name.into(),
+        reply_to: String::new(),
+        uri: String::new(),
+        outbound: (TransportKind::Udp, placeholder),
+        params: ChatParams::default(),
+        greeting: "112 emergency chat, what is your emergency?".into(),
+        auto_reply: Some("Received: {text}".into()),
+        close_trigger: Some("#close".into()),
+        redirect_target: None,
+        faults: PsapFaults::default(),
+        ua: ua(),
+        test_repeat_window: Duration::from_secs(120),
+        test_call_limit: None,
+    });
+    let h = spawn_endpoint(psap, SipSocketConfig::loopback())
+        .await
+        .expect("spawn PSAP");
+    let addr = h.local_addr();
+    let uri = format!("sip:{user}@{addr}");
+    h.with(move |p, _| {
+        p.set_local(addr);
+        p.set_uri(&uri);
+        p.set_reply_to(&uri);
+    })
+    .await
+    .expect("configure PSAP");
+    h
+}
+
+/// What one chat start through Kamailio led to.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// Final status of the APP's start/257 (None: no answer within the wait).
+    status: Option<u16>,
+    /// The APP saw the PSAP's start/257 (the chat is established end to end).
+    established: bool,
+    /// Chats each PSAP holds.
+    chats_a: usize,
+    chats_b: usize,
+}
+
+struct Esinet {
+    kamailio: Kamailio,
+    ecrf: HttpServer,
+    psap_a: EndpointHandle<PsapRole>,
+    psap_b: EndpointHandle<PsapRole>,
+}
+
+impl Esinet {
+    async fn start(modules: &str) -> Esinet {
+        let psap_a = start_psap("PSAP A", "psap-a").await;
+        let psap_b = start_psap("PSAP B", "psap-b").await;
+        let (a, b) = (
+            format!("sip:psap-a@{}", psap_a.local_addr()),
+            format!("sip:psap-b@{}", psap_b.local_addr()),
+        );
+        let areas = ServiceAreas::from_geojson(
+            &fill_template(SAMPLE_AREAS, &[("PSAP_A", &a), ("PSAP_B", &b)]).expect("template"),
+        )
+        .expect("areas");
+        let lis = Lis::new(
+            LisTable::from_json(SAMPLE_LIS).expect("LIS table"),
+            areas.clone(),
+            LisConfig::default(),
+        );
+        let ecrf = serve(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            LocServices {
+                ecrf: Some(Ecrf::new(areas, EcrfConfig::default())),
+                lis: Some(lis),
+            },
+        )
+        .await
+        .expect("ECRF");
+        let url = ecrf.url("/lost");
+        let kamailio = tokio::task::spawn_blocking({
+            let modules = modules.to_owned();
+            move || Kamailio::start(&modules, &url)
+        })
+        .await
+        .expect("start Kamailio");
+        let k = kamailio.addr;
+        for p in [&psap_a, &psap_b] {
+            p.with(move |p, _| p.set_outbound((TransportKind::Udp, k)))
+                .await
+                .expect("PSAP outbound");
+        }
+        Esinet {
+            kamailio,
+            ecrf,
+            psap_a,
+            psap_b,
+        }
+    }
+
+    fn set_ecrf_faults(&self, faults: EcrfFaults) {
+        self.ecrf.with_services(|s| {
+            if let Some(e) = s.ecrf.as_mut() {
+                e.set_faults(faults);
+            }
+        });
+    }
+
+    async fn chats(&self) -> (usize, usize) {
+        let a = self.psap_a.with(|p, _| p.chat_count()).await.unwrap_or(0);
+        let b = self.psap_b.with(|p, _| p.chat_count()).await.unwrap_or(0);
+        (a, b)
+    }
+
+    /// A harness APP at (lat, lon) starts a chat to `urn:service:sos` through Kamailio; waits
+    /// until the start is answered and, on 200, until the PSAP's start arrives (or `wait`).
+    async fn start_chat(&mut self, lat: f64, lon: f64, wait: Duration) -> Outcome {
+        let (a0, b0) = self.chats().await;
+        let app = AppRole::new(AppConfig {
+            user: "app".into(),
+            element_id: "app.lmpe-harness.test".into(),
+            outbound: (TransportKind::Udp, self.kamailio.addr),
+            params: ChatParams::default(),
+            location: (lat, lon),
+            extra_headers: Vec::new(),
+            extra_parts: Vec::new(),
+            ua: ua(),
+        });
+        let app = spawn_endpoint(app, SipSocketConfig::loopback())
+            .await
+            .expect("spawn APP");
+        let addr = app.local_addr();
+        app.with(move |a, _| a.set_local(addr)).await.expect("APP");
+        app.with(|a, now| a.start_chat(now, "urn:service:sos", "Help, fire!"))
+            .await
+            .expect("APP")
+            .expect("start chat");
+        let mut out = Outcome::default();
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            let events: Vec<RoleEvent> = app
+                .with(|a, _| std::iter::from_fn(|| a.poll_event()).collect())
+                .await
+                .unwrap_or_default();
+            for e in events {
+                if let RoleEvent::Session { event, .. } = e {
+                    match event {
+                        SessionEvent::Answered { status, .. } if out.status.is_none() => {
+                            out.status = Some(status)
+                        }
+                        SessionEvent::Established { .. } => out.established = true,
+                        _ => {}
+                    }
+                }
+            }
+            let done = match out.status {
+                Some(s) if (200..300).contains(&s) => out.established,
+                Some(_) => true,
+                None => !self.kamailio.alive(),
+            };
+            if done {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (a1, b1) = self.chats().await;
+        out.chats_a = a1 - a0;
+        out.chats_b = b1 - b0;
+        app.shutdown().await;
+        out
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kamailio_esrp_routes_by_location_through_the_ecrf() {
+    let test = "kamailio_esrp_routes_by_location_through_the_ecrf";
+    let Some(modules) = kamailio_modules(test) else {
+        return;
+    };
+    let mut net = Esinet::start(modules).await;
+    let started = Instant::now();
+
+    // Area A (48.2 N, 16.2 E): PSAP A answers and starts the chat; PSAP B sees nothing.
+    let a = net.start_chat(48.2, 16.2, WAIT).await;
+    assert_eq!(
+        a.status,
+        Some(200),
+        "area A: {a:?}\n{}",
+        net.kamailio.log_tail()
+    );
+    assert!(
+        a.established,
+        "area A: no PSAP start reached the APP: {a:?}"
+    );
+    assert_eq!(
+        (a.chats_a, a.chats_b),
+        (1, 0),
+        "area A went to the wrong PSAP"
+    );
+
+    // Area B (48.2 N, 16.6 E).
+    let b = net.start_chat(48.2, 16.6, WAIT).await;
+    assert_eq!(
+        b.status,
+        Some(200),
+        "area B: {b:?}\n{}",
+        net.kamailio.log_tail()
+    );
+    assert!(b.established, "area B: {b:?}");
+    assert_eq!(
+        (b.chats_a, b.chats_b),
+        (0, 1),
+        "area B went to the wrong PSAP"
+    );
+
+    // Outside every area: the ECRF answers notFound, Kamailio 404 (tests/kamailio/README.md).
+    let nowhere = net.start_chat(47.0, 10.0, WAIT).await;
+    assert_eq!(nowhere.status, Some(404), "outside: {nowhere:?}");
+    assert_eq!((nowhere.chats_a, nowhere.chats_b), (0, 0));
+
+    // ECRF 'wrong PSAP': Kamailio follows the ECRF (it cannot know better): area A reaches B.
+    net.set_ecrf_faults(EcrfFaults::from_name("ecrf-wrong-psap").expect("fault"));
+    let wrong = net.start_chat(48.2, 16.2, WAIT).await;
+    assert_eq!(
+        (wrong.status, wrong.chats_a, wrong.chats_b),
+        (Some(200), 0, 1),
+        "{wrong:?}"
+    );
+
+    // ECRF too slow: Kamailio gives up after its HTTP budget and answers 500; still alive.
+    net.set_ecrf_faults(EcrfFaults {
+        slow: Some(Duration::from_secs(HTTP_TIMEOUT_S + 3)),
+        ..EcrfFaults::default()
+    });
+    let t = Instant::now();
+    let s = net.start_chat(48.2, 16.2, WAIT).await;
+    let took = t.elapsed();
+    assert_eq!(s.status, Some(500), "slow ECRF: {s:?}");
+    assert!(
+        took < Duration::from_secs(HTTP_TIMEOUT_S + 1),
+        "slow ECRF: answered after {took:?}"
+    );
+    assert_eq!((s.chats_a, s.chats_b), (0, 0));
+    assert!(net.kamailio.alive(), "Kamailio died on a slow ECRF");
+
+    // ECRF answers a body that is not XML. Kamailio 5.6.3's lost module crashes on it
+    // (SIGSEGV in lost_parse_findServiceResponse; the main process then stops): that is
+    // evidence for the report, not a harness failure. Either way nothing reaches a PSAP and
+    // the APP gets no 2xx.
+    net.set_ecrf_faults(EcrfFaults::from_name("ecrf-not-xml").expect("fault"));
+    let garbage = net.start_chat(48.2, 16.2, WAIT).await;
+    assert!(
+        !garbage.status.is_some_and(|s| (200..300).contains(&s)),
+        "not-XML ECRF answer: {garbage:?}"
+    );
+    assert_eq!((garbage.chats_a, garbage.chats_b), (0, 0));
+    // Kamailio needs a moment to finish dying after the worker crashed.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while net.kamailio.alive() && garbage.status.is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if net.kamailio.alive() {
+        assert!(
+            garbage.status.is_some_and(|s| s >= 400),
+            "Kamailio is alive but never answered the not-XML case: {garbage:?}"
+        );
+        eprintln!(
+            "{test}: not-XML ECRF answer: Kamailio answered {:?} and is alive",
+            garbage.status
+        );
+    } else {
+        assert!(
+            net.kamailio.log_tail().contains("signal 11"),
+            "Kamailio stopped without the crash seen before:\n{}",
+            net.kamailio.log_tail()
+        );
+        eprintln!(
+            "{test}: EVIDENCE: Kamailio crashed (SIGSEGV) on a findService answer that is not \
+             XML; the APP got {:?}. Log tail:\n{}",
+            garbage.status,
+            net.kamailio.log_tail()
+        );
+    }
+    let records = net.ecrf.log().records();
+    assert!(
+        records.iter().any(|r| r.start_line == "POST /lost HTTP/1.1"
+            && r.body.contains("<service>urn:service:sos</service>")),
+        "the ECRF log shows Kamailio's findService"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+}
