@@ -289,6 +289,91 @@ impl Esinet {
         });
     }
 
+    /// Whether PSAP A / PSAP B received a request containing every one of `needles`.
+    async fn received(&self, needles: &[&str]) -> (bool, bool) {
+        let needles: Vec<String> = needles.iter().map(|n| n.to_string()).collect();
+        let check = move |p: &mut PsapRole| {
+            p.wire_records().iter().any(|r| {
+                let text = String::from_utf8_lossy(&r.bytes);
+                !r.outgoing
+                    && text.starts_with("MESSAGE ")
+                    && needles.iter().all(|n| text.contains(n.as_str()))
+            })
+        };
+        let c = check.clone();
+        let a = self.psap_a.with(move |p, _| c(p)).await.unwrap_or(false);
+        let b = self
+            .psap_b
+            .with(move |p, _| check(p))
+            .await
+            .unwrap_or(false);
+        (a, b)
+    }
+
+    /// Mints a location URI at the LIS for `device` (a `sip:` URI in the LIS table).
+    fn mint_location_uri(&self, device: &str) -> String {
+        let req = format!(
+            r#"<locationRequest xmlns="urn:ietf:params:xml:ns:geopriv:held"><locationType exact="true">locationURI</locationType><device xmlns="urn:ietf:params:xml:ns:geopriv:held:id"><uri>{device}</uri></device></locationRequest>"#
+        );
+        let reply = self.ecrf.with_services(|s| {
+            s.lis
+                .as_mut()
+                .map(|l| l.handle("/held", req.as_bytes(), [127, 0, 0, 1].into()))
+        });
+        let body = reply.map(|r| r.body).unwrap_or_default();
+        let start = body
+            .find("http://")
+            .expect("a location URI in the LIS answer");
+        body[start..]
+            .split('<')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    }
+
+    /// A MESSAGE urn:service:sos with location by reference (`Geolocation: <http…>`), sent
+    /// over UDP from a plain socket; returns Kamailio's final status and the Call-ID.
+    fn send_by_reference(&self, location_uri: &str) -> (Option<u16>, String) {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let _ = sock.set_read_timeout(Some(Duration::from_millis(200)));
+        let port = sock.local_addr().map(|a| a.port()).unwrap_or(0);
+        let call_id = format!("byref-{port}@127.0.0.1");
+        let body = "Help, fire!";
+        let msg = format!(
+            "MESSAGE urn:service:sos SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-{port}-byref\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:app-b@127.0.0.1:{port}>;tag=byref\r\n\
+             To: <urn:service:sos>\r\n\
+             Call-ID: {call_id}\r\n\
+             CSeq: 1 MESSAGE\r\n\
+             Geolocation: <{location_uri}>\r\n\
+             Geolocation-Routing: yes\r\n\
+             Content-Type: text/plain\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        sock.send_to(msg.as_bytes(), self.kamailio.addr)
+            .expect("send");
+        let deadline = Instant::now() + WAIT;
+        let mut buf = [0u8; 65535];
+        while Instant::now() < deadline {
+            let Ok(n) = sock.recv(&mut buf) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&buf[..n]);
+            let status = text
+                .strip_prefix("SIP/2.0 ")
+                .and_then(|r| r.get(..3))
+                .and_then(|c| c.parse::<u16>().ok());
+            if let Some(s) = status.filter(|s| *s >= 200) {
+                return (Some(s), call_id);
+            }
+        }
+        (None, call_id)
+    }
+
     async fn chats(&self) -> (usize, usize) {
         let a = self.psap_a.with(|p, _| p.chat_count()).await.unwrap_or(0);
         let b = self.psap_b.with(|p, _| p.chat_count()).await.unwrap_or(0);
@@ -381,6 +466,13 @@ async fn kamailio_esrp_routes_by_location_through_the_ecrf() {
         "area A went to the wrong PSAP"
     );
 
+    // The ESRP recorded the retargeting (RFC 7044 History-Info) on the way to PSAP A.
+    let psap_a_uri = format!("<sip:psap-a@{}>;index=1.1", net.psap_a.local_addr());
+    let (hi_a, _) = net
+        .received(&["History-Info: <urn:service:sos>;index=1", &psap_a_uri])
+        .await;
+    assert!(hi_a, "PSAP A got no History-Info from Kamailio");
+
     // Area B (48.2 N, 16.6 E).
     let b = net.start_chat(48.2, 16.6, WAIT).await;
     assert_eq!(
@@ -400,6 +492,40 @@ async fn kamailio_esrp_routes_by_location_through_the_ecrf() {
     let nowhere = net.start_chat(47.0, 10.0, WAIT).await;
     assert_eq!(nowhere.status, Some(404), "outside: {nowhere:?}");
     assert_eq!((nowhere.chats_a, nowhere.chats_b), (0, 0));
+
+    // Location by reference: Kamailio dereferences the LIS's location URI (HELD POST,
+    // RFC 6753), then asks the ECRF with the location obtained (app-b: a circle in area B).
+    let uri = net.mint_location_uri("sip:app-b@127.0.0.1");
+    let (status, call_id) = tokio::task::block_in_place(|| net.send_by_reference(&uri));
+    assert!(status.is_some(), "by reference: no final answer");
+    let (in_a, in_b) = net.received(&[&format!("Call-ID: {call_id}")]).await;
+    assert_eq!(
+        (in_a, in_b),
+        (false, true),
+        "by reference: routed wrongly ({status:?})"
+    );
+    let path = uri
+        .split_once("/loc/")
+        .map(|(_, t)| format!("POST /loc/{t} HTTP/1.1"));
+    let deref = net
+        .ecrf
+        .log()
+        .records()
+        .into_iter()
+        .find(|r| Some(&r.start_line) == path.as_ref());
+    let deref = deref.expect("Kamailio's dereference in the HTTP log");
+    assert!(
+        deref
+            .headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v.starts_with("application/held+xml")),
+        "{deref:?}"
+    );
+    assert!(deref.body.contains("locationRequest"), "{deref:?}");
+    // A location URI the LIS does not know (404): Kamailio answers 500.
+    let unknown = uri.replace("/loc/", "/loc/x");
+    let (status, _) = tokio::task::block_in_place(|| net.send_by_reference(&unknown));
+    assert_eq!(status, Some(500), "unknown location URI");
 
     // ECRF 'wrong PSAP': Kamailio follows the ECRF (it cannot know better): area A reaches B.
     net.set_ecrf_faults(EcrfFaults::from_name("ecrf-wrong-psap").expect("fault"));
