@@ -552,6 +552,39 @@ async fn kamailio_esrp_routes_by_location_through_the_ecrf() {
     assert_eq!((s.chats_a, s.chats_b), (0, 0));
     assert!(net.kamailio.alive(), "Kamailio died on a slow ECRF");
 
+    // ECRF answers HTTP 500, or a findServiceResponse cut off in the middle: Kamailio
+    // answers 500 and stays up.
+    for fault in ["ecrf-http-error", "ecrf-malformed-xml"] {
+        net.set_ecrf_faults(EcrfFaults::from_name(fault).expect("fault"));
+        let o = net.start_chat(48.2, 16.2, WAIT).await;
+        assert_eq!(
+            (o.status, o.chats_a, o.chats_b),
+            (Some(500), 0, 0),
+            "{fault}: {o:?}"
+        );
+        assert!(net.kamailio.alive(), "Kamailio died on {fault}");
+    }
+    // A findServiceResponse in a wrong namespace, or with a service boundary far outside
+    // WGS 84: Kamailio 5.6.3 checks neither and routes to the URI inside (evidence for the
+    // report; README.md). A stricter ESRP would reject: both are accepted here, a wrong PSAP
+    // is not.
+    for fault in ["ecrf-wrong-namespace", "ecrf-oversize-coordinates"] {
+        net.set_ecrf_faults(EcrfFaults::from_name(fault).expect("fault"));
+        let o = net.start_chat(48.2, 16.2, WAIT).await;
+        let routed = o.status == Some(200) && (o.chats_a, o.chats_b) == (1, 0);
+        let rejected = o.status.is_some_and(|s| s >= 400) && (o.chats_a, o.chats_b) == (0, 0);
+        assert!(routed || rejected, "{fault}: {o:?}");
+        assert!(net.kamailio.alive(), "Kamailio died on {fault}");
+        eprintln!(
+            "{test}: {fault}: Kamailio {}",
+            if routed {
+                "accepted the answer and routed to PSAP A"
+            } else {
+                "rejected the answer"
+            }
+        );
+    }
+
     // ECRF answers a body that is not XML. Kamailio 5.6.3's lost module crashes on it
     // (SIGSEGV in lost_parse_findServiceResponse; the main process then stops): that is
     // evidence for the report, not a harness failure. Either way nothing reaches a PSAP and
