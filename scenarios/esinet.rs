@@ -10,7 +10,14 @@ use lmpe_proto::session::ChatParams;
 use lmpe_proto::transaction::TimerConfig;
 use lmpe_proto::ua::UaConfig;
 use lmpe_reference::{Proxy, ProxyConfig, ProxyFaults, ProxyRole, Route};
+use lmpe_transfer::http::HttpLog;
+use lmpe_transfer::TimeScale;
 use lmpe_wire::lmpe::IdentifierProfile;
+
+use crate::transfer::{
+    start_transferee, start_transferor, transferee_config, transferor_config, TransferFaults,
+    TransferTarget, TransfereeService, TransferorService, EMBEDDED_SECOND,
+};
 
 /// Deliberate faults of the reference elements (to show that checks fail).
 #[derive(Debug, Clone, Default)]
@@ -23,6 +30,8 @@ pub(crate) struct Faults {
     pub(crate) esrp: ProxyFaults,
     /// The reference APP under test (APP scenarios).
     pub(crate) app: AppFaults,
+    /// The reference PSAPs' HTTP-3 side (chat transfer, 6.3).
+    pub(crate) transfer: TransferFaults,
 }
 
 impl Faults {
@@ -33,6 +42,8 @@ impl Faults {
             f.psap = p;
         } else if let Some(a) = AppFaults::by_name(name) {
             f.app = a;
+        } else if let Some(t) = TransferFaults::by_name(name) {
+            f.transfer = t;
         } else if let Some((element, p)) = ProxyFaults::by_name(name) {
             if element == "bcf" {
                 f.bcf = p;
@@ -41,10 +52,11 @@ impl Faults {
             }
         } else {
             return Err(format!(
-                "unknown fault {name:?}; known: {}, {}, {}",
+                "unknown fault {name:?}; known: {}, {}, {}, {}",
                 PsapFaults::NAMES.join(", "),
                 ProxyFaults::NAMES.join(", "),
-                AppFaults::NAMES.join(", ")
+                AppFaults::NAMES.join(", "),
+                TransferFaults::names().join(", ")
             ));
         }
         Ok(f)
@@ -69,6 +81,10 @@ pub(crate) struct EsinetOptions {
     pub(crate) timers: TimerConfig,
     /// Test calls from the same source within this window are refused (6.1.2.10).
     pub(crate) test_repeat_window: Duration,
+    /// Where the reference PSAP transfers chats (6.2.6); `None`: the reference PSAP B.
+    pub(crate) transfer_target: Option<TransferTarget>,
+    /// More users the BCF maps to an address (`sip:user@<BCF>`), e.g. a harness-played PSAP.
+    pub(crate) extra_users: Vec<(String, SocketAddr)>,
 }
 
 impl Default for EsinetOptions {
@@ -81,6 +97,8 @@ impl Default for EsinetOptions {
             profile: IdentifierProfile::default(),
             timers: TimerConfig::default(),
             test_repeat_window: Duration::from_secs(120),
+            transfer_target: None,
+            extra_users: Vec::new(),
         }
     }
 }
@@ -93,8 +111,14 @@ pub(crate) struct EmbeddedEsinet {
     pub(crate) esrp: EndpointHandle<Proxy>,
     /// Reference PSAP.
     pub(crate) psap: EndpointHandle<PsapRole>,
-    /// Second reference PSAP, the redirect target.
+    /// Second reference PSAP, the redirect and transfer target.
     pub(crate) psap_b: EndpointHandle<PsapRole>,
+    /// Every HTTP-3 message of the reference PSAPs (both ends record).
+    pub(crate) http: HttpLog,
+    /// PSAP B's transferee web service (6.3).
+    pub(crate) transferee: TransfereeService,
+    /// PSAP A's transferor.
+    pub(crate) transferor: TransferorService,
 }
 
 fn socket(bind: SocketAddr) -> SipSocketConfig {
@@ -192,6 +216,37 @@ impl EmbeddedEsinet {
             })
             .await
             .map_err(|e| e.to_string())?;
+        // Chat transfer (6.2.6, 6.3): PSAP B serves the transferee web service; the reference
+        // PSAP's call taker (`#transfer`) transfers there, or to the target in the options.
+        let http = HttpLog::new();
+        let scale = TimeScale {
+            per_second: EMBEDDED_SECOND,
+        };
+        let transferee = start_transferee(
+            psap_b.clone(),
+            any_local(),
+            transferee_config(scale, opts.faults.transfer.transferee.clone()),
+            http.clone(),
+        )
+        .await?;
+        let target = opts.transfer_target.clone().unwrap_or(TransferTarget {
+            sip_uri: format!("sip:psap-b@{bcf_addr}"),
+            base_url: transferee.base_url.clone(),
+        });
+        psap.with(|p, _| p.set_transfer_trigger(true))
+            .await
+            .map_err(|e| e.to_string())?;
+        let transferor = start_transferor(
+            psap.clone(),
+            target,
+            transferor_config(
+                &format!("sip:psap@{bcf_addr}"),
+                scale,
+                opts.faults.transfer.transferor.clone(),
+            ),
+            http.clone(),
+            opts.faults.transfer.no_reactivate,
+        )?;
         // Where emergency chats go: the reference PSAP, or the one named in the options.
         let route_to = opts.psap_override.unwrap_or(psap_addr);
         esrp.with(move |p, _| {
@@ -209,6 +264,7 @@ impl EmbeddedEsinet {
         })
         .await
         .map_err(|e| e.to_string())?;
+        let extra_users = opts.extra_users.clone();
         bcf.with(move |p, _| {
             let c = p.config_mut();
             c.local = bcf_addr;
@@ -221,6 +277,7 @@ impl EmbeddedEsinet {
                 })
                 .collect();
             c.user_map = vec![("psap".into(), route_to), ("psap-b".into(), psap_b_addr)];
+            c.user_map.extend(extra_users);
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -229,6 +286,9 @@ impl EmbeddedEsinet {
             esrp,
             psap,
             psap_b,
+            http,
+            transferee,
+            transferor,
         })
     }
 

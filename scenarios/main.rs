@@ -11,6 +11,7 @@ mod load_cmd;
 mod runner;
 mod steps;
 mod target;
+mod transfer;
 mod world;
 
 use std::net::SocketAddr;

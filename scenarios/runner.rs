@@ -78,7 +78,10 @@ pub(crate) async fn run(
                 let (ladder, started) = match world {
                     Some(w) => {
                         w.finish().await;
-                        (crate::ladder::ladder(&w.wire, w.started), Some(w.started))
+                        (
+                            crate::ladder::ladder(&w.wire, &w.http, w.started, w.started_wall),
+                            Some(w.started),
+                        )
                     }
                     None => (Vec::new(), None),
                 };

@@ -24,6 +24,9 @@ pub(crate) struct TargetFile {
     /// A real APP under test (the APP scenarios run against it).
     #[serde(default)]
     pub(crate) app: Option<RealApp>,
+    /// The real PSAP behind the ESInet, as far as the HTTP-3 scenarios need it.
+    #[serde(default)]
+    pub(crate) psap: Option<RealPsap>,
     /// Identifier profile (`lenient`, `deployed`, `strict-text`).
     #[serde(default)]
     pub(crate) profile: Option<String>,
@@ -73,6 +76,16 @@ fn operator_timeout() -> f64 {
     60.0
 }
 
+/// The real PSAP's chat transfer web service (TS 103 698 6.3).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RealPsap {
+    /// Its SIP URI (`TransferTo` of a transfer to it).
+    pub(crate) uri: String,
+    /// Base URL of its transfer web service (`POST {url}/chatTransferNegotiation`, …).
+    pub(crate) transfer_url: Option<String>,
+}
+
 /// A target resolved for a run.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
@@ -86,6 +99,8 @@ pub(crate) struct Target {
     pub(crate) harness_psap: Option<HarnessPsap>,
     /// A real APP under test.
     pub(crate) app: Option<RealApp>,
+    /// The real PSAP's transfer service.
+    pub(crate) psap: Option<RealPsap>,
 }
 
 impl TargetFile {
@@ -127,6 +142,7 @@ impl TargetFile {
             transport,
             harness_psap: self.harness_psap.clone(),
             app: self.app.clone(),
+            psap: self.psap.clone(),
         })
     }
 }

@@ -75,6 +75,14 @@ pub(crate) struct LmpeWorld {
     pub(crate) iut_heartbeat: Option<Duration>,
     /// APP scenarios: every event the harness PSAP reported, with when it was collected.
     pub(crate) psap_events: Vec<(Instant, RoleEvent)>,
+    /// Scenario start, wall clock (HTTP records carry wall-clock times).
+    pub(crate) started_wall: std::time::SystemTime,
+    /// HTTP-3 messages exchanged (collected at the end).
+    pub(crate) http: Vec<lmpe_transfer::http::HttpRecord>,
+    /// The log the harness's own HTTP-3 ends write to.
+    pub(crate) http_log: lmpe_transfer::http::HttpLog,
+    /// Transfer scenarios: what the harness plays.
+    pub(crate) transfer: crate::steps::transfer::HarnessTransfer,
 }
 
 /// What the scenario last sent, to match its answer.
@@ -123,6 +131,10 @@ impl LmpeWorld {
             iut_chat: None,
             iut_heartbeat: None,
             psap_events: Vec::new(),
+            started_wall: std::time::SystemTime::now(),
+            http: Vec::new(),
+            http_log: lmpe_transfer::http::HttpLog::new(),
+            transfer: Default::default(),
         }
     }
 
@@ -441,8 +453,18 @@ impl LmpeWorld {
             }
             psap.shutdown().await;
         }
+        if let Some(t) = self.transfer.transferee_psap.take() {
+            if let Ok(w) = t.with(|p, _| p.take_wire()).await {
+                self.wire
+                    .extend(w.into_iter().map(|r| ("PSAP (harness transferee)", r)));
+            }
+            t.shutdown().await;
+        }
+        self.transfer.stop();
+        self.http.extend(self.http_log.take());
         if let Some(e) = self.esinet.take() {
             self.wire.extend(e.take_wire().await);
+            self.http.extend(e.http.take());
             e.shutdown().await;
         }
     }

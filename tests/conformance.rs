@@ -151,6 +151,57 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "6.1.2.4",
     ),
     ("reject-did", "TP_PSAP_SIP2_DID_BV_01", "6.1.2.11"),
+    // Transfer (6.2.6) and its web service (6.3).
+    (
+        "transfer-wrong-msg-id",
+        "TP_PSAP_IM2_TRANSFER_BV_01",
+        "stop|transfer/266 carries",
+    ),
+    (
+        "transfer-wrong-msg-id",
+        "TP_PSAP_IM2_TRANSFER_BV_02",
+        "6.2.6",
+    ),
+    (
+        "http3-transferee-short-expiry",
+        "TP_PSAP_HTTP3_NEGOTIATION_BV_01",
+        "A.2: chatTransferNegotiationResponse: ExpiryTime >= 10",
+    ),
+    (
+        "http3-transferee-short-expiry",
+        "TP_PSAP_IM2_TRANSFER_BV_01",
+        "ExpiryTime >= 10",
+    ),
+    (
+        "http3-transferee-accept-invalid",
+        "TP_PSAP_HTTP3_NEGOTIATION_BI_01",
+        "fails the Annex A.1 schema is not accepted",
+    ),
+    (
+        "http3-transferee-accept-after-expiry",
+        "TP_PSAP_HTTP3_EXECUTION_BI_01",
+        "StatusCode 200",
+    ),
+    (
+        "http3-transferee-accept-after-expiry",
+        "TP_PSAP_HTTP3_EXECUTION_BI_02",
+        "StatusCode 200",
+    ),
+    (
+        "http3-transferee-wrong-call-id",
+        "TP_PSAP_HTTP3_EXECUTION_BV_01",
+        "returns the request's CallId",
+    ),
+    (
+        "http3-transferor-message-id-zero",
+        "TP_PSAP_HTTP3_TRANSFEROR_BV_01",
+        "MessageId >= 1",
+    ),
+    (
+        "transferor-no-reactivate",
+        "TP_PSAP_HTTP3_TRANSFEROR_BI_01",
+        "re-activates the chat",
+    ),
     // The APP as the IUT (the reference APP, deliberately broken).
     ("app-no-location", "TP_APP_IM2_START_BV_01", "location"),
     ("app-no-location", "TP_APP_IM2_INCHAT_BV_01", "location"),

@@ -19,18 +19,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     ("6.1.2.5/priority-order", "priority queue under a burst: reference proxy has no queue yet"),
     ("6.1.2.5/ua-sets", "PSAP callbacks with esnet.0 not implemented in the reference PSAP"),
     ("6.1.2.6/handle-foreign", "History-Info added upstream of the ESRP: scenario not written"),
-    ("6.2.6/start-transfer", "PSAP transfer scenarios wait for the HTTP-3 integration"),
-    ("6.2.6/stop-transfer", "PSAP transfer scenarios wait for the HTTP-3 integration"),
-    ("6.3.2/expired", "HTTP-3 scenarios wait for the lmpe-transfer integration"),
-    ("6.3.2/negotiation-request", "HTTP-3 scenarios wait for the lmpe-transfer integration"),
-    ("6.3.2/negotiation-response", "HTTP-3 scenarios wait for the lmpe-transfer integration"),
-    ("6.3.3/execution-request", "HTTP-3 scenarios wait for the lmpe-transfer integration"),
-    ("6.3.3/execution-response", "HTTP-3 scenarios wait for the lmpe-transfer integration"),
-    ("6.3.3/reactivate", "HTTP-3 scenarios wait for the lmpe-transfer integration"),
-    ("A.1", "HTTP-3 scenarios wait for the lmpe-transfer integration"),
-    ("A.2", "HTTP-3 scenarios wait for the lmpe-transfer integration"),
-    ("A.3", "HTTP-3 scenarios wait for the lmpe-transfer integration"),
-    ("A.4", "HTTP-3 scenarios wait for the lmpe-transfer integration"),
 ];
 
 fn root() -> PathBuf {

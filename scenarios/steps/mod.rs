@@ -4,4 +4,5 @@ mod app_iut;
 mod chat;
 mod routing;
 mod setup;
+pub(crate) mod transfer;
 mod verdicts;
