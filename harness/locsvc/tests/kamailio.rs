@@ -83,7 +83,7 @@ struct Kamailio {
 }
 
 impl Kamailio {
-    fn start(modules: &str, ecrf_url: &str) -> Kamailio {
+    fn start(modules: &str, ecrf_url: &str, lis_url: &str) -> Kamailio {
         let mut last = String::new();
         for attempt in 0..3 {
             let port = free_port();
@@ -110,6 +110,8 @@ impl Kamailio {
                 .arg(format!("tcp:127.0.0.1:{port}"))
                 .arg("-A")
                 .arg(format!("ECRF_CON=\"ecrf=>{ecrf_url}\""))
+                .arg("-A")
+                .arg(format!("LIS_CON=\"lis=>{lis_url}\""))
                 .arg("-A")
                 .arg(format!("HTTP_TIMEOUT={HTTP_TIMEOUT_S}"))
                 .stdin(Stdio::null())
@@ -260,10 +262,10 @@ impl Esinet {
         )
         .await
         .expect("ECRF");
-        let url = ecrf.url("/lost");
+        let (url, lis_url) = (ecrf.url("/lost"), ecrf.url("/held"));
         let kamailio = tokio::task::spawn_blocking({
             let modules = modules.to_owned();
-            move || Kamailio::start(&modules, &url)
+            move || Kamailio::start(&modules, &url, &lis_url)
         })
         .await
         .expect("start Kamailio");
@@ -332,13 +334,20 @@ impl Esinet {
             .to_owned()
     }
 
-    /// A MESSAGE urn:service:sos with location by reference (`Geolocation: <http…>`), sent
-    /// over UDP from a plain socket; returns Kamailio's final status and the Call-ID.
+    /// A MESSAGE urn:service:sos with location by reference (`Geolocation: <http…>`).
     fn send_by_reference(&self, location_uri: &str) -> (Option<u16>, String) {
+        self.send_raw(&format!(
+            "Geolocation: <{location_uri}>\r\nGeolocation-Routing: yes\r\n"
+        ))
+    }
+
+    /// A MESSAGE urn:service:sos with `extra` header lines and a text body, sent over UDP
+    /// from a plain socket; returns Kamailio's final status and the Call-ID.
+    fn send_raw(&self, extra: &str) -> (Option<u16>, String) {
         let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
         let _ = sock.set_read_timeout(Some(Duration::from_millis(200)));
         let port = sock.local_addr().map(|a| a.port()).unwrap_or(0);
-        let call_id = format!("byref-{port}@127.0.0.1");
+        let call_id = format!("raw-{port}@127.0.0.1");
         let body = "Help, fire!";
         let msg = format!(
             "MESSAGE urn:service:sos SIP/2.0\r\n\
@@ -348,8 +357,7 @@ impl Esinet {
              To: <urn:service:sos>\r\n\
              Call-ID: {call_id}\r\n\
              CSeq: 1 MESSAGE\r\n\
-             Geolocation: <{location_uri}>\r\n\
-             Geolocation-Routing: yes\r\n\
+             {extra}\
              Content-Type: text/plain\r\n\
              Content-Length: {}\r\n\r\n{body}",
             body.len()
@@ -526,6 +534,35 @@ async fn kamailio_esrp_routes_by_location_through_the_ecrf() {
     let unknown = uri.replace("/loc/", "/loc/x");
     let (status, _) = tokio::task::block_in_place(|| net.send_by_reference(&unknown));
     assert_eq!(status, Some(500), "unknown location URI");
+
+    // No Geolocation at all: Kamailio asks the LIS for the caller's location by identity
+    // (HELD locationRequest with P-Asserted-Identity, RFC 6155), then the ECRF.
+    let (status, call_id) = tokio::task::block_in_place(|| {
+        net.send_raw("P-Asserted-Identity: <sip:app-b@127.0.0.1>\r\n")
+    });
+    assert!(status.is_some(), "by identity: no final answer");
+    let (in_a, in_b) = net.received(&[&format!("Call-ID: {call_id}")]).await;
+    assert_eq!(
+        (in_a, in_b),
+        (false, true),
+        "by identity: routed wrongly ({status:?})"
+    );
+    let held = net
+        .ecrf
+        .log()
+        .records()
+        .into_iter()
+        .find(|r| r.start_line == "POST /held HTTP/1.1")
+        .expect("Kamailio's locationRequest in the HTTP log");
+    assert!(
+        held.body.contains("<uri>sip:app-b@127.0.0.1</uri>"),
+        "{held:?}"
+    );
+    // An identity the LIS does not know: Kamailio answers 500.
+    let (status, _) = tokio::task::block_in_place(|| {
+        net.send_raw("P-Asserted-Identity: <sip:stranger@127.0.0.1>\r\n")
+    });
+    assert_eq!(status, Some(500), "unknown identity");
 
     // ECRF 'wrong PSAP': Kamailio follows the ECRF (it cannot know better): area A reaches B.
     net.set_ecrf_faults(EcrfFaults::from_name("ecrf-wrong-psap").expect("fault"));
