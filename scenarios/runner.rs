@@ -75,15 +75,16 @@ pub(crate) async fn run(
         .after(move |feature, _rule, scenario, finished, world| {
             let sink = sink.clone();
             async move {
-                let (ladder, started) = match world {
+                let (ladder, started, notes) = match world {
                     Some(w) => {
                         w.finish().await;
                         (
                             crate::ladder::ladder(&w.wire, &w.http, w.started, w.started_wall),
                             Some(w.started),
+                            std::mem::take(&mut w.notes),
                         )
                     }
-                    None => (Vec::new(), None),
+                    None => (Vec::new(), None, Vec::new()),
                 };
                 // Scenario tags first (a scenario may narrow the feature's clause), then the feature's.
                 let mut tags: Vec<String> = Vec::new();
@@ -127,6 +128,7 @@ pub(crate) async fn run(
                     duration_ms: started.map_or(0.0, |s| s.elapsed().as_secs_f64() * 1000.0),
                     messages: ladder,
                     waiver: None,
+                    notes,
                 };
                 if let Ok(mut v) = sink.lock() {
                     v.push(result);
@@ -162,6 +164,7 @@ pub(crate) async fn run(
                             duration_ms: 0.0,
                             messages: Vec::new(),
                             waiver: None,
+                            notes: Vec::new(),
                         });
                     }
                     false

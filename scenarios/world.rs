@@ -83,6 +83,8 @@ pub(crate) struct LmpeWorld {
     pub(crate) http_log: lmpe_transfer::http::HttpLog,
     /// Transfer scenarios: what the harness plays.
     pub(crate) transfer: crate::steps::transfer::HarnessTransfer,
+    /// Notes for the report (e.g. a transport fallback), whatever the verdict.
+    pub(crate) notes: Vec<String>,
 }
 
 /// What the scenario last sent, to match its answer.
@@ -135,6 +137,7 @@ impl LmpeWorld {
             http: Vec::new(),
             http_log: lmpe_transfer::http::HttpLog::new(),
             transfer: Default::default(),
+            notes: Vec::new(),
         }
     }
 

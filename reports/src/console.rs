@@ -38,6 +38,9 @@ pub fn console_summary(report: &RunReport) -> String {
             };
             let _ = writeln!(out, "{:LABEL_WIDTH$}{note}: {}", "", sanitize(w));
         }
+        for note in &scenario.notes {
+            let _ = writeln!(out, "{:LABEL_WIDTH$}note: {}", "", sanitize(note));
+        }
         if matches!(scenario.verdict, Verdict::Fail | Verdict::Inconclusive) {
             if let Some(reason) = &scenario.reason {
                 for line in reason.lines() {
@@ -92,5 +95,21 @@ SKIP   TP_PSAP_IM2_END_BV_02 End chat by PSAP
 1 passed, 1 failed, 1 inconclusive, 1 skipped (5.2 s)
 ";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn notes_are_shown_under_any_verdict() {
+        let mut report = sample_report();
+        report.scenarios[0].notes = vec!["TLS failed; the chat fell back to TCP".into()];
+        let text = console_summary(&report);
+        assert!(
+            text.contains("PASS   TP_PSAP_IM2_START_BV_01 Start chat\n       note: TLS failed; the chat fell back to TCP\n"),
+            "{text}"
+        );
+        let junit = crate::junit::junit_xml(&report);
+        assert!(
+            junit.contains("name=\"note\" value=\"TLS failed; the chat fell back to TCP\""),
+            "{junit}"
+        );
     }
 }

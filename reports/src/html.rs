@@ -247,6 +247,9 @@ fn write_scenario(out: &mut String, s: &ScenarioResult, anchor: &str) {
     out.push_str("</dd>\n");
     let _ = writeln!(out, "<dt>Duration</dt><dd>{}</dd>", duration(s.duration_ms));
     out.push_str("</dl>\n");
+    for note in &s.notes {
+        let _ = writeln!(out, "<p class=\"note\">note: {}</p>", esc(note));
+    }
     if let Some(reason) = s.reason.as_deref().filter(|r| !r.is_empty()) {
         let _ = writeln!(out, "<pre class=\"reason\">{}</pre>", esc(reason));
     }

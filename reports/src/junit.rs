@@ -84,6 +84,9 @@ fn write_case(out: &mut String, case: &ScenarioResult) {
     out.push_str(">\n      <properties>\n");
     property(out, "        ", "clause", &case.clause);
     property(out, "        ", "tags", &case.tags.join(" "));
+    for note in &case.notes {
+        property(out, "        ", "note", note);
+    }
     out.push_str("      </properties>\n");
 
     let reason = case.reason.as_deref().unwrap_or("");

@@ -88,6 +88,10 @@ pub struct ScenarioResult {
     /// failure does not fail the run; a waived scenario that passes does, so the waiver goes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<String>,
+    /// What a verdict relied on that a reader should know, whatever the verdict, e.g. the
+    /// transport a chat fell back to (TS 103 698 6.1.1 allows TCP without TLS, and UDP).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl ScenarioResult {
@@ -228,6 +232,7 @@ pub(crate) mod fixtures {
             duration_ms,
             messages,
             waiver: None,
+            notes: Vec::new(),
         }
     }
 
