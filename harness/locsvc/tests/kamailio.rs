@@ -344,11 +344,15 @@ impl Esinet {
     /// A MESSAGE urn:service:sos with `extra` header lines and a text body, sent over UDP
     /// from a plain socket; returns Kamailio's final status and the Call-ID.
     fn send_raw(&self, extra: &str) -> (Option<u16>, String) {
+        self.send_raw_body(extra, "text/plain", "Help, fire!")
+    }
+
+    /// Like [`Esinet::send_raw`] with a body of type `ctype`.
+    fn send_raw_body(&self, extra: &str, ctype: &str, body: &str) -> (Option<u16>, String) {
         let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
         let _ = sock.set_read_timeout(Some(Duration::from_millis(200)));
         let port = sock.local_addr().map(|a| a.port()).unwrap_or(0);
         let call_id = format!("raw-{port}@127.0.0.1");
-        let body = "Help, fire!";
         let msg = format!(
             "MESSAGE urn:service:sos SIP/2.0\r\n\
              Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-{port}-byref\r\n\
@@ -358,7 +362,7 @@ impl Esinet {
              Call-ID: {call_id}\r\n\
              CSeq: 1 MESSAGE\r\n\
              {extra}\
-             Content-Type: text/plain\r\n\
+             Content-Type: {ctype}\r\n\
              Content-Length: {}\r\n\r\n{body}",
             body.len()
         );
@@ -445,6 +449,29 @@ impl Esinet {
         app.shutdown().await;
         out
     }
+}
+
+/// A multipart body: text and a PIDF-LO (Content-ID `poly@app`) with a polygon of
+/// (latitude, longitude) corners.
+fn polygon_body(corners: &[(f64, f64)]) -> String {
+    let mut pos: Vec<String> = corners
+        .iter()
+        .map(|(lat, lon)| format!("<gml:pos>{lat} {lon}</gml:pos>"))
+        .collect();
+    if let Some(first) = pos.first().cloned() {
+        pos.push(first);
+    }
+    let pidf = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:gp="urn:ietf:params:xml:ns:pidf:geopriv10" xmlns:gml="http://www.opengis.net/gml" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" entity="pres:app@127.0.0.1">
+<dm:device id="app"><gp:geopriv><gp:location-info><gml:Polygon srsName="urn:ogc:def:crs:EPSG::4326"><gml:exterior><gml:LinearRing>{}</gml:LinearRing></gml:exterior></gml:Polygon></gp:location-info><gp:usage-rules/><gp:method>Cell</gp:method></gp:geopriv></dm:device>
+</presence>"#,
+        pos.concat()
+    );
+    format!(
+        "--b1\r\nContent-Type: text/plain\r\n\r\nHelp, fire!\r\n--b1\r\n\
+         Content-Type: application/pidf+xml\r\nContent-ID: <poly@app>\r\n\r\n{pidf}\r\n--b1--\r\n"
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -534,6 +561,47 @@ async fn kamailio_esrp_routes_by_location_through_the_ecrf() {
     let unknown = uri.replace("/loc/", "/loc/x");
     let (status, _) = tokio::task::block_in_place(|| net.send_by_reference(&unknown));
     assert_eq!(status, Some(500), "unknown location URI");
+
+    // A polygon wholly inside area B (longitudes 16.41 to 16.45), by value. Kamailio 5.6.3
+    // does not pass polygons on: it sends a gml:Point made of the first vertex with the last
+    // digit of each coordinate cut off ("48.21 16.41" -> "48.2 16.4"), here a point on the
+    // A/B border, which maps to A: the chat reaches the wrong PSAP (evidence, README.md).
+    let (status, call_id) = tokio::task::block_in_place(|| {
+        net.send_raw_body(
+            "Geolocation: <cid:poly@app>\r\nGeolocation-Routing: yes\r\n",
+            "multipart/mixed;boundary=b1",
+            &polygon_body(&[
+                (48.21, 16.41),
+                (48.21, 16.45),
+                (48.25, 16.45),
+                (48.25, 16.41),
+            ]),
+        )
+    });
+    assert!(status.is_some(), "polygon: no final answer");
+    let (in_a, in_b) = net.received(&[&format!("Call-ID: {call_id}")]).await;
+    let lost = net
+        .ecrf
+        .log()
+        .records()
+        .into_iter()
+        .rev()
+        .find(|r| r.start_line == "POST /lost HTTP/1.1")
+        .map(|r| r.body)
+        .unwrap_or_default();
+    if in_b {
+        eprintln!("{test}: polygon location: routed to PSAP B (correct); findService:\n{lost}");
+    } else {
+        assert!(
+            in_a && lost.contains("<pos>48.2 16.4</pos>"),
+            "polygon: neither the right PSAP nor the known defect: A {in_a}, B {in_b}, \
+             findService:\n{lost}"
+        );
+        eprintln!(
+            "{test}: EVIDENCE: a polygon wholly in area B reached PSAP A; Kamailio sent \
+             findService:\n{lost}"
+        );
+    }
 
     // No Geolocation at all: Kamailio asks the LIS for the caller's location by identity
     // (HELD locationRequest with P-Asserted-Identity, RFC 6155), then the ECRF.
