@@ -315,10 +315,16 @@ impl Prepared {
                 (_, true) => k.delivered_not_ok += 1,
             }
         }
-        // Heartbeats carry no Message Identifier: by count.
+        // Heartbeats carry no Message Identifier: by count (deliveries beyond the sent count
+        // are duplicates the SUT created, e.g. a stateless proxy forwarding a UDP
+        // retransmission to a TCP server transaction that has already ended).
         for class in Class::ALL {
             let k = counts.msg(class, Kind::Heartbeat);
-            k.not_delivered = k.sent.saturating_sub(k.delivered);
+            if k.delivered > k.sent {
+                k.duplicates += k.delivered - k.sent;
+                k.delivered = k.sent;
+            }
+            k.not_delivered = k.sent - k.delivered;
         }
         let active_end = counts.chats_total().unfinished;
         timeline.push(Tick::of(t, &counts, active_end));
