@@ -9,6 +9,7 @@
 //! without it the test is skipped with the reason, unless `CI` is set, where it fails.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -38,9 +39,25 @@ const HTTP_TIMEOUT_S: u64 = 2;
 /// How long to wait for an outcome the test expects.
 const WAIT: Duration = Duration::from_secs(6);
 
+/// The Kamailio binary: on PATH, else Debian's /usr/sbin (not on a normal user's PATH).
+fn kamailio_bin() -> &'static str {
+    let on_path = Command::new("kamailio")
+        .arg("-v")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !on_path && Path::new("/usr/sbin/kamailio").exists() {
+        "/usr/sbin/kamailio"
+    } else {
+        "kamailio"
+    }
+}
+
 /// Kamailio's module directory, when Kamailio with the lost module is installed.
 fn kamailio_modules(test: &str) -> Option<&'static str> {
-    let runs = Command::new("kamailio")
+    let runs = Command::new(kamailio_bin())
         .arg("-v")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -52,7 +69,7 @@ fn kamailio_modules(test: &str) -> Option<&'static str> {
         .find(|d| Path::new(d).join("lost.so").exists());
     let missing = match (runs, dir) {
         (true, Some(d)) => return Some(d),
-        (false, _) => "kamailio is not on PATH",
+        (false, _) => "kamailio is neither on PATH nor in /usr/sbin",
         (true, None) => "Kamailio's lost module (lost.so) is not installed",
     };
     assert!(
@@ -80,6 +97,8 @@ struct Kamailio {
     child: Child,
     addr: SocketAddr,
     dir: PathBuf,
+    /// Started as nobody by a root test run.
+    dropped_root: bool,
 }
 
 impl Kamailio {
@@ -93,9 +112,13 @@ impl Kamailio {
             ));
             std::fs::create_dir_all(&dir).expect("run dir");
             let log = std::fs::File::create(dir.join("kamailio.log")).expect("log file");
-            let child = Command::new("kamailio")
-                .arg("-f")
-                .arg(CONFIG)
+            // The configuration is copied into the run dir, which an unprivileged Kamailio can
+            // read even when the checkout cannot be (e.g. under /root).
+            let config = dir.join("kamailio.cfg");
+            std::fs::copy(CONFIG, &config).expect("copy kamailio.cfg");
+            let (mut cmd, dropped_root) = unprivileged_command(&dir);
+            cmd.arg("-f")
+                .arg(&config)
                 .args(["-L", modules, "-DD", "-E"])
                 .arg("-Y")
                 .arg(&dir)
@@ -117,12 +140,14 @@ impl Kamailio {
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log)
-                .spawn()
-                .expect("spawn kamailio");
+                // Its own process group, so that drop can stop every Kamailio process.
+                .process_group(0);
+            let child = cmd.spawn().expect("spawn kamailio");
             let mut k = Kamailio {
                 child,
                 addr: SocketAddr::from(([127, 0, 0, 1], port)),
                 dir,
+                dropped_root,
             };
             if k.wait_ready() {
                 return k;
@@ -162,6 +187,18 @@ impl Kamailio {
         false
     }
 
+    /// The real user id of the main process (from /proc).
+    fn uid(&self) -> Option<u32> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
     fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
@@ -173,11 +210,60 @@ impl Kamailio {
     }
 }
 
+impl Kamailio {
+    /// Sends `signal` to Kamailio's process group (the main process and its workers, also
+    /// workers left behind when the main process died).
+    fn signal_group(&self, signal: &str) {
+        let _ = Command::new("kill")
+            .args([signal, "--", &format!("-{}", self.child.id())])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 impl Drop for Kamailio {
     fn drop(&mut self) {
+        // SIGTERM lets the main process stop its workers; SIGKILL the group after a grace
+        // period catches whatever is left.
+        self.signal_group("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.signal_group("-KILL");
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `kamailio`, run as nobody (uid/gid 65534, via `setpriv`) when the test runs as root, so
+/// that the configuration is proven to need no privileges; as it is otherwise. The run dir is
+/// made writable for it.
+fn unprivileged_command(dir: &Path) -> (Command, bool) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let setpriv = Command::new("setpriv")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if root && setpriv {
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777));
+        let mut cmd = Command::new("setpriv");
+        cmd.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            kamailio_bin(),
+        ]);
+        (cmd, true)
+    } else {
+        (Command::new(kamailio_bin()), false)
     }
 }
 
@@ -482,6 +568,14 @@ async fn kamailio_esrp_routes_by_location_through_the_ecrf() {
     };
     let mut net = Esinet::start(modules).await;
     let started = Instant::now();
+    if net.kamailio.dropped_root {
+        assert_eq!(
+            net.kamailio.uid(),
+            Some(65534),
+            "Kamailio should run as nobody"
+        );
+        eprintln!("{test}: Kamailio runs unprivileged (uid 65534)");
+    }
 
     // Area A (48.2 N, 16.2 E): PSAP A answers and starts the chat; PSAP B sees nothing.
     let a = net.start_chat(48.2, 16.2, WAIT).await;
