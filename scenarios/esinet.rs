@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use lmpe_net::{spawn_endpoint, EndpointHandle, SipSocketConfig};
+use lmpe_net::{spawn_endpoint, EndpointHandle, SipSocketConfig, TlsConfig};
 use lmpe_proto::endpoint::TransportKind;
 use lmpe_proto::roles::{AppFaults, PsapConfig, PsapFaults, PsapRole, WireRecord};
 use lmpe_proto::session::ChatParams;
@@ -32,6 +32,9 @@ pub(crate) struct Faults {
     pub(crate) app: AppFaults,
     /// The reference PSAPs' HTTP-3 side (chat transfer, 6.3).
     pub(crate) transfer: TransferFaults,
+    /// 6.1.1: the BCF also trusts client certificates of a CA it was never given (in the
+    /// embedded ESInet: the foreign CA a scenario presents).
+    pub(crate) bcf_trusts_unknown_ca: bool,
 }
 
 impl Faults {
@@ -44,6 +47,8 @@ impl Faults {
             f.app = a;
         } else if let Some(t) = TransferFaults::by_name(name) {
             f.transfer = t;
+        } else if name == "bcf-trusts-unknown-ca" {
+            f.bcf_trusts_unknown_ca = true;
         } else if let Some((element, p)) = ProxyFaults::by_name(name) {
             if element == "bcf" {
                 f.bcf = p;
@@ -52,7 +57,7 @@ impl Faults {
             }
         } else {
             return Err(format!(
-                "unknown fault {name:?}; known: {}, {}, {}, {}",
+                "unknown fault {name:?}; known: {}, bcf-trusts-unknown-ca, {}, {}, {}",
                 PsapFaults::NAMES.join(", "),
                 ProxyFaults::NAMES.join(", "),
                 AppFaults::NAMES.join(", "),
@@ -85,6 +90,8 @@ pub(crate) struct EsinetOptions {
     pub(crate) transfer_target: Option<TransferTarget>,
     /// More users the BCF maps to an address (`sip:user@<BCF>`), e.g. a harness-played PSAP.
     pub(crate) extra_users: Vec<(String, SocketAddr)>,
+    /// SIP-1 over TLS on the BCF (6.1.1), on its own port next to UDP and TCP.
+    pub(crate) tls: Option<TlsConfig>,
 }
 
 impl Default for EsinetOptions {
@@ -99,6 +106,7 @@ impl Default for EsinetOptions {
             test_repeat_window: Duration::from_secs(120),
             transfer_target: None,
             extra_users: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -189,9 +197,13 @@ impl EmbeddedEsinet {
         )
         .await
         .map_err(|e| format!("ESRP: {e}"))?;
+        let bcf_socket = match opts.tls.clone() {
+            Some(tls) => socket(opts.listen).with_tls(tls),
+            None => socket(opts.listen),
+        };
         let bcf = spawn_endpoint(
             proxy("bcf.esinet.test", ProxyRole::Bcf, &opts.faults.bcf),
-            socket(opts.listen),
+            bcf_socket,
         )
         .await
         .map_err(|e| format!("BCF on {}: {e}", opts.listen))?;
@@ -295,6 +307,11 @@ impl EmbeddedEsinet {
     /// The public (BCF) address.
     pub(crate) fn public_addr(&self) -> SocketAddr {
         self.bcf.local_addr()
+    }
+
+    /// The BCF's TLS address, when it serves TLS.
+    pub(crate) fn tls_addr(&self) -> Option<SocketAddr> {
+        self.bcf.tls_local_addr()
     }
 
     /// Every message each element saw, labelled by element.

@@ -27,6 +27,9 @@ pub(crate) struct TargetFile {
     /// The real PSAP behind the ESInet, as far as the HTTP-3 scenarios need it.
     #[serde(default)]
     pub(crate) psap: Option<RealPsap>,
+    /// The APP's TLS identity towards a BCF reached over TLS (6.1.1, mutual authentication).
+    #[serde(default)]
+    pub(crate) tls: Option<TlsFiles>,
     /// Identifier profile (`lenient`, `deployed`, `strict-text`).
     #[serde(default)]
     pub(crate) profile: Option<String>,
@@ -76,6 +79,21 @@ fn operator_timeout() -> f64 {
     60.0
 }
 
+/// PEM files of the harness's TLS identity and the CA that issued the SUT's certificate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TlsFiles {
+    /// The harness APP's certificate chain (leaf first), issued by a CA the BCF trusts.
+    pub(crate) cert: std::path::PathBuf,
+    /// Its private key.
+    pub(crate) key: std::path::PathBuf,
+    /// The CA(s) that issued the BCF's certificate.
+    pub(crate) ca: std::path::PathBuf,
+    /// The BCF's TCP address for the fallback scenario (6.1.1 allows TCP without TLS).
+    #[serde(default)]
+    pub(crate) fallback_tcp: Option<SocketAddr>,
+}
+
 /// The real PSAP's chat transfer web service (TS 103 698 6.3).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -101,6 +119,8 @@ pub(crate) struct Target {
     pub(crate) app: Option<RealApp>,
     /// The real PSAP's transfer service.
     pub(crate) psap: Option<RealPsap>,
+    /// TLS identity files.
+    pub(crate) tls: Option<TlsFiles>,
 }
 
 impl TargetFile {
@@ -128,12 +148,14 @@ impl TargetFile {
             Some(t) => match t.as_str() {
                 "udp" => TransportKind::Udp,
                 "tcp" => TransportKind::Tcp,
-                "tls" => {
+                "tls" if self.tls.is_none() => {
                     return Err(
-                        "transport tls: SIP-1 over TLS is not supported in target files yet; use udp or tcp".into(),
+                        "transport tls needs a [tls] section with cert, key and ca (PEM files)"
+                            .into(),
                     )
                 }
-                other => return Err(format!("unknown transport {other:?} (udp or tcp)")),
+                "tls" => TransportKind::Tls,
+                other => return Err(format!("unknown transport {other:?} (udp, tcp or tls)")),
             },
         };
         Ok(Target {
@@ -143,6 +165,7 @@ impl TargetFile {
             harness_psap: self.harness_psap.clone(),
             app: self.app.clone(),
             psap: self.psap.clone(),
+            tls: self.tls.clone(),
         })
     }
 }
@@ -167,7 +190,15 @@ mod tests {
         let tls: TargetFile =
             toml::from_str("name = \"x\"\n[bcf]\naddress = \"127.0.0.1:1\"\ntransport = \"tls\"\n")
                 .unwrap_or_else(|e| panic!("{e}"));
-        assert!(tls.target().is_err_and(|e| e.contains("TLS")));
+        assert!(tls.target().is_err_and(|e| e.contains("[tls]")));
+        let tls: TargetFile = toml::from_str(
+            "name = \"x\"\n[bcf]\naddress = \"127.0.0.1:1\"\ntransport = \"tls\"\n[tls]\ncert = \"a.pem\"\nkey = \"k.pem\"\nca = \"ca.pem\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            tls.target().map(|t| t.transport).ok(),
+            Some(TransportKind::Tls)
+        );
         let none: TargetFile = toml::from_str("name = \"x\"\n").unwrap_or_else(|e| panic!("{e}"));
         assert!(none.target().is_err_and(|e| e.contains("no real element")));
         let app: TargetFile =

@@ -85,6 +85,8 @@ pub(crate) struct LmpeWorld {
     pub(crate) transfer: crate::steps::transfer::HarnessTransfer,
     /// Notes for the report (e.g. a transport fallback), whatever the verdict.
     pub(crate) notes: Vec<String>,
+    /// SIP-1 over TLS between the APP and the BCF (6.1.1), when a scenario asks for it.
+    pub(crate) tls: crate::steps::transport::TlsSetup,
 }
 
 /// What the scenario last sent, to match its answer.
@@ -138,7 +140,40 @@ impl LmpeWorld {
             http_log: lmpe_transfer::http::HttpLog::new(),
             transfer: Default::default(),
             notes: Vec::new(),
+            tls: Default::default(),
         }
+    }
+
+    /// Starts the embedded ESInet (and the harness PSAP behind it, if asked for) unless it
+    /// runs; returns the BCF's public (UDP/TCP) address.
+    pub(crate) async fn ensure_esinet(&mut self) -> SocketAddr {
+        if self.esinet.is_none() {
+            if self.harness_psap && self.psap.is_none() {
+                let psap = self
+                    .start_harness_psap(SocketAddr::from(([127, 0, 0, 1], 0)))
+                    .await;
+                self.esinet_opts.psap_override = Some(psap.local_addr());
+            }
+            match EmbeddedEsinet::start(self.esinet_opts.clone()).await {
+                Ok(e) => self.esinet = Some(e),
+                Err(e) => inconclusive!("the embedded reference ESInet did not start: {e}"),
+            }
+            if let (Some(psap), Some(bcf)) = (
+                &self.psap,
+                self.esinet.as_ref().map(EmbeddedEsinet::public_addr),
+            ) {
+                let _ = psap
+                    .with(move |p, _| {
+                        p.set_outbound((TransportKind::Udp, bcf));
+                        p.set_reply_to(&format!("sip:psap@{bcf}"));
+                    })
+                    .await;
+            }
+        }
+        let Some(bcf) = self.esinet.as_ref().map(EmbeddedEsinet::public_addr) else {
+            inconclusive!("no ESInet")
+        };
+        bcf
     }
 
     /// Starts the embedded ESInet and the APP if not yet running.
@@ -147,6 +182,7 @@ impl LmpeWorld {
             return app.clone();
         }
         let (bcf, transport) = match self.run.target.clone() {
+            _ if self.tls.app.is_some() => crate::steps::transport::tls_peer(self).await,
             Some(t) => {
                 let Some(bcf) = t.bcf else {
                     crate::world::skip!("needs an ESInet: add [bcf] to the target file")
@@ -166,35 +202,7 @@ impl LmpeWorld {
                 }
                 (bcf, t.transport)
             }
-            None => {
-                if self.esinet.is_none() {
-                    if self.harness_psap && self.psap.is_none() {
-                        let psap = self
-                            .start_harness_psap(SocketAddr::from(([127, 0, 0, 1], 0)))
-                            .await;
-                        self.esinet_opts.psap_override = Some(psap.local_addr());
-                    }
-                    match EmbeddedEsinet::start(self.esinet_opts.clone()).await {
-                        Ok(e) => self.esinet = Some(e),
-                        Err(e) => inconclusive!("the embedded reference ESInet did not start: {e}"),
-                    }
-                    if let (Some(psap), Some(bcf)) = (
-                        &self.psap,
-                        self.esinet.as_ref().map(EmbeddedEsinet::public_addr),
-                    ) {
-                        let _ = psap
-                            .with(move |p, _| {
-                                p.set_outbound((TransportKind::Udp, bcf));
-                                p.set_reply_to(&format!("sip:psap@{bcf}"));
-                            })
-                            .await;
-                    }
-                }
-                let Some(bcf) = self.esinet.as_ref().map(EmbeddedEsinet::public_addr) else {
-                    inconclusive!("no ESInet")
-                };
-                (bcf, TransportKind::Udp)
-            }
+            None => (self.ensure_esinet().await, TransportKind::Udp),
         };
         let params = ChatParams {
             profile: self
@@ -215,7 +223,10 @@ impl LmpeWorld {
             extra_parts: self.app_parts.clone(),
             ua: UaConfig::new(SocketAddr::from(([127, 0, 0, 1], 0))),
         });
-        let cfg = SipSocketConfig::loopback();
+        let cfg = match (&self.tls.app, transport) {
+            (Some(tls), TransportKind::Tls) => SipSocketConfig::loopback().with_tls(tls.clone()),
+            _ => SipSocketConfig::loopback(),
+        };
         let handle = match spawn_endpoint(app, cfg).await {
             Ok(h) => h,
             Err(e) => inconclusive!("the simulated APP could not bind: {e}"),

@@ -151,6 +151,23 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "6.1.2.4",
     ),
     ("reject-did", "TP_PSAP_SIP2_DID_BV_01", "6.1.2.11"),
+    // SIP-1 over TLS (6.1.1).
+    (
+        "bcf-no-flow-reuse",
+        "TP_BCF_SIP1_TLS_BV_01",
+        "went over Udp",
+    ),
+    ("bcf-no-flow-reuse", "TP_BCF_SIP1_TLS_BV_02", "6.1.1"),
+    (
+        "bcf-no-flow-reuse",
+        "TP_BCF_SIP1_TLS_BV_03",
+        "went over Udp",
+    ),
+    (
+        "bcf-trusts-unknown-ca",
+        "TP_BCF_SIP1_TLS_BI_01",
+        "mutual authentication",
+    ),
     // Transfer (6.2.6) and its web service (6.3).
     (
         "transfer-wrong-msg-id",

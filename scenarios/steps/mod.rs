@@ -5,4 +5,5 @@ mod chat;
 mod routing;
 mod setup;
 pub(crate) mod transfer;
+pub(crate) mod transport;
 mod verdicts;

@@ -84,6 +84,19 @@ impl TestCa {
         })
     }
 
+    /// Adds this CA to a trust store (e.g. to make a TLS configuration trust it too).
+    pub fn add_to(&self, roots: &mut rustls::RootCertStore) -> Result<(), NetError> {
+        use rustls::pki_types::pem::PemObject;
+        let der = rustls::pki_types::CertificateDer::from_pem_slice(self.pem.as_bytes()).map_err(
+            |e| NetError::TlsPki {
+                detail: format!("CA certificate: {e}"),
+            },
+        )?;
+        roots
+            .add(der)
+            .map_err(|source| NetError::TlsBadCa { source })
+    }
+
     /// A TLS configuration presenting a new leaf named `name` and trusting this CA
     /// (mutual authentication required).
     pub fn tls_config(&self, name: &str) -> Result<TlsConfig, NetError> {

@@ -20,7 +20,7 @@
 //! exactly once in [`ProxyStats`].
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -104,11 +104,15 @@ pub struct ProxyFaults {
     pub busy_503: bool,
     /// Robustness: crash (panic) on the first emergency request, like a SUT that dies.
     pub crash: bool,
+    /// 6.1.1: send requests for a UA that connected over TCP/TLS on a new hop (UDP to its
+    /// URI) instead of over its connection.
+    pub no_flow_reuse: bool,
 }
 
 impl ProxyFaults {
     /// Fault names for the BCF (`bcf-…`) and the ESRP (`esrp-…`).
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
+        "bcf-no-flow-reuse",
         "bcf-crash",
         "bcf-no-priority-policing",
         "bcf-busy-503",
@@ -131,6 +135,10 @@ impl ProxyFaults {
             }
             "bcf-busy-503" => {
                 f.busy_503 = true;
+                "bcf"
+            }
+            "bcf-no-flow-reuse" => {
+                f.no_flow_reuse = true;
                 "bcf"
             }
             "esrp-no-history-info" => {
@@ -177,6 +185,20 @@ pub struct Proxy {
     wire: WireLog,
     stats: ProxyStats,
     notes: Vec<String>,
+    /// BCF: the connection each UA in front of it last sent a request on (TCP or TLS), by
+    /// its address of record (P-A-I, else From), so requests for it reuse the connection
+    /// (6.1.1: one TLS connection for all messages of a chat).
+    flows: HashMap<String, (TransportKind, SocketAddr)>,
+}
+
+/// `user@host:port` of a SIP URI (scheme and parameters dropped, host lower-cased): the key
+/// that matches a UA's From URI with the Request-URI of requests sent back to it.
+fn aor_key(uri: &str) -> Option<String> {
+    let rest = uri
+        .strip_prefix("sip:")
+        .or_else(|| uri.strip_prefix("sips:"))?;
+    let rest = rest.split([';', '?', '>']).next()?;
+    Some(rest.to_ascii_lowercase())
 }
 
 impl Proxy {
@@ -189,6 +211,7 @@ impl Proxy {
             wire: WireLog::default(),
             stats: ProxyStats::default(),
             notes: Vec::new(),
+            flows: HashMap::new(),
         }
     }
 
@@ -357,7 +380,23 @@ impl Proxy {
             return self.reject_with(&req, input, 420, &why, vec![unsupported]);
         }
         let is_service = uri.to_ascii_lowercase().starts_with("urn:service:");
-        let next_hop = if is_service {
+        let bcf = self.cfg.role == ProxyRole::Bcf;
+        if bcf && input.transport.is_reliable() {
+            let originator = req
+                .header("P-Asserted-Identity")
+                .or_else(|| req.header("From"))
+                .and_then(|v| lmpe_wire::sip::NameAddr::parse("From", v).ok())
+                .and_then(|na| aor_key(&na.uri));
+            if let Some(key) = originator {
+                self.flows.insert(key, (input.transport, input.remote));
+            }
+        }
+        let flow = (bcf && !is_service && !self.cfg.faults.no_flow_reuse)
+            .then(|| aor_key(&uri).and_then(|k| self.flows.get(&k).copied()))
+            .flatten();
+        let next_hop = if let Some((_, hop)) = flow {
+            hop
+        } else if is_service {
             let Some(route) = self.route_for(&uri).cloned() else {
                 return self.reject(&req, input, 404, &format!("no route for {uri}"));
             };
@@ -391,7 +430,7 @@ impl Proxy {
         let branch = branch_for(&req, &top, &self.cfg.name, input.remote);
         mark_received(&mut top, input.remote);
         replace_top_via(&mut req, &top.to_string());
-        let mut transport = self.cfg.transport;
+        let mut transport = flow.map_or(self.cfg.transport, |(t, _)| t);
         let local = self.cfg.local;
         let via = |t: TransportKind| {
             Via::new(t.via_token(), &host_of(local.ip()), local.port(), &branch).to_string()
