@@ -8,6 +8,18 @@ use crate::LocsvcError;
 /// Default delay of `ecrf-slow` and `lis-slow`.
 pub const SLOW_DELAY: Duration = Duration::from_secs(5);
 
+/// `NAME:SECONDS` → that delay; `None` when `name` is not `NAME:…`.
+fn slow_suffix(name: &str, base: &str) -> Result<Option<Duration>, LocsvcError> {
+    let Some(secs) = name.strip_prefix(base).and_then(|r| r.strip_prefix(':')) else {
+        return Ok(None);
+    };
+    secs.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && (0.0..=3600.0).contains(s))
+        .map(|s| Some(Duration::from_secs_f64(s)))
+        .ok_or_else(|| LocsvcError::UnknownFault(name.to_owned()))
+}
+
 /// Deliberate deviations of the ECRF from RFC 5222 / the data it serves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EcrfFaults {
@@ -43,9 +55,13 @@ impl EcrfFaults {
         "ecrf-http-error",
     ];
 
-    /// A single fault by name (`ecrf-slow` waits [`SLOW_DELAY`]).
+    /// A single fault by name (`ecrf-slow` waits [`SLOW_DELAY`], `ecrf-slow:N` N seconds).
     pub fn from_name(name: &str) -> Result<Self, LocsvcError> {
         let mut f = Self::default();
+        if let Some(d) = slow_suffix(name, "ecrf-slow")? {
+            f.slow = Some(d);
+            return Ok(f);
+        }
         match name {
             "ecrf-not-xml" => f.not_xml = true,
             "ecrf-malformed-xml" => f.malformed_xml = true,
@@ -87,9 +103,13 @@ impl LisFaults {
         "lis-location-unknown",
     ];
 
-    /// A single fault by name (`lis-slow` waits [`SLOW_DELAY`]).
+    /// A single fault by name (`lis-slow` waits [`SLOW_DELAY`], `lis-slow:N` N seconds).
     pub fn from_name(name: &str) -> Result<Self, LocsvcError> {
         let mut f = Self::default();
+        if let Some(d) = slow_suffix(name, "lis-slow")? {
+            f.slow = Some(d);
+            return Ok(f);
+        }
         match name {
             "lis-no-routing" => f.no_routing = true,
             "lis-bad-uri" => f.bad_uri = true,
@@ -117,6 +137,18 @@ mod tests {
             assert!(f.is_some_and(|f| f != LisFaults::default()), "{n}");
         }
         assert!(EcrfFaults::from_name("lis-slow").is_err());
+        assert_eq!(
+            EcrfFaults::from_name("ecrf-slow:2.5")
+                .ok()
+                .and_then(|f| f.slow),
+            Some(Duration::from_millis(2500))
+        );
+        assert_eq!(
+            LisFaults::from_name("lis-slow:1").ok().and_then(|f| f.slow),
+            Some(Duration::from_secs(1))
+        );
+        assert!(EcrfFaults::from_name("ecrf-slow:x").is_err());
+        assert!(EcrfFaults::from_name("ecrf-slow:-1").is_err());
         assert!(LisFaults::from_name("nope").is_err());
     }
 }

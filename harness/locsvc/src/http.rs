@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
@@ -195,6 +195,7 @@ async fn handle(
 ) -> Response {
     st.log.push(HttpRecord {
         at: SystemTime::now(),
+        instant: Instant::now(),
         src: peer,
         dst: st.local,
         direction: HttpDirection::Request,
@@ -225,6 +226,7 @@ async fn handle(
         });
     st.log.push(HttpRecord {
         at: SystemTime::now(),
+        instant: Instant::now(),
         src: st.local,
         dst: peer,
         direction: HttpDirection::Response,

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 /// Request or response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +17,11 @@ pub enum HttpDirection {
 /// `date` header added by the server is not shown).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRecord {
-    /// When it was received or sent.
+    /// When it was received or sent (wall clock).
     pub at: SystemTime,
+    /// The same moment on the monotonic clock, to merge with the SIP ladder's
+    /// `WireRecord::at`.
+    pub instant: Instant,
     /// Sender.
     pub src: SocketAddr,
     /// Receiver.
