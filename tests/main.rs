@@ -3,6 +3,7 @@
 
 mod conformance;
 mod coverage;
+mod load;
 mod sipp;
 mod support;
 mod sut;

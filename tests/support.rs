@@ -115,3 +115,22 @@ pub(crate) fn verdict<'a>(results: &'a serde_json::Value, id: &str) -> (&'a str,
         s["reason"].as_str().unwrap_or(""),
     )
 }
+
+/// A port free for TCP and UDP on 127.0.0.1 (for listeners a test hands to the binary).
+pub(crate) fn free_port() -> u16 {
+    free_tcp_udp_port()
+}
+
+/// Runs `lmpe-harness ARGS` from the repository root; returns the exit code, stdout and stderr.
+pub(crate) fn run_harness(args: &[String]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("run lmpe-harness");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

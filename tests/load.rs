@@ -1,0 +1,453 @@
+//! `lmpe-harness load` and `merge`: the smoke profile against the embedded reference ESInet
+//! reconciles; a deliberately lossy, slow and rejecting relay between the APP and the BCF shows
+//! up exactly in the counts and histograms; two shards merge into one report; bad input exits 2.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::support::{free_port, run_harness, start_sut_with};
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lmpe-load-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn report(dir: &Path) -> Value {
+    let text = std::fs::read_to_string(dir.join("load.json"))
+        .unwrap_or_else(|e| panic!("no load.json in {}: {e}", dir.display()));
+    serde_json::from_str(&text).expect("valid load.json")
+}
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+/// `counts.messages[class][kind][field]`.
+fn msg(r: &Value, class: &str, kind: &str, field: &str) -> u64 {
+    u(&r["counts"]["messages"][class][kind][field])
+}
+
+fn chats(r: &Value, class: &str, field: &str) -> u64 {
+    u(&r["counts"]["chats"][class][field])
+}
+
+fn lat(r: &Value, class: &str, metric: &str, field: &str) -> u64 {
+    u(&r["latency_us"][class][metric][field])
+}
+
+fn assert_reconciled(r: &Value, stderr: &str) {
+    let bad: Vec<&Value> = r["reconciliation"]
+        .as_array()
+        .expect("reconciliation")
+        .iter()
+        .filter(|c| c["ok"] != true)
+        .collect();
+    assert!(bad.is_empty(), "not reconciled: {bad:?}\n{stderr}");
+    assert_eq!(r["reconciled"], true);
+}
+
+#[test]
+fn smoke_profile_reconciles_against_the_embedded_esinet() {
+    let dir = tmp("smoke");
+    let (code, stdout, stderr) = run_harness(&[
+        "load".into(),
+        "--profile".into(),
+        "load/profiles/smoke.toml".into(),
+        "--report-dir".into(),
+        dir.display().to_string(),
+    ]);
+    let r = report(&dir);
+    assert_eq!(code, 0, "smoke failed:\n{stdout}\n{stderr}");
+    assert_reconciled(&r, &stderr);
+    assert_eq!(r["verdict"], "pass");
+    // 3 chats/s for 10 s, every one a full chat: start, two in-chat, stop, heartbeats.
+    let mut arrived = 0;
+    for class in ["esnet.0", "esnet.1", "esnet.2", "none"] {
+        let n = chats(&r, class, "arrived");
+        arrived += n;
+        assert_eq!(chats(&r, class, "completed"), n, "{class}");
+        assert_eq!(chats(&r, class, "established"), n, "{class}");
+        for kind in ["start", "in-chat", "stop", "heartbeat"] {
+            let sent = msg(&r, class, kind, "sent");
+            assert_eq!(msg(&r, class, kind, "delivered"), sent, "{class} {kind}");
+            assert_eq!(msg(&r, class, kind, "ok"), sent, "{class} {kind}");
+        }
+        assert_eq!(msg(&r, class, "in-chat", "sent"), 2 * n, "{class}");
+        if n > 0 {
+            assert_eq!(lat(&r, class, "routing", "count"), 4 * n, "{class}");
+            assert!(lat(&r, class, "heartbeat.slip", "count") > 0, "{class}");
+        }
+    }
+    assert_eq!(arrived, 30);
+    assert_eq!(u(&r["counts"]["side"]["psap_replies_received"]), 60);
+    assert_eq!(u(&r["counts"]["side"]["psap_violations"]), 0);
+    assert_eq!(u(&r["counts"]["side"]["app_violations"]), 0);
+    let html = std::fs::read_to_string(dir.join("load.html")).expect("load.html");
+    // Self-contained: inline SVG, no external assets (the only URL is the SVG namespace).
+    assert!(html.contains("<svg"));
+    assert_eq!(
+        html.matches("http").count(),
+        html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
+    assert!(!html.contains("<script src") && !html.contains("<link "));
+    let hlog = std::fs::read_to_string(dir.join("hlog/esnet.1.routing.hlog")).expect("hlog");
+    assert!(hlog.contains("Tag=esnet.1/routing,"), "{hlog}");
+    assert!(
+        stderr.contains("routing p99 ms"),
+        "no progress lines: {stderr}"
+    );
+}
+
+/// What the relay does to APP → BCF datagrams.
+fn relay_rule(text: &str) -> &'static str {
+    if !text.contains("lmpe-load g=") || text.contains("PSAP reply") {
+        return "forward";
+    }
+    if text.contains("c=esnet.2") && text.contains("message 2 of a load chat") {
+        "drop"
+    } else if text.contains("c=none") && text.contains("message 1 of a load chat") {
+        "reject"
+    } else if text.contains("c=esnet.0") {
+        "delay"
+    } else {
+        "forward"
+    }
+}
+
+/// A 486 answer to a request, from its Via, From, To, Call-ID and CSeq.
+fn busy_answer(text: &str) -> Vec<u8> {
+    let mut out = String::from("SIP/2.0 486 Busy Here\r\n");
+    for line in text.split("\r\n").take_while(|l| !l.is_empty()) {
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if ["via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"].contains(&name.as_str()) {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out.into_bytes()
+}
+
+/// The sent-by address of the top Via of a message.
+fn top_via_sent_by(text: &str) -> Option<SocketAddr> {
+    let via = text
+        .split("\r\n")
+        .find(|l| l.to_ascii_lowercase().starts_with("via:"))?;
+    let sent_by = via.split_whitespace().nth(2)?;
+    sent_by.split(';').next()?.parse().ok()
+}
+
+const DELAY: Duration = Duration::from_millis(60);
+
+/// A UDP relay in front of the BCF that drops, delays or rejects chosen messages.
+fn start_relay(bcf: SocketAddr, stop: Arc<AtomicBool>) -> SocketAddr {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("relay socket");
+    sock.set_read_timeout(Some(Duration::from_millis(20)))
+        .expect("timeout");
+    let addr = sock.local_addr().expect("relay addr");
+    thread::spawn(move || {
+        let mut delayed: Vec<(Instant, Vec<u8>)> = Vec::new();
+        let mut buf = vec![0u8; 65_536];
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+            let now = Instant::now();
+            delayed.retain(|(at, d)| {
+                if *at <= now {
+                    let _ = sock.send_to(d, bcf);
+                    false
+                } else {
+                    true
+                }
+            });
+            let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                continue;
+            };
+            let d = buf[..n].to_vec();
+            if from == bcf {
+                // Responses come back here (the clients ask for rport): to the top Via.
+                if let Some(c) = top_via_sent_by(&String::from_utf8_lossy(&d)) {
+                    let _ = sock.send_to(&d, c);
+                }
+                continue;
+            }
+            let text = String::from_utf8_lossy(&d);
+            match relay_rule(&text) {
+                "drop" => {}
+                "reject" => {
+                    let _ = sock.send_to(&busy_answer(&text), from);
+                }
+                "delay" => delayed.push((Instant::now() + DELAY, d)),
+                _ => {
+                    let _ = sock.send_to(&d, bcf);
+                }
+            }
+        }
+    });
+    addr
+}
+
+const FAULT_PROFILE: &str = r#"
+name = "relay-faults"
+rate = 4.0
+duration_s = 3.0
+drain_s = 12.0
+seed = 7
+
+[chat]
+app_messages = 2
+app_think_s = 0.4
+psap_think_s = 0.1
+hold_s = 1.5
+heartbeat_s = 1.0
+setup_timeout_s = 5.0
+
+[sip]
+t1_ms = 150            # Timer F 9.6 s; no retransmission of a message delayed by 60 ms
+udp_size_limit = 8000  # keep APP messages on UDP so the datagram relay sees them
+
+[mix]
+"esnet.0" = 1
+"esnet.1" = 1
+"esnet.2" = 1
+none = 1
+
+[limits]
+max_loss = 0.0
+"#;
+
+#[test]
+fn a_lossy_slow_rejecting_relay_shows_up_exactly() {
+    let dir = tmp("relay");
+    let psap_port = free_port();
+    let psap = SocketAddr::from(([127, 0, 0, 1], psap_port));
+    let sut = start_sut_with(&["--route-to-psap", &psap.to_string()]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let relay = start_relay(sut.addr(), stop.clone());
+    let profile = dir.join("profile.toml");
+    std::fs::write(&profile, FAULT_PROFILE).expect("profile");
+    let target = dir.join("target.toml");
+    std::fs::write(
+        &target,
+        format!(
+            "name = \"reference ESInet behind a faulty relay\"\n[bcf]\naddress = \"{relay}\"\ntransport = \"udp\"\n[harness_psap]\nlisten = \"{psap}\"\nreply_to = \"sip:psap@{}\"\n",
+            sut.addr()
+        ),
+    )
+    .expect("target");
+    let out = dir.join("out");
+    let (code, stdout, stderr) = run_harness(&[
+        "load".into(),
+        "--profile".into(),
+        profile.display().to_string(),
+        "--target".into(),
+        target.display().to_string(),
+        "--report-dir".into(),
+        out.display().to_string(),
+    ]);
+    stop.store(true, Ordering::Relaxed);
+    let r = report(&out);
+    // Loss breaks max_loss = 0: exit 1, but everything is accounted for.
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert_eq!(r["verdict"], "slo-breached");
+    assert_reconciled(&r, &stderr);
+    let n: HashMap<&str, u64> = ["esnet.0", "esnet.1", "esnet.2", "none"]
+        .into_iter()
+        .map(|c| (c, chats(&r, c, "arrived")))
+        .collect();
+    assert_eq!(n.values().sum::<u64>(), 12);
+    assert!(n.values().all(|v| *v > 0), "every class present: {n:?}");
+
+    // Dropped: in-chat 2 of every esnet.2 chat never reaches the PSAP and times out.
+    let e2 = n["esnet.2"];
+    assert_eq!(msg(&r, "esnet.2", "in-chat", "sent"), 2 * e2);
+    assert_eq!(msg(&r, "esnet.2", "in-chat", "delivered"), e2);
+    assert_eq!(msg(&r, "esnet.2", "in-chat", "not_delivered"), e2);
+    assert_eq!(msg(&r, "esnet.2", "in-chat", "timed_out"), e2);
+    assert_eq!(msg(&r, "esnet.2", "in-chat", "ok"), e2);
+    assert_eq!(lat(&r, "esnet.2", "routing.in-chat", "count"), e2);
+    assert_eq!(lat(&r, "esnet.2", "response.in-chat", "count"), e2);
+
+    // Rejected: in-chat 1 of every unmarked chat is answered 486 by the relay.
+    let nn = n["none"];
+    assert_eq!(
+        u(&r["counts"]["messages"]["none"]["in-chat"]["rejected"]["486"]),
+        nn
+    );
+    assert_eq!(msg(&r, "none", "in-chat", "not_delivered"), nn);
+    assert_eq!(msg(&r, "none", "in-chat", "delivered"), nn);
+    assert_eq!(lat(&r, "none", "response.in-chat", "count"), 2 * nn);
+
+    // Delayed: every stamped esnet.0 message arrives at least DELAY late; the others do not.
+    let d_us = DELAY.as_micros() as u64;
+    assert!(
+        lat(&r, "esnet.0", "routing", "min") >= d_us,
+        "{}",
+        r["latency_us"]["esnet.0"]
+    );
+    assert!(lat(&r, "esnet.0", "response.start", "min") >= d_us);
+    assert_eq!(lat(&r, "esnet.0", "routing", "count"), 4 * n["esnet.0"]);
+    assert!(
+        lat(&r, "esnet.1", "routing", "p50") < d_us / 2,
+        "{}",
+        r["latency_us"]["esnet.1"]
+    );
+
+    // Untouched: esnet.1 is clean end to end.
+    for kind in ["start", "in-chat", "stop"] {
+        let sent = msg(&r, "esnet.1", kind, "sent");
+        assert_eq!(msg(&r, "esnet.1", kind, "delivered"), sent);
+        assert_eq!(msg(&r, "esnet.1", kind, "ok"), sent);
+    }
+    // Loss overall is exactly the dropped and rejected messages.
+    let loss = r["slo"]
+        .as_array()
+        .expect("slo")
+        .iter()
+        .find(|s| s["what"].as_str().is_some_and(|w| w.starts_with("loss")))
+        .expect("loss limit");
+    assert_eq!(loss["pass"], false);
+    let sent_stamped: u64 = ["esnet.0", "esnet.1", "esnet.2", "none"]
+        .iter()
+        .flat_map(|c| ["start", "in-chat", "stop"].map(|k| msg(&r, c, k, "sent")))
+        .sum();
+    let expected = (e2 + nn) as f64 / sent_stamped as f64;
+    assert!((loss["value"].as_f64().unwrap_or(-1.0) - expected).abs() < 1e-9);
+}
+
+const SHARD_PROFILE: &str = r#"
+name = "shards"
+rate = 4.0
+duration_s = 3.0
+drain_s = 8.0
+
+[chat]
+app_messages = 1
+app_think_s = 0.5
+psap_think_s = 0.1
+hold_s = 1.0
+heartbeat_s = 0.5
+
+[mix]
+"esnet.1" = 3
+none = 1
+
+[[slo]]
+class = "all"
+metric = "routing"
+percentile = 99.0
+max_ms = 1000.0
+"#;
+
+#[test]
+fn two_shards_merge_into_one_report() {
+    let dir = tmp("shards");
+    let profile = dir.join("profile.toml");
+    std::fs::write(&profile, SHARD_PROFILE).expect("profile");
+    let start = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+        + 3.0;
+    let handles: Vec<_> = (0..2)
+        .map(|k| {
+            let args: Vec<String> = vec![
+                "load".into(),
+                "--quiet".into(),
+                "--profile".into(),
+                profile.display().to_string(),
+                "--shard".into(),
+                format!("{k}/2"),
+                "--start-at".into(),
+                format!("{start:.3}"),
+                "--report-dir".into(),
+                dir.join(format!("s{k}")).display().to_string(),
+            ];
+            thread::spawn(move || run_harness(&args))
+        })
+        .collect();
+    for h in handles {
+        let (code, stdout, stderr) = h.join().expect("shard thread");
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+    }
+    let s0 = report(&dir.join("s0"));
+    let s1 = report(&dir.join("s1"));
+    let arrived = |r: &Value| {
+        u(&r["counts"]["chats"]["esnet.1"]["arrived"]) + u(&r["counts"]["chats"]["none"]["arrived"])
+    };
+    assert_eq!(arrived(&s0), 6);
+    assert_eq!(arrived(&s1), 6);
+    assert!((s0["start_epoch_s"].as_f64().unwrap_or(0.0) - start).abs() < 1e-3);
+    let merged = dir.join("merged");
+    let (code, stdout, stderr) = run_harness(&[
+        "merge".into(),
+        dir.join("s0").display().to_string(),
+        dir.join("s1").display().to_string(),
+        "--report-dir".into(),
+        merged.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let m = report(&merged);
+    assert_reconciled(&m, &stderr);
+    assert_eq!(m["shards"].as_array().map(Vec::len), Some(2));
+    assert_eq!(arrived(&m), 12);
+    for class in ["esnet.1", "none"] {
+        let routed = lat(&s0, class, "routing", "count") + lat(&s1, class, "routing", "count");
+        assert_eq!(lat(&m, class, "routing", "count"), routed, "{class}");
+        assert!(routed > 0);
+    }
+    assert!(merged.join("load.html").exists());
+    assert!(merged.join("hlog/esnet.1.routing.hlog").exists());
+    // The same shard twice is refused.
+    let (code, _, stderr) = run_harness(&[
+        "merge".into(),
+        dir.join("s0").display().to_string(),
+        dir.join("s0").display().to_string(),
+        "--report-dir".into(),
+        dir.join("bad").display().to_string(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("twice"), "{stderr}");
+}
+
+#[test]
+fn bad_input_exits_2_with_the_reason() {
+    let dir = tmp("bad");
+    let profile = dir.join("p.toml");
+    std::fs::write(
+        &profile,
+        SHARD_PROFILE.replace("hold_s = 1.0", "hold_s = 0.2"),
+    )
+    .expect("p");
+    let (code, _, stderr) = run_harness(&[
+        "load".into(),
+        "--profile".into(),
+        profile.display().to_string(),
+        "--report-dir".into(),
+        dir.join("o").display().to_string(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("hold_s"), "{stderr}");
+    let (code, _, stderr) = run_harness(&[
+        "load".into(),
+        "--profile".into(),
+        "load/profiles/smoke.toml".into(),
+        "--shard".into(),
+        "2/2".into(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("K/N"), "{stderr}");
+}
