@@ -148,6 +148,17 @@ fn media_type(h: &HeaderMap) -> String {
         .to_ascii_lowercase()
 }
 
+/// The service a path belongs to, for [`HttpRecord::note`].
+fn service_name(path: &str) -> &'static str {
+    if path == "/lost" {
+        "ECRF"
+    } else if path == "/held" || path.starts_with("/loc/") {
+        "LIS"
+    } else {
+        "locsvc"
+    }
+}
+
 /// Routes one request to the sans-IO service.
 fn dispatch(
     st: &AppState,
@@ -202,6 +213,7 @@ async fn handle(
         start_line: format!("{method} {uri} {version:?}"),
         headers: header_list(&headers),
         body: String::from_utf8_lossy(&body).into_owned(),
+        note: service_name(uri.path()).into(),
     });
     let reply = dispatch(&st, &method, uri.path(), &media_type(&headers), &body, peer);
     if !reply.delay.is_zero() {
@@ -237,6 +249,7 @@ async fn handle(
         ),
         headers: header_list(response.headers()),
         body: reply.body,
+        note: service_name(uri.path()).into(),
     });
     response
 }

@@ -34,6 +34,8 @@ pub struct HttpRecord {
     pub headers: Vec<(String, String)>,
     /// The body (lossy UTF-8).
     pub body: String,
+    /// Which service handled it: `ECRF`, `LIS` or `locsvc` (no service matched).
+    pub note: String,
 }
 
 impl HttpRecord {

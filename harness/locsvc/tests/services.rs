@@ -412,6 +412,7 @@ async fn http_binding_serves_both_and_logs_every_message() {
     let first = &log[0];
     assert_eq!(first.direction, HttpDirection::Request);
     assert_eq!(first.start_line, "POST /lost HTTP/1.1");
+    assert_eq!(first.note, "ECRF");
     assert_eq!(first.dst, addr);
     assert!(first.body.contains("findService"));
     assert!(first
