@@ -109,6 +109,7 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
                     .harness_psap
                     .map(|h| h.reply_to)
                     .unwrap_or_default(),
+                psap_outbound: None,
             }
         }
         None => {
@@ -135,6 +136,7 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
                 bcf,
                 transport: TransportKind::Udp,
                 psap_reply_to: format!("sip:psap@{bcf}"),
+                psap_outbound: None,
             }
         }
     };

@@ -54,6 +54,8 @@ pub struct SutAddress {
     pub transport: TransportKind,
     /// The load PSAP's Reply-To as the SUT knows it, e.g. `sip:psap@<BCF>`.
     pub psap_reply_to: String,
+    /// Where the PSAP sends its requests (`None`: the BCF).
+    pub psap_outbound: Option<SocketAddr>,
 }
 
 /// Everything a run measured, before it is summarised (also what `merge` rebuilds).
@@ -147,13 +149,32 @@ impl Prepared {
         self.psap.local_addr()
     }
 
+    /// Where the load APP listens.
+    pub fn app_addr(&self) -> SocketAddr {
+        self.app.local_addr()
+    }
+
+    /// The SUT for a run without one: the APP talks to the load PSAP directly (measures the
+    /// harness itself).
+    pub fn direct(&self) -> SutAddress {
+        let psap = self.psap_addr();
+        SutAddress {
+            name: format!("none: APP -> load PSAP {psap} directly"),
+            bcf: psap,
+            transport: TransportKind::Udp,
+            psap_reply_to: format!("sip:psap@{psap}"),
+            psap_outbound: Some(self.app_addr()),
+        }
+    }
+
     /// Runs the profile against `sut` and returns what was measured.
     pub async fn run(self, sut: SutAddress) -> Result<RunData, LoadError> {
         let Self { app, psap, opts } = self;
         let profile = opts.profile.clone();
         let reply_to = sut.psap_reply_to.clone();
         let bcf = sut.bcf;
-        psap.with(move |p, _| p.set_outbound((TransportKind::Udp, bcf), &reply_to))
+        let psap_out = sut.psap_outbound.unwrap_or(bcf);
+        psap.with(move |p, _| p.set_outbound((TransportKind::Udp, psap_out), &reply_to))
             .await?;
         let transport = sut.transport;
         app.with(move |a, _| a.set_outbound((transport, bcf)))
