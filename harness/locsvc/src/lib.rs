@@ -16,6 +16,10 @@
 //! Both may hold `${NAME}` template variables, filled in with [`fill_template`] before
 //! parsing (PSAP ports are only known at run time).
 //!
+//! Faults by name: [`EcrfFaults::NAMES`] and [`LisFaults::NAMES`] (`ecrf-slow:N` and
+//! `lis-slow:N` with a delay in seconds). The `lmpe-locsvc` binary serves both services
+//! stand-alone.
+//!
 //! Mapping rule (see [`mapping`]): a point maps to the first area, in file order, that
 //! contains it (boundary included); a shape (circle, ellipse, arc band, polygon, …) maps to
 //! the first area that contains it completely, otherwise to the area with the largest overlap
