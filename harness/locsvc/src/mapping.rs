@@ -180,7 +180,12 @@ pub fn map_geodetic<'a>(
             }
             let mut best: Option<(&ServiceArea, f64)> = None;
             for a in candidates {
-                let overlap = a.boundary.intersection(shape).unsigned_area();
+                // Belt and braces: a clipping failure on a pathological polygon counts as
+                // no overlap instead of taking the service down.
+                let overlap = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    a.boundary.intersection(shape).unsigned_area()
+                }))
+                .unwrap_or(0.0);
                 let better = match best {
                     Some((_, b)) => overlap > b,
                     None => overlap > 0.0,

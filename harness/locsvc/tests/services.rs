@@ -435,3 +435,53 @@ async fn http_binding_serves_both_and_logs_every_message() {
     assert!(nf.contains("notFound"), "{nf}");
     server.shutdown().await;
 }
+
+#[test]
+fn no_input_makes_the_services_panic() {
+    let e = ecrf();
+    let mut l = lis();
+    // Every prefix of valid requests, and a self-intersecting ("bow-tie") polygon.
+    let bowtie = r#"<gml:Polygon xmlns:gml="http://www.opengis.net/gml" srsName="urn:ogc:def:crs:EPSG::4326"><gml:exterior><gml:LinearRing><gml:pos>48.1 16.3</gml:pos><gml:pos>48.3 16.5</gml:pos><gml:pos>48.1 16.5</gml:pos><gml:pos>48.3 16.3</gml:pos><gml:pos>48.1 16.3</gml:pos></gml:LinearRing></gml:exterior></gml:Polygon>"#;
+    let lost_reqs = [
+        find_service(
+            &point(48.2, 16.2),
+            "geodetic-2d",
+            "urn:service:sos",
+            "value",
+        ),
+        find_service(bowtie, "geodetic-2d", "urn:service:sos", "reference"),
+    ];
+    for req in &lost_reqs {
+        for cut in 0..=req.len() {
+            let r = e.handle(&req.as_bytes()[..cut]);
+            assert_eq!(r.status, 200);
+            assert!(lost::parse(&r.body).is_ok(), "{cut}: {}", r.body);
+        }
+    }
+    let bow = lost_answer(&e, &lost_reqs[1]);
+    assert!(
+        matches!(
+            bow,
+            LostMessage::FindServiceResponse(_) | LostMessage::Errors(_)
+        ),
+        "{bow:?}"
+    );
+    let held_req = by_uri("sip:app-b@127.0.0.1", ROUTING);
+    for cut in 0..=held_req.len() {
+        let r = l.handle("/held", &held_req.as_bytes()[..cut], LOCALHOST);
+        assert!(held::parse(&r.body).is_ok(), "{cut}: {}", r.body);
+    }
+    for bytes in [
+        &b"\xff\xfe\x00"[..],
+        b"<",
+        b"<?xml version='1.0'?>",
+        &[0u8; 64],
+    ] {
+        assert_eq!(e.handle(bytes).status, 200);
+        assert!(held::parse(&l.handle("/held", bytes, LOCALHOST).body).is_ok());
+        assert_eq!(
+            l.handle("/loc/../../etc/passwd", bytes, LOCALHOST).status,
+            404
+        );
+    }
+}
