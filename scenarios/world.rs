@@ -87,6 +87,8 @@ pub(crate) struct LmpeWorld {
     pub(crate) notes: Vec<String>,
     /// SIP-1 over TLS between the APP and the BCF (6.1.1), when a scenario asks for it.
     pub(crate) tls: crate::steps::transport::TlsSetup,
+    /// The APP sends over UDP up to this size (default: RFC 3261's 1300 bytes, then TCP).
+    pub(crate) app_udp_limit: Option<usize>,
 }
 
 /// What the scenario last sent, to match its answer.
@@ -141,6 +143,7 @@ impl LmpeWorld {
             transfer: Default::default(),
             notes: Vec::new(),
             tls: Default::default(),
+            app_udp_limit: None,
         }
     }
 
@@ -221,7 +224,13 @@ impl LmpeWorld {
             location: (48.208_49, 16.372_08),
             extra_headers: self.app_headers.clone(),
             extra_parts: self.app_parts.clone(),
-            ua: UaConfig::new(SocketAddr::from(([127, 0, 0, 1], 0))),
+            ua: {
+                let mut ua = UaConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+                if let Some(limit) = self.app_udp_limit {
+                    ua.udp_size_limit = limit;
+                }
+                ua
+            },
         });
         let cfg = match (&self.tls.app, transport) {
             (Some(tls), TransportKind::Tls) => SipSocketConfig::loopback().with_tls(tls.clone()),

@@ -151,6 +151,27 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "6.1.2.4",
     ),
     ("reject-did", "TP_PSAP_SIP2_DID_BV_01", "6.1.2.11"),
+    // Fragmentation, Table 1 headers, callbacks, History-Info from upstream.
+    (
+        "bcf-drops-large-udp",
+        "TP_BCF_SIP1_LARGE_BV_01",
+        "fragmentation and reassembly",
+    ),
+    (
+        "reject-p-access-network-info",
+        "TP_PSAP_SIP2_HEADERS_BV_02",
+        "6.1.2.3",
+    ),
+    (
+        "no-callback-priority",
+        "TP_PSAP_SIP2_RPRIO_BV_01",
+        "esnet.0",
+    ),
+    (
+        "esrp-no-history-info",
+        "TP_ESRP_SIP2_HISTINFO_BV_03",
+        "6.1.2.6",
+    ),
     // SIP-1 over TLS (6.1.1).
     (
         "bcf-no-flow-reuse",

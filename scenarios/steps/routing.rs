@@ -200,3 +200,36 @@ async fn priority(w: &mut LmpeWorld, value: String) {
         );
     }
 }
+
+#[given(expr = "an element before the BCF retargeted the APP's start from {string} to {string}")]
+async fn upstream_retarget(w: &mut LmpeWorld, from: String, to: String) {
+    w.app_headers.push((
+        "History-Info".into(),
+        format!("<{from}?Reason=SIP%3Bcause%3D302%3Btext%3D%22Emergency%20number%22>;index=1"),
+    ));
+    w.app_headers
+        .push(("History-Info".into(), format!("<{to}>;index=1.1")));
+}
+
+#[then("the PSAP receives the upstream History-Info entries unchanged")]
+async fn upstream_kept(w: &mut LmpeWorld) {
+    let (sent, got) = start_pair(w, "6.1.2.6").await;
+    let entries = |m: &SipMessage| -> Vec<String> {
+        m.header_values("History-Info")
+            .flat_map(|v| v.split(',').map(|e| e.trim().to_string()))
+            .collect()
+    };
+    let upstream = entries(&sent);
+    if upstream.is_empty() {
+        inconclusive!("the APP's start carried no History-Info");
+    }
+    let received = entries(&got);
+    if !received.starts_with(&upstream) {
+        cite(
+            "6.1.2.6",
+            "ESInet elements handle a History-Info added by any SIP element: received entries are kept as they are",
+            &format!("sent {upstream:?}, received {received:?}"),
+            &got,
+        );
+    }
+}

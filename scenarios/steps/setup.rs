@@ -49,3 +49,22 @@ async fn established(w: &mut LmpeWorld, service: String) {
         );
     }
 }
+
+#[given("the APP adds P-Asserted-Identity and P-Access-Network-Info to its messages")]
+async fn table_1_headers(w: &mut LmpeWorld) {
+    // P-Asserted-Identity is normally added by the provider's proxy (6.2.2 NOTE 1); here it
+    // asserts the APP's own URI, which the PSAP must then use (6.2.3).
+    let app = w.ensure_app().await;
+    let uri = match app.with(|a, _| a.uri()).await {
+        Ok(u) => u,
+        Err(e) => crate::world::inconclusive!("the simulated APP stopped: {e}"),
+    };
+    w.app_headers
+        .push(("P-Asserted-Identity".into(), format!("<{uri}>")));
+    w.app_headers.push((
+        "P-Access-Network-Info".into(),
+        "3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=2620100000000101".into(),
+    ));
+    let (headers, parts) = (w.app_headers.clone(), w.app_parts.clone());
+    let _ = app.with(move |a, _| a.set_extras(headers, parts)).await;
+}

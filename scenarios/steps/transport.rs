@@ -134,7 +134,7 @@ async fn app_fallback(w: &mut LmpeWorld) {
 
 /// Whether the current chat is established (waiting up to the response timeout); `false`
 /// also when the start failed (e.g. the TLS connection could not be made).
-async fn established(w: &mut LmpeWorld) -> bool {
+pub(crate) async fn established(w: &mut LmpeWorld) -> bool {
     let chat = w.chat_id();
     let wait = w.run.response_timeout;
     let i = w
@@ -326,5 +326,71 @@ async fn refused(w: &mut LmpeWorld) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[given("the APP sends its messages over UDP whatever their size")]
+async fn udp_any_size(w: &mut LmpeWorld) {
+    if let Some(t) = &w.run.target {
+        if t.transport != TransportKind::Udp {
+            skip!(
+                "needs UDP to the BCF: the target's [bcf] transport is {:?}",
+                t.transport
+            );
+        }
+    }
+    w.app_udp_limit = Some(65_000);
+}
+
+#[given(expr = "the APP attaches a {int}-byte image to its messages")]
+async fn big_image(w: &mut LmpeWorld, size: usize) {
+    let jpeg: Vec<u8> = [0xFF, 0xD8, 0xFF, 0xE0]
+        .into_iter()
+        .chain((0..=255u8).cycle().take(size.saturating_sub(6)))
+        .chain([0xFF, 0xD9])
+        .collect();
+    w.app_parts.push(
+        lmpe_wire::multipart::Part::new("image/jpeg", jpeg)
+            .with_content_id("large@app.harness.test"),
+    );
+}
+
+#[then(expr = "the APP's start went over UDP as one datagram of more than {int} bytes")]
+async fn start_was_large_udp(w: &mut LmpeWorld, size: usize) {
+    // The driver records a transmit when it sends it, just after the step queued it.
+    let deadline = Instant::now() + w.run.response_timeout;
+    let start = loop {
+        let records = w.app(|a, _| a.wire_records().to_vec()).await;
+        let found = records
+            .into_iter()
+            .find(|r| r.outgoing && String::from_utf8_lossy(&r.bytes).contains("msgtype:257"));
+        if found.is_some() || Instant::now() >= deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    match start {
+        Some(r) if r.transport == TransportKind::Udp && r.bytes.len() > size => {}
+        Some(r) => inconclusive!(
+            "preamble: the start went over {:?} in {} bytes, not one UDP datagram of more than {size}",
+            r.transport,
+            r.bytes.len()
+        ),
+        None => inconclusive!("preamble: the APP sent no start/257"),
+    }
+}
+
+#[then(regex = r"^the chat is established through the ESInet \(clause (\S+)\)$")]
+async fn established_through(w: &mut LmpeWorld, clause: String) {
+    if !established(w).await {
+        fail(
+            w,
+            &clause,
+            "all ESInet elements support fragmentation and reassembly: a message larger than one IP packet (a PIDF-LO with attachments) gets through",
+            &format!(
+                "the chat was not established within {} ms",
+                w.run.response_timeout.as_millis()
+            ),
+        );
     }
 }

@@ -405,3 +405,32 @@ async fn new_psap_replies(w: &mut LmpeWorld) {
         );
     }
 }
+
+#[then(
+    regex = r"^the PSAP's messages to the APP carry Resource-Priority esnet\.0 \(clause 6\.1\.2\.5\)$"
+)]
+async fn callback_priority(w: &mut LmpeWorld) {
+    use lmpe_wire::sip::SipParser as _;
+    let records = w.app(|a, _| a.wire_records().to_vec()).await;
+    let psap_msgs: Vec<lmpe_wire::sip::SipMessage> = records
+        .iter()
+        .filter(|r| !r.outgoing)
+        .filter_map(|r| lmpe_wire::sip::RsipParser::default().parse(&r.bytes).ok())
+        .filter(|m| m.is_request())
+        .collect();
+    if psap_msgs.is_empty() {
+        crate::world::inconclusive!("preamble: no PSAP message reached the APP");
+    }
+    for m in &psap_msgs {
+        let values: Vec<&str> = m.header_values("Resource-Priority").collect();
+        if values != ["esnet.0"] {
+            fail_text(
+                w,
+                &format!(
+                    "TS 103 698 6.1.2.5: PSAP callbacks during handling of an incident use Resource-Priority esnet.0; this PSAP message has {values:?}\n--- offending message ---\n{}",
+                    m.to_text()
+                ),
+            );
+        }
+    }
+}

@@ -938,7 +938,9 @@ fn fault_no_heartbeat_sends_no_psap_heartbeats() {
 
 #[test]
 fn every_psap_fault_has_a_pair_test() {
-    const TESTED: [&str; 21] = [
+    const TESTED: [&str; 23] = [
+        "no-callback-priority",
+        "reject-p-access-network-info",
         "transfer-wrong-msg-id",
         "reject-accept-contact",
         "reject-did",
@@ -1205,4 +1207,42 @@ fn fault_transfer_wrong_msg_id_is_a_6_2_6_violation() {
         transferred_and_reactivated(PsapFaults::by_name("transfer-wrong-msg-id").unwrap());
     let v = violations(&seen.app);
     assert!(v.iter().any(|x| x.clause == "6.2.6"), "{v:?}");
+}
+
+#[test]
+fn fault_reject_p_access_network_info_rejects_a_table_1_header() {
+    let h = vec![(
+        "P-Access-Network-Info".to_string(),
+        "3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=2620100000000101".to_string(),
+    )];
+    assert_eq!(start_with_headers(PsapFaults::default(), h.clone()), 200);
+    assert_eq!(
+        start_with_headers(
+            PsapFaults::by_name("reject-p-access-network-info").unwrap(),
+            h
+        ),
+        400
+    );
+}
+
+/// Resource-Priority values on the PSAP's requests to the APP.
+fn psap_priorities(faults: PsapFaults) -> Vec<String> {
+    let mut p = pair_with(faults, Instant::now());
+    establish(&mut p);
+    p.packets()
+        .iter()
+        .filter(|pk| !pk.is_response())
+        .map(|pk| parse(&pk.bytes))
+        .filter(|m| m.header("Reply-To").is_some())
+        .map(|m| m.header("Resource-Priority").unwrap_or("none").to_string())
+        .collect()
+}
+
+#[test]
+fn psap_messages_are_callbacks_marked_esnet_0() {
+    let clean = psap_priorities(PsapFaults::default());
+    assert!(!clean.is_empty());
+    assert!(clean.iter().all(|v| v == "esnet.0"), "{clean:?}");
+    let broken = psap_priorities(PsapFaults::by_name("no-callback-priority").unwrap());
+    assert!(broken.iter().all(|v| v == "none"), "{broken:?}");
 }

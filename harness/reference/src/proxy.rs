@@ -107,11 +107,15 @@ pub struct ProxyFaults {
     /// 6.1.1: send requests for a UA that connected over TCP/TLS on a new hop (UDP to its
     /// URI) instead of over its connection.
     pub no_flow_reuse: bool,
+    /// 6.1.1: drop UDP datagrams larger than an Ethernet MTU (1500 bytes), as an element that
+    /// does not support fragmentation and reassembly.
+    pub drop_large_udp: bool,
 }
 
 impl ProxyFaults {
     /// Fault names for the BCF (`bcf-…`) and the ESRP (`esrp-…`).
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
+        "bcf-drops-large-udp",
         "bcf-no-flow-reuse",
         "bcf-crash",
         "bcf-no-priority-policing",
@@ -139,6 +143,10 @@ impl ProxyFaults {
             }
             "bcf-no-flow-reuse" => {
                 f.no_flow_reuse = true;
+                "bcf"
+            }
+            "bcf-drops-large-udp" => {
+                f.drop_large_udp = true;
                 "bcf"
             }
             "esrp-no-history-info" => {
@@ -732,6 +740,18 @@ impl Endpoint for Proxy {
     fn handle_input(&mut self, now: Instant, input: Incoming) {
         self.stats.received += 1;
         self.wire.incoming(now, &input);
+        if self.cfg.faults.drop_large_udp
+            && input.transport == TransportKind::Udp
+            && input.bytes.len() > 1500
+        {
+            self.stats.dropped += 1;
+            self.notes.push(format!(
+                "{}: deliberate fault bcf-drops-large-udp: dropped a {}-byte datagram",
+                self.cfg.name,
+                input.bytes.len()
+            ));
+            return;
+        }
         match self.parser.parse(&input.bytes) {
             Ok(m) if m.is_request() => self.on_request(m, &input),
             Ok(m) => self.on_response(m),

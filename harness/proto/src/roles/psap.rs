@@ -63,11 +63,17 @@ pub struct PsapFaults {
     /// 6.2.6: give stop|transfer/266 and start|transfer/265 Message Identifiers two past the
     /// right ones.
     pub transfer_wrong_msg_id: bool,
+    /// 6.1.2.5: send its messages to the APP without Resource-Priority esnet.0.
+    pub no_callback_priority: bool,
+    /// 6.1.2.3: reject starts that carry P-Access-Network-Info (a Table 1 header).
+    pub reject_pani: bool,
 }
 
 impl PsapFaults {
     /// Names accepted by [`PsapFaults::by_name`].
-    pub const NAMES: [&'static str; 21] = [
+    pub const NAMES: [&'static str; 23] = [
+        "no-callback-priority",
+        "reject-p-access-network-info",
         "transfer-wrong-msg-id",
         "reject-accept-contact",
         "reject-did",
@@ -116,10 +122,19 @@ impl PsapFaults {
             "reject-accept-contact" => f.reject_accept_contact = true,
             "reject-did" => f.reject_did = true,
             "transfer-wrong-msg-id" => f.transfer_wrong_msg_id = true,
+            "no-callback-priority" => f.no_callback_priority = true,
+            "reject-p-access-network-info" => f.reject_pani = true,
             _ => return None,
         }
         Some(f)
     }
+}
+
+/// 6.1.2.5: "PSAP callbacks during handling of an incident use esnet.0". The harness reads a
+/// PSAP's messages to the APP within a chat as such callbacks and marks them (its profile;
+/// the spec does not say it of in-chat messages in so many words).
+fn callback_priority() -> Vec<(String, String)> {
+    vec![("Resource-Priority".to_string(), "esnet.0".to_string())]
 }
 
 /// Configuration of a simulated PSAP.
@@ -197,6 +212,8 @@ pub struct PsapRole {
     transfer_requests: Vec<String>,
     /// Whether sessions keep a transcript (for the chat history of a transfer, 6.3.3).
     transcripts: bool,
+    /// Header fields of every PSAP message (Resource-Priority esnet.0, 6.1.2.5).
+    callback_headers: Vec<(String, String)>,
 }
 
 impl PsapRole {
@@ -216,6 +233,7 @@ impl PsapRole {
             transfer_trigger: false,
             transfer_requests: Vec::new(),
             transcripts: false,
+            callback_headers: callback_priority(),
         }
     }
 
@@ -526,7 +544,11 @@ impl PsapRole {
                     sip_call_id: &c.sip_call_id,
                     cseq: c.cseq,
                     location: None,
-                    extra: &[],
+                    extra: if f.no_callback_priority {
+                        &[]
+                    } else {
+                        &self.callback_headers
+                    },
                     extra_parts: &[],
                 },
             );
@@ -673,6 +695,13 @@ impl PsapRole {
         if !defects.is_empty() {
             let d: Vec<String> = defects.iter().map(ToString::to_string).collect();
             return self.unmatched(msg, 400, d.join("; "));
+        }
+        if self.cfg.faults.reject_pani && msg.header("P-Access-Network-Info").is_some() {
+            return self.unmatched(
+                msg,
+                400,
+                "deliberate fault reject-p-access-network-info".into(),
+            );
         }
         if self.cfg.faults.reject_accept_contact && msg.header("Accept-Contact").is_some() {
             return self.unmatched(msg, 400, "deliberate fault reject-accept-contact".into());
