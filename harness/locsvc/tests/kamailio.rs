@@ -36,6 +36,8 @@ const MODULE_DIRS: [&str; 3] = [
 ];
 /// Kamailio's whole-request budget towards the ECRF (`HTTP_TIMEOUT`, seconds).
 const HTTP_TIMEOUT_S: u64 = 2;
+/// The APP's in-chat text (the PSAP's automatic reply quotes it).
+const IN_CHAT: &str = "Third floor, smoke in the stairwell";
 /// How long to wait for an outcome the test expects.
 const WAIT: Duration = Duration::from_secs(6);
 
@@ -310,6 +312,8 @@ struct Outcome {
     status: Option<u16>,
     /// The APP saw the PSAP's start/257 (the chat is established end to end).
     established: bool,
+    /// The PSAP's automatic reply to the APP's in-chat message came back.
+    in_chat_reply: bool,
     /// Chats each PSAP holds.
     chats_a: usize,
     chats_b: usize,
@@ -497,12 +501,14 @@ impl Esinet {
             .expect("spawn APP");
         let addr = app.local_addr();
         app.with(move |a, _| a.set_local(addr)).await.expect("APP");
-        app.with(|a, now| a.start_chat(now, "urn:service:sos", "Help, fire!"))
+        let chat = app
+            .with(|a, now| a.start_chat(now, "urn:service:sos", "Help, fire!"))
             .await
             .expect("APP")
             .expect("start chat");
         let mut out = Outcome::default();
         let deadline = Instant::now() + wait;
+        let mut asked = false;
         while Instant::now() < deadline {
             let events: Vec<RoleEvent> = app
                 .with(|a, _| std::iter::from_fn(|| a.poll_event()).collect())
@@ -515,12 +521,24 @@ impl Esinet {
                             out.status = Some(status)
                         }
                         SessionEvent::Established { .. } => out.established = true,
+                        SessionEvent::Received {
+                            text: Some(text), ..
+                        } if text.contains(IN_CHAT) => out.in_chat_reply = true,
                         _ => {}
                     }
                 }
             }
+            // Once established, one in-chat/259 APP -> PSAP, which the PSAP answers with its
+            // automatic reply: both relayed statelessly by Kamailio.
+            if out.established && !asked {
+                asked = true;
+                let chat = chat.clone();
+                let _ = app
+                    .with(move |a, now| a.send_chat(now, &chat, IN_CHAT).ok())
+                    .await;
+            }
             let done = match out.status {
-                Some(s) if (200..300).contains(&s) => out.established,
+                Some(s) if (200..300).contains(&s) => out.established && out.in_chat_reply,
                 Some(_) => true,
                 None => !self.kamailio.alive(),
             };
@@ -589,6 +607,10 @@ async fn kamailio_esrp_routes_by_location_through_the_ecrf() {
         a.established,
         "area A: no PSAP start reached the APP: {a:?}"
     );
+    assert!(
+        a.in_chat_reply,
+        "area A: no in-chat reply through Kamailio: {a:?}"
+    );
     assert_eq!(
         (a.chats_a, a.chats_b),
         (1, 0),
@@ -610,7 +632,7 @@ async fn kamailio_esrp_routes_by_location_through_the_ecrf() {
         "area B: {b:?}\n{}",
         net.kamailio.log_tail()
     );
-    assert!(b.established, "area B: {b:?}");
+    assert!(b.established && b.in_chat_reply, "area B: {b:?}");
     assert_eq!(
         (b.chats_a, b.chats_b),
         (0, 1),
