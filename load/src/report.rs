@@ -514,3 +514,116 @@ pub fn capacity(steps: &[StepResult]) -> Option<Capacity> {
         first_breach: breach,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp_profile() -> Profile {
+        toml::from_str(include_str!("../profiles/ramp.toml")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn hist(values: &[u64]) -> Histogram<u64> {
+        let mut h = new_histogram();
+        for v in values {
+            let _ = h.record(*v);
+        }
+        h
+    }
+
+    #[test]
+    fn capacity_is_the_last_step_before_the_first_breach() {
+        let p = ramp_profile();
+        let r = p.ramp.clone().unwrap_or_else(|| panic!("ramp"));
+        // Three steps; esnet.1 routing p99 is 10 ms, 20 ms, then 500 ms (limit 100 ms).
+        let mut intervals: BTreeMap<(Class, Metric), Vec<Interval>> = BTreeMap::new();
+        let mut setup = Vec::new();
+        let mut ticks = Vec::new();
+        let mut routing = Vec::new();
+        for step in 0..3u32 {
+            let ms = [10_000, 20_000, 500_000][step as usize];
+            let base = f64::from(step) * r.step_s;
+            for s in 0..r.step_s as u32 {
+                let t = base + f64::from(s);
+                routing.push(Interval {
+                    start_s: t,
+                    duration_s: 1.0,
+                    hist: hist(&[ms, ms / 2]),
+                });
+                setup.push(Interval {
+                    start_s: t,
+                    duration_s: 1.0,
+                    hist: hist(&[1000]),
+                });
+                let n = ticks.len() as u64 + 1;
+                ticks.push(Tick {
+                    t_s: t + 1.0,
+                    arrived: n * 10,
+                    sent: n * 40,
+                    delivered: n * 40,
+                    ok: n * 40,
+                    active_chats: 100 * u64::from(step + 1),
+                    ..Tick::default()
+                });
+            }
+        }
+        intervals.insert((Class::Esnet1, Metric::Routing), routing);
+        intervals.insert((Class::Esnet1, Metric::Setup), setup);
+        let steps = steps(&p, &intervals, &ticks, 1);
+        assert_eq!(steps.len(), 3);
+        assert!(
+            steps[0].pass && steps[1].pass && !steps[2].pass,
+            "{steps:?}"
+        );
+        assert_eq!(
+            steps[2].routing_p99_ms.get("esnet.1").copied(),
+            Some(500.223)
+        );
+        let c = capacity(&steps).unwrap_or_else(|| panic!("capacity"));
+        assert_eq!(c.highest_sustained_rate, Some(r.start_rate + r.step_rate));
+        assert_eq!(c.concurrent_chats, 200);
+        let (rate, what) = c.first_breach.unwrap_or_else(|| panic!("breach"));
+        assert_eq!(rate, r.start_rate + 2.0 * r.step_rate);
+        assert!(what[0].contains("esnet.1 routing"), "{what:?}");
+    }
+
+    #[test]
+    fn a_missing_metric_breaches_and_limits_use_fractions() {
+        let p = ramp_profile();
+        let w = WindowCounts {
+            sent: 1000,
+            not_delivered: 2,
+            timed_out: 0,
+            arrived: 100,
+            failed: 0,
+        };
+        let r = evaluate(&p, &BTreeMap::new(), &w);
+        assert!(r
+            .iter()
+            .filter(|s| s.what.contains("p99"))
+            .all(|s| !s.pass && s.value.is_none()));
+        let loss = r
+            .iter()
+            .find(|s| s.what.starts_with("loss"))
+            .unwrap_or_else(|| panic!("loss"));
+        assert_eq!(loss.value, Some(0.002));
+        assert!(!loss.pass);
+    }
+
+    #[test]
+    fn reconciliation_catches_a_message_counted_nowhere() {
+        let mut c = Counts::default();
+        let k = c.msg(Class::Esnet1, Kind::InChat);
+        k.sent = 3;
+        k.ok = 2;
+        k.delivered = 3;
+        let mut hc = BTreeMap::new();
+        hc.insert((Class::Esnet1, Metric::ResponseInChat), 2);
+        hc.insert((Class::Esnet1, Metric::RoutingInChat), 3);
+        hc.insert((Class::Esnet1, Metric::Routing), 3);
+        let checks = reconcile(&c, &hc, 0);
+        let bad: Vec<_> = checks.iter().filter(|c| !c.ok).collect();
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(bad[0].name.contains("sent = ok + rejected"));
+    }
+}
