@@ -92,6 +92,8 @@ pub(crate) struct EsinetOptions {
     pub(crate) extra_users: Vec<(String, SocketAddr)>,
     /// SIP-1 over TLS on the BCF (6.1.1), on its own port next to UDP and TCP.
     pub(crate) tls: Option<TlsConfig>,
+    /// The BCF's simulated capacity: one request per interval, a priority queue behind it.
+    pub(crate) bcf_service_interval: Option<Duration>,
 }
 
 impl Default for EsinetOptions {
@@ -107,6 +109,7 @@ impl Default for EsinetOptions {
             transfer_target: None,
             extra_users: Vec::new(),
             tls: None,
+            bcf_service_interval: None,
         }
     }
 }
@@ -277,7 +280,9 @@ impl EmbeddedEsinet {
         .await
         .map_err(|e| e.to_string())?;
         let extra_users = opts.extra_users.clone();
+        let capacity = opts.bcf_service_interval;
         bcf.with(move |p, _| {
+            p.set_capacity(capacity);
             let c = p.config_mut();
             c.local = bcf_addr;
             c.routes = ["urn:service:sos", "urn:service:test"]

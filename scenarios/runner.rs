@@ -226,6 +226,12 @@ fn target_skip(tags: &[String]) -> Option<String> {
             target.name
         ));
     }
+    if tags.iter().any(|t| t == "@reference-bcf") {
+        return Some(format!(
+            "needs a BCF whose capacity the harness sets (to create a queue); against {} create the overload with the load generator (`lmpe-harness load --profile load/profiles/priority-overload.toml`)",
+            target.name
+        ));
+    }
     if tags.iter().any(|t| t == "@reference-psap") {
         return Some(format!(
             "needs the reference PSAP's automatic call taker (auto-replies, #close, #redirect, configured keep-alives); {} is a real element",

@@ -172,6 +172,11 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "TP_ESRP_SIP2_HISTINFO_BV_03",
         "6.1.2.6",
     ),
+    (
+        "bcf-fifo",
+        "TP_BCF_SIP2_RPRIO_BV_02",
+        "process calls in priority order",
+    ),
     // SIP-1 over TLS (6.1.1).
     (
         "bcf-no-flow-reuse",

@@ -8,10 +8,7 @@ use std::path::{Path, PathBuf};
 /// Statements whose scenarios are not written yet. This list may only shrink: a statement that
 /// gains its scenarios must leave it (the test fails on a stale entry), and a new gap fails the
 /// test until a scenario is written or the gap is listed here with the work it needs.
-const KNOWN_GAPS: &[(&str, &str)] = &[(
-    "6.1.2.5/priority-order",
-    "priority queue under a burst: reference proxy has no queue yet",
-)];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

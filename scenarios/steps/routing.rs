@@ -1,7 +1,7 @@
 //! Steps where the routing elements (BCF, ESRP) are the IUT: the harness plays the APP in front
 //! and the PSAP behind, and compares what left the APP with what reached the PSAP.
 
-use cucumber::{given, then};
+use cucumber::{given, then, when};
 use lmpe_wire::headers::HistoryInfo;
 use lmpe_wire::lmpe::MessageType;
 use lmpe_wire::multipart::Part;
@@ -230,6 +230,95 @@ async fn upstream_kept(w: &mut LmpeWorld) {
             "ESInet elements handle a History-Info added by any SIP element: received entries are kept as they are",
             &format!("sent {upstream:?}, received {received:?}"),
             &got,
+        );
+    }
+}
+
+#[given(expr = "the BCF is overloaded: it serves one request every {int} ms")]
+async fn bcf_overloaded(w: &mut LmpeWorld, ms: u64) {
+    w.esinet_opts.bcf_service_interval = Some(std::time::Duration::from_millis(ms));
+}
+
+#[when(
+    expr = "the APP sends {int} chat messages and starts {int} more emergency chats, all at once"
+)]
+async fn burst(w: &mut LmpeWorld, chats: usize, starts: usize) {
+    let chat = w.chat_id();
+    let r = w
+        .app(move |a, now| -> Result<(), String> {
+            for i in 0..chats {
+                a.send_chat(now, &chat, &format!("burst message {i}"))
+                    .map_err(|e| e.to_string())?;
+            }
+            for i in 0..starts {
+                a.start_chat(now, "urn:service:sos", &format!("burst emergency {i}"))
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(e) = r {
+        inconclusive!("the APP could not send the burst: {e}");
+    }
+}
+
+#[then(
+    regex = r"^the emergency starts reach the PSAP ahead of the unmarked chat messages \(clause 6\.1\.2\.5\)$"
+)]
+async fn priority_order(w: &mut LmpeWorld) {
+    use lmpe_wire::sip::SipParser as _;
+    let Some(psap) = w.psap.clone() else {
+        inconclusive!("this step needs `Given the harness plays the PSAP behind the ESRP`")
+    };
+    let deadline = std::time::Instant::now() + w.run.response_timeout * 2;
+    // Arrival order at the PSAP of the burst: `true` for a start, `false` for an in-chat.
+    let order = loop {
+        let records = psap
+            .with(|p, _| p.wire_records().to_vec())
+            .await
+            .unwrap_or_default();
+        let kinds: Vec<bool> = records
+            .iter()
+            .filter(|r| !r.outgoing)
+            .filter_map(|r| lmpe_wire::sip::RsipParser::default().parse(&r.bytes).ok())
+            .filter(|m| m.is_request())
+            .filter_map(|m| {
+                let t = lmpe_wire::lmpe::LmpeIds::extract(
+                    &m,
+                    &lmpe_wire::lmpe::IdentifierProfile::LENIENT,
+                )
+                .msg_type?;
+                let text = lmpe_wire::multipart::body_parts(&m)
+                    .ok()?
+                    .iter()
+                    .find(|p| {
+                        p.content_type()
+                            .is_some_and(|c| c.starts_with("text/plain"))
+                    })
+                    .map(|p| String::from_utf8_lossy(&p.body).into_owned())?;
+                text.starts_with("burst ")
+                    .then_some(t == MessageType::START)
+            })
+            .collect();
+        if kinds.len() >= 20 || std::time::Instant::now() >= deadline {
+            break kinds;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    };
+    let starts: Vec<usize> = (0..order.len()).filter(|i| order[*i]).collect();
+    let chats: Vec<usize> = (0..order.len()).filter(|i| !order[*i]).collect();
+    if starts.is_empty() || chats.is_empty() {
+        inconclusive!(
+            "preamble: {} start(s) and {} chat message(s) of the burst reached the PSAP",
+            starts.len(),
+            chats.len()
+        );
+    }
+    let mean = |v: &[usize]| v.iter().sum::<usize>() as f64 / v.len() as f64;
+    if mean(&starts) >= mean(&chats) {
+        let seq: String = order.iter().map(|s| if *s { 'S' } else { 'c' }).collect();
+        panic!(
+            "TS 103 698 6.1.2.5: proxy servers process calls in priority order when a queue is waiting: the emergency starts (esnet.1) overtake unmarked requests; arrival order at the PSAP was {seq} (S = emergency start, c = unmarked chat message, sent all c first)"
         );
     }
 }

@@ -20,11 +20,11 @@
 //! exactly once in [`ProxyStats`].
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lmpe_proto::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
 use lmpe_proto::roles::{WireLog, WireRecord};
@@ -110,11 +110,14 @@ pub struct ProxyFaults {
     /// 6.1.1: drop UDP datagrams larger than an Ethernet MTU (1500 bytes), as an element that
     /// does not support fragmentation and reassembly.
     pub drop_large_udp: bool,
+    /// 6.1.2.5: serve the waiting queue in arrival order instead of priority order.
+    pub fifo: bool,
 }
 
 impl ProxyFaults {
     /// Fault names for the BCF (`bcf-…`) and the ESRP (`esrp-…`).
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
+        "bcf-fifo",
         "bcf-drops-large-udp",
         "bcf-no-flow-reuse",
         "bcf-crash",
@@ -147,6 +150,10 @@ impl ProxyFaults {
             }
             "bcf-drops-large-udp" => {
                 f.drop_large_udp = true;
+                "bcf"
+            }
+            "bcf-fifo" => {
+                f.fifo = true;
                 "bcf"
             }
             "esrp-no-history-info" => {
@@ -197,6 +204,62 @@ pub struct Proxy {
     /// its address of record (P-A-I, else From), so requests for it reuse the connection
     /// (6.1.1: one TLS connection for all messages of a chat).
     flows: HashMap<String, (TransportKind, SocketAddr)>,
+    /// A simulated service capacity: one request per interval (`None`: as fast as inputs
+    /// come). Requests waiting for service queue in priority order (6.1.2.5).
+    service_interval: Option<Duration>,
+    /// When the next queued request can be served.
+    next_service: Option<Instant>,
+    /// Requests waiting for service: highest priority first, then arrival order.
+    queue: BinaryHeap<Queued>,
+    /// Arrival counter (FIFO tie-break).
+    arrivals: u64,
+}
+
+/// A request waiting for service.
+#[derive(Debug)]
+struct Queued {
+    priority: u8,
+    seq: u64,
+    req: SipMessage,
+    input: Incoming,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.priority, self.seq) == (other.priority, other.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    /// Higher priority first; among equals, the earlier arrival.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.priority
+            .cmp(&other.priority)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// Service priority of a Resource-Priority value in the `esnet` namespace (RFC 7135; TS
+/// 103 698 Table 3: esnet.2 critical > esnet.1 emergency > esnet.0 not critical); unmarked and
+/// other namespaces rank lowest.
+fn esnet_rank(value: &str) -> u8 {
+    value
+        .split(',')
+        .filter_map(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .strip_prefix("esnet.")?
+                .parse::<u8>()
+                .ok()
+        })
+        .map(|n| n.saturating_add(1))
+        .max()
+        .unwrap_or(0)
 }
 
 /// `user@host:port` of a SIP URI (scheme and parameters dropped, host lower-cased): the key
@@ -220,6 +283,57 @@ impl Proxy {
             stats: ProxyStats::default(),
             notes: Vec::new(),
             flows: HashMap::new(),
+            service_interval: None,
+            next_service: None,
+            queue: BinaryHeap::new(),
+            arrivals: 0,
+        }
+    }
+
+    /// Gives the proxy a finite capacity: it serves one request per `interval`; requests
+    /// arriving meanwhile wait in a queue served in Resource-Priority order (6.1.2.5).
+    pub fn set_capacity(&mut self, interval: Option<Duration>) {
+        self.service_interval = interval;
+    }
+
+    /// Requests waiting for service now.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// The priority a request is served with: the provisioned value for an emergency call
+    /// the BCF polices, else its own Resource-Priority.
+    fn priority_of(&self, req: &SipMessage) -> u8 {
+        if self.cfg.faults.fifo {
+            return 0;
+        }
+        let uri = req.request_uri().unwrap_or_default();
+        if self.polices(uri) && !self.cfg.faults.no_priority_policing {
+            if let Some(p) = &self.cfg.provisioned_priority {
+                return esnet_rank(p);
+            }
+        }
+        req.header_values("Resource-Priority")
+            .map(esnet_rank)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Serves queued requests whose turn has come.
+    fn serve(&mut self, now: Instant) {
+        let Some(interval) = self.service_interval else {
+            return;
+        };
+        while self.next_service.is_none_or(|t| t <= now) {
+            let Some(q) = self.queue.pop() else {
+                return;
+            };
+            self.on_request(q.req, &q.input);
+            let base = match (self.next_service, now.checked_sub(interval)) {
+                (Some(t), Some(floor)) => t.max(floor),
+                _ => now,
+            };
+            self.next_service = Some(base + interval);
         }
     }
 
@@ -753,6 +867,17 @@ impl Endpoint for Proxy {
             return;
         }
         match self.parser.parse(&input.bytes) {
+            Ok(m) if m.is_request() && self.service_interval.is_some() => {
+                let priority = self.priority_of(&m);
+                self.arrivals += 1;
+                self.queue.push(Queued {
+                    priority,
+                    seq: self.arrivals,
+                    req: m,
+                    input,
+                });
+                self.serve(now);
+            }
             Ok(m) if m.is_request() => self.on_request(m, &input),
             Ok(m) => self.on_response(m),
             Err(e) => {
@@ -785,8 +910,14 @@ impl Endpoint for Proxy {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        None
+        if self.queue.is_empty() {
+            None
+        } else {
+            self.next_service
+        }
     }
 
-    fn handle_timeout(&mut self, _now: Instant) {}
+    fn handle_timeout(&mut self, now: Instant) {
+        self.serve(now);
+    }
 }

@@ -9,10 +9,10 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lmpe_proto::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
-use lmpe_reference::{Proxy, ProxyConfig, ProxyRole, ProxyStats, Route};
+use lmpe_reference::{Proxy, ProxyConfig, ProxyFaults, ProxyRole, ProxyStats, Route};
 use lmpe_wire::headers::{
     CallInfo, Geolocation, HiEntry, HistoryInfo, RValue, Reason, ResourcePriority,
 };
@@ -1255,4 +1255,89 @@ fn split_list_sanity_for_the_callinfo_line() {
     let req = emergency("urn:service:sos", "z9hG4bKci", &[], false);
     let line = req.headers_named("Call-Info").nth(1).unwrap();
     assert_eq!(split_list(line).count(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6.1.2.5: a waiting queue is served in priority order
+
+/// Feeds `msgs` at `t0` to a BCF that serves one request per millisecond, then advances time
+/// until the queue is empty; returns the Call-IDs in the order they were forwarded.
+fn served_order(faults: ProxyFaults, msgs: &[SipMessage]) -> Vec<String> {
+    let mut p = bcf();
+    p.config_mut().faults = faults;
+    p.set_capacity(Some(Duration::from_millis(1)));
+    let t0 = Instant::now();
+    let mut out = Vec::new();
+    for m in msgs {
+        p.handle_input(
+            t0,
+            Incoming {
+                transport: TransportKind::Udp,
+                remote: app_nat(),
+                local: bcf_addr(),
+                bytes: m.to_bytes(),
+            },
+        );
+        out.extend(std::iter::from_fn(|| p.poll_transmit()));
+    }
+    let mut guard = 0;
+    while let Some(at) = p.poll_timeout() {
+        p.handle_timeout(at);
+        out.extend(std::iter::from_fn(|| p.poll_transmit()));
+        guard += 1;
+        assert!(guard < 100, "queue does not drain");
+    }
+    assert_eq!(p.queued(), 0);
+    out.iter()
+        .map(|t| parse(&t.bytes).call_id().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn under_a_burst_emergency_and_critical_traffic_overtakes_unmarked_and_esnet_0() {
+    // A burst: callbacks marked esnet.0, unmarked requests, then emergency calls (policed to
+    // esnet.1) and a critical one (esnet.2 on a non-emergency request).
+    let mut msgs = Vec::new();
+    for i in 0..3 {
+        let mut m = callback(&[("Resource-Priority", "esnet.0")]);
+        m.set_header("Call-ID", format!("cb-{i}"));
+        m.set_header(
+            "Via",
+            format!("SIP/2.0/UDP 10.0.0.3:5080;branch=z9hG4bKcb{i}"),
+        );
+        msgs.push(m);
+        let mut m = callback(&[]);
+        m.set_header("Call-ID", format!("plain-{i}"));
+        m.set_header(
+            "Via",
+            format!("SIP/2.0/UDP 10.0.0.3:5080;branch=z9hG4bKpl{i}"),
+        );
+        msgs.push(m);
+    }
+    for i in 0..3 {
+        let mut m = small_emergency(&format!("z9hG4bKem{i}"));
+        m.set_header("Call-ID", format!("sos-{i}"));
+        msgs.push(m);
+    }
+    let mut critical = callback(&[("Resource-Priority", "esnet.2")]);
+    critical.set_header("Call-ID", "critical");
+    critical.set_header("Via", "SIP/2.0/UDP 10.0.0.3:5080;branch=z9hG4bKcrit");
+    msgs.push(critical);
+
+    let order = served_order(ProxyFaults::default(), &msgs);
+    // The first request is served on arrival; the rest wait and go by priority, then arrival.
+    assert_eq!(
+        order,
+        [
+            "cb-0", "critical", "sos-0", "sos-1", "sos-2", "cb-1", "cb-2", "plain-0", "plain-1",
+            "plain-2"
+        ],
+    );
+    // The fault serves them in arrival order.
+    let fifo = served_order(ProxyFaults::by_name("bcf-fifo").unwrap().1, &msgs);
+    let arrival: Vec<String> = msgs
+        .iter()
+        .map(|m| m.call_id().unwrap().to_string())
+        .collect();
+    assert_eq!(fifo, arrival);
 }
