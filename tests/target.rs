@@ -112,3 +112,32 @@ fn bad_target_files_are_clear_errors() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn every_example_target_file_is_accepted() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("targets");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("targets/") {
+        let path = entry.expect("entry").path();
+        if !path.to_string_lossy().ends_with(".example.toml") {
+            continue;
+        }
+        // A filter that matches nothing: the run stops after loading the target file.
+        let out = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["conformance", "--filter", "TP_NO_SUCH_SCENARIO", "--target"])
+            .arg(&path)
+            .arg("--report-dir")
+            .arg(std::env::temp_dir().join(format!("lmpe-examples-{}", std::process::id())))
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("no scenario ran") && !stderr.contains("target"),
+            "{}: {stderr}",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 4, "{checked} example target files");
+}
