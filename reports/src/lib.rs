@@ -19,6 +19,7 @@ mod json;
 mod junit;
 mod model;
 mod pcap;
+mod time;
 
 pub use console::console_summary;
 pub use error::ReportError;
@@ -30,6 +31,7 @@ pub use pcap::{
     pcap_bytes, pcap_capture, write_pcap, PcapCapture, LINKTYPE_RAW, MAX_PAYLOAD,
     PCAP_EPOCH_BASE_SECS, PCAP_SNAPLEN, TCP_INITIAL_SEQ,
 };
+pub use time::rfc3339;
 
 use std::path::{Path, PathBuf};
 

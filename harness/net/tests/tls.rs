@@ -8,15 +8,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use lmpe_net::pki::TestCa;
 use lmpe_net::rustls::pki_types::pem::PemObject;
 use lmpe_net::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use lmpe_net::rustls::{self, RootCertStore};
 use lmpe_net::{spawn_endpoint, EndpointHandle, NetError, NetStats, SipSocketConfig, TlsConfig};
 use lmpe_proto::endpoint::{Transmit, TransportKind};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -27,11 +24,8 @@ use common::Echo;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// A test CA.
-struct Ca {
-    pem: String,
-    issuer: Issuer<'static, KeyPair>,
-}
+/// A test CA (the crate's run-time PKI).
+struct Ca(TestCa);
 
 /// A certificate and its key, PEM.
 struct Leaf {
@@ -41,42 +35,25 @@ struct Leaf {
 
 impl Ca {
     fn new(name: &str) -> Self {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let cert = params.self_signed(&key).unwrap();
-        Self {
-            pem: cert.pem(),
-            issuer: Issuer::new(params, key),
-        }
+        Self(TestCa::new(name).unwrap())
     }
 
     /// A leaf for both server and client use, with SANs 127.0.0.1 and localhost.
     fn leaf(&self, name: &str) -> Leaf {
-        let key = KeyPair::generate().unwrap();
-        let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let l = self.0.leaf(name).unwrap();
         Leaf {
-            cert: cert.pem(),
-            key: key.serialize_pem(),
+            cert: l.cert_pem,
+            key: l.key_pem,
         }
+    }
+
+    fn pem(&self) -> &str {
+        self.0.cert_pem()
     }
 }
 
 fn tls_config(leaf: &Leaf, trusted: &Ca) -> TlsConfig {
-    TlsConfig::from_pem(&leaf.cert, &leaf.key, &trusted.pem).unwrap()
+    TlsConfig::from_pem(&leaf.cert, &leaf.key, trusted.pem()).unwrap()
 }
 
 fn socket(tls: TlsConfig) -> SipSocketConfig {
@@ -141,7 +118,7 @@ async fn wait_stats(h: &EndpointHandle<Echo>, what: &str, f: impl Fn(&NetStats) 
 fn raw_connector(leaf: Option<&Leaf>, trusted: &Ca) -> TlsConnector {
     let mut roots = RootCertStore::empty();
     roots
-        .add(CertificateDer::from_pem_slice(trusted.pem.as_bytes()).unwrap())
+        .add(CertificateDer::from_pem_slice(trusted.pem().as_bytes()).unwrap())
         .unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
@@ -388,9 +365,9 @@ async fn silent_client_times_out_and_idle_connections_close() {
 fn config_errors_are_precise() {
     let ca = Ca::new("LMPE test CA");
     let leaf = ca.leaf("psap");
-    let err = TlsConfig::from_pem(&leaf.cert, "not a key", &ca.pem).unwrap_err();
+    let err = TlsConfig::from_pem(&leaf.cert, "not a key", ca.pem()).unwrap_err();
     assert!(matches!(err, NetError::TlsNoKey), "{err}");
-    let err = TlsConfig::from_pem(&leaf.key, &leaf.key, &ca.pem).unwrap_err();
+    let err = TlsConfig::from_pem(&leaf.key, &leaf.key, ca.pem()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -411,7 +388,7 @@ fn config_errors_are_precise() {
         "{err}"
     );
     let truncated = &leaf.cert[..leaf.cert.len() / 2];
-    let err = TlsConfig::from_pem(truncated, &leaf.key, &ca.pem).unwrap_err();
+    let err = TlsConfig::from_pem(truncated, &leaf.key, ca.pem()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -426,7 +403,7 @@ fn config_errors_are_precise() {
     assert!(matches!(err, NetError::TlsFile { .. }), "{err}");
     // Combined key + chain in one PEM is fine.
     let combined = format!("{}{}", leaf.cert, leaf.key);
-    assert!(TlsConfig::from_pem(&combined, &combined, &ca.pem).is_ok());
+    assert!(TlsConfig::from_pem(&combined, &combined, ca.pem()).is_ok());
     // Debug never prints the key.
     let debug = format!("{:?}", tls_config(&leaf, &ca));
     assert!(
@@ -442,7 +419,7 @@ async fn inconsistent_config_is_refused_at_spawn() {
     let leaf = ca.leaf("psap");
     let other = ca.leaf("other");
     // The key does not belong to the certificate.
-    let mismatched = TlsConfig::from_pem(&leaf.cert, &other.key, &ca.pem).unwrap();
+    let mismatched = TlsConfig::from_pem(&leaf.cert, &other.key, ca.pem()).unwrap();
     let err = spawn_endpoint(Echo::default(), socket(mismatched))
         .await
         .unwrap_err();
