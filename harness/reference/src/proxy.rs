@@ -5,8 +5,11 @@
 //!   [`ProxyConfig::provisioned_priority`]), forwards service URNs to the ESRP, maps its public
 //!   URIs (the PSAP's Reply-To, NOTE 2 of 6.2.2) to internal elements, and forwards
 //!   PSAP-originated requests out to the APP.
-//! * ESRP (5.2): routes `urn:service:sos` and its sub-services by a static table (LoST comes
-//!   later), retargeting the Request-URI and adding History-Info with a Reason (6.1.2.6).
+//! * ESRP (5.2): routes `urn:service:sos` and its sub-services by location when
+//!   [`Proxy::set_location_routing`] is on (LoST via the driver: [`Proxy::poll_lookup`],
+//!   [`Proxy::lookup_done`]; see [`lookup`] for the outcomes and SIP answers), else or as the
+//!   default route by a static table, retargeting the Request-URI and adding History-Info with a
+//!   Reason (6.1.2.6).
 //!
 //! Call-Info, bodies and every header it does not own pass untouched (6.1.2.7, 6.1.2.8). The
 //! headers a proxy owns are: its own Via on top, `received`/`rport` on the previous Via
@@ -18,6 +21,8 @@
 //! Proxy-Require (420), then routing (404). The proxy never answers 503 (6.1.2.9) and never
 //! answers an ACK (RFC 3261 17): an ACK it cannot forward is dropped. Every input is counted
 //! exactly once in [`ProxyStats`].
+
+pub mod lookup;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -34,6 +39,8 @@ use lmpe_wire::sip::{
     canonical_name, reason_phrase, split_list, Header, Method, NameAddr, ResponseBuilder,
     RsipParser, Severity, SipMessage, SipParser, StartLine, Via,
 };
+
+pub use lookup::{LocationRouting, LookupError, LookupRequest, PidfOrUri, RouteDecision};
 
 /// Which policy the proxy applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,11 +119,17 @@ pub struct ProxyFaults {
     pub drop_large_udp: bool,
     /// 6.1.2.5: serve the waiting queue in arrival order instead of priority order.
     pub fifo: bool,
+    /// RFC 6881 / RFC 5222: route by the static table, ignoring the location (no lookup).
+    pub ignore_location: bool,
+    /// 6.1.2.9: answer 503 when the ECRF lookup fails.
+    pub lookup_failure_503: bool,
+    /// Robustness: wait for an ECRF answer forever (no lookup timeout).
+    pub no_lookup_timeout: bool,
 }
 
 impl ProxyFaults {
     /// Fault names for the BCF (`bcf-…`) and the ESRP (`esrp-…`).
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 12] = [
         "bcf-fifo",
         "bcf-drops-large-udp",
         "bcf-no-flow-reuse",
@@ -126,6 +139,9 @@ impl ProxyFaults {
         "esrp-no-history-info",
         "esrp-drops-call-info",
         "esrp-strips-body-parts",
+        "esrp-ignores-location",
+        "esrp-lookup-failure-503",
+        "esrp-no-lookup-timeout",
     ];
 
     /// The element (`"bcf"` or `"esrp"`) and fault for a name.
@@ -166,6 +182,18 @@ impl ProxyFaults {
             }
             "esrp-strips-body-parts" => {
                 f.strip_body_parts = true;
+                "esrp"
+            }
+            "esrp-ignores-location" => {
+                f.ignore_location = true;
+                "esrp"
+            }
+            "esrp-lookup-failure-503" => {
+                f.lookup_failure_503 = true;
+                "esrp"
+            }
+            "esrp-no-lookup-timeout" => {
+                f.no_lookup_timeout = true;
                 "esrp"
             }
             _ => return None,
@@ -213,6 +241,30 @@ pub struct Proxy {
     queue: BinaryHeap<Queued>,
     /// Arrival counter (FIFO tie-break).
     arrivals: u64,
+    /// Location-based routing (`None`: static routes only).
+    location: Option<LocationRouting>,
+    /// Lookups for the driver to perform.
+    lookups: VecDeque<LookupRequest>,
+    /// Requests waiting for their lookup, by lookup id.
+    parked: HashMap<u64, lookup::Parked>,
+    /// Lookup id counter.
+    next_lookup: u64,
+    /// Called when a lookup is queued (the driver's wake-up).
+    lookup_waker: Waker,
+}
+
+/// A callback that wakes the driver of lookups.
+#[derive(Default)]
+struct Waker(Option<Box<dyn Fn() + Send>>);
+
+impl std::fmt::Debug for Waker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Waker(set)"
+        } else {
+            "Waker(none)"
+        })
+    }
 }
 
 /// A request waiting for service.
@@ -287,6 +339,184 @@ impl Proxy {
             next_service: None,
             queue: BinaryHeap::new(),
             arrivals: 0,
+            location: None,
+            lookups: VecDeque::new(),
+            parked: HashMap::new(),
+            next_lookup: 0,
+            lookup_waker: Waker::default(),
+        }
+    }
+
+    /// Switches location-based routing on (ESRP; `None`: off). Emergency requests then wait
+    /// for a lookup ([`Proxy::poll_lookup`], [`Proxy::lookup_done`]).
+    pub fn set_location_routing(&mut self, routing: Option<LocationRouting>) {
+        self.location = routing;
+    }
+
+    /// A callback run whenever a lookup is queued, so that a driver need not poll.
+    pub fn set_lookup_waker(&mut self, waker: Option<Box<dyn Fn() + Send>>) {
+        self.lookup_waker = Waker(waker);
+    }
+
+    /// The next lookup to perform, if any.
+    pub fn poll_lookup(&mut self) -> Option<LookupRequest> {
+        self.lookups.pop_front()
+    }
+
+    /// Requests waiting for a lookup now.
+    pub fn pending_lookups(&self) -> usize {
+        self.parked.len()
+    }
+
+    /// The outcome of lookup `id`; an unknown id (a late answer after the timeout) is ignored.
+    pub fn lookup_done(
+        &mut self,
+        _now: Instant,
+        id: u64,
+        result: Result<RouteDecision, LookupError>,
+    ) {
+        let Some(p) = self.parked.remove(&id) else {
+            self.notes.push(format!(
+                "{}: late or unknown lookup {id} ignored",
+                self.cfg.name
+            ));
+            return;
+        };
+        match result {
+            Ok(d) => match uri_hop(&d.uri) {
+                Some(hop) => {
+                    let mut req = p.req;
+                    let uri = req.request_uri().unwrap_or_default().to_string();
+                    self.retarget_to(&mut req, &uri, &d.uri);
+                    self.send_forward(req, &p.input, hop, None);
+                }
+                None => self.lookup_failed(
+                    p,
+                    &format!("the ECRF's URI {} is not sip:user@IP:port", d.uri),
+                ),
+            },
+            Err(LookupError::NotFound(why)) => self.reject(
+                &p.req,
+                &p.input,
+                404,
+                &format!("ECRF: no PSAP for this location ({why})"),
+            ),
+            Err(LookupError::Failed(why)) => self.lookup_failed(p, &why),
+        }
+    }
+
+    /// A lookup failed: the default route, or the configured failure status.
+    fn lookup_failed(&mut self, p: lookup::Parked, why: &str) {
+        let uri = p.req.request_uri().unwrap_or_default().to_string();
+        let cfg = self.location.clone().unwrap_or_default();
+        if cfg.default_route {
+            if let Some(route) = self.route_for(&uri).cloned() {
+                self.notes.push(format!(
+                    "{}: {why}; default route to {}",
+                    self.cfg.name, route.next_hop
+                ));
+                let mut req = p.req;
+                if let Some(t) = &route.target {
+                    self.retarget_to(&mut req, &uri, t);
+                }
+                return self.send_forward(req, &p.input, route.next_hop, None);
+            }
+        }
+        let status = if self.cfg.faults.lookup_failure_503 {
+            503
+        } else {
+            cfg.failure_status
+        };
+        self.reject_with(
+            &p.req,
+            &p.input,
+            status,
+            &format!("location-based routing failed: {why}"),
+            Vec::new(),
+        );
+    }
+
+    /// Whether this request is routed by location.
+    fn routes_by_location(&self, uri: &str) -> bool {
+        let lower = uri.to_ascii_lowercase();
+        self.cfg.role == ProxyRole::Esrp
+            && self.location.is_some()
+            && !self.cfg.faults.ignore_location
+            && (is_emergency_service(uri) || lower.starts_with("urn:service:test.sos"))
+    }
+
+    /// Parks a request and queues its lookup.
+    fn park(&mut self, now: Instant, req: SipMessage, input: &Incoming, location: PidfOrUri) {
+        let cfg = self.location.clone().unwrap_or_default();
+        if self.parked.len() >= cfg.max_pending {
+            let status = if self.cfg.faults.lookup_failure_503 {
+                503
+            } else {
+                cfg.failure_status
+            };
+            return self.reject_with(
+                &req,
+                input,
+                status,
+                &format!("{} requests already wait for the ECRF", cfg.max_pending),
+                Vec::new(),
+            );
+        }
+        self.next_lookup += 1;
+        let id = self.next_lookup;
+        let identity = req
+            .header("P-Asserted-Identity")
+            .or_else(|| req.header("From"))
+            .and_then(|v| NameAddr::parse("From", v).ok())
+            .map(|na| na.uri);
+        self.lookups.push_back(LookupRequest {
+            id,
+            service: req.request_uri().unwrap_or_default().to_string(),
+            location,
+            identity,
+        });
+        let deadline = if self.cfg.faults.no_lookup_timeout {
+            now + Duration::from_secs(86_400 * 365)
+        } else {
+            now + cfg.timeout
+        };
+        self.parked.insert(
+            id,
+            lookup::Parked {
+                req,
+                input: input.clone(),
+                deadline,
+            },
+        );
+        if let Some(w) = &self.lookup_waker.0 {
+            w();
+        }
+    }
+
+    /// Expires lookups whose time is up.
+    fn expire_lookups(&mut self, now: Instant) {
+        let due: Vec<u64> = self
+            .parked
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            if let Some(p) = self.parked.remove(&id) {
+                let ms = self.location.as_ref().map_or(0, |l| l.timeout.as_millis());
+                self.lookup_failed(p, &format!("no ECRF answer within {ms} ms"));
+            }
+        }
+    }
+
+    /// Sets the Request-URI to `target`, with History-Info unless the fault says otherwise.
+    fn retarget_to(&self, req: &mut SipMessage, uri: &str, target: &str) {
+        if self.cfg.faults.no_history_info {
+            if let StartLine::Request { uri, .. } = &mut req.start {
+                *uri = target.to_string();
+            }
+        } else {
+            retarget(req, uri, target, &self.cfg.name);
         }
     }
 
@@ -328,7 +558,7 @@ impl Proxy {
             let Some(q) = self.queue.pop() else {
                 return;
             };
-            self.on_request(q.req, &q.input);
+            self.on_request(now, q.req, &q.input);
             let base = match (self.next_service, now.checked_sub(interval)) {
                 (Some(t), Some(floor)) => t.max(floor),
                 _ => now,
@@ -394,7 +624,16 @@ impl Proxy {
         why: &str,
         extra: Vec<Header>,
     ) {
-        debug_assert!(status != 503 || self.cfg.faults.busy_503, "6.1.2.9");
+        debug_assert!(
+            status != 503
+                || self.cfg.faults.busy_503
+                || self.cfg.faults.lookup_failure_503
+                || self
+                    .location
+                    .as_ref()
+                    .is_some_and(|l| l.failure_status == 503),
+            "6.1.2.9"
+        );
         if req.method() == Some(Method::Ack) {
             // RFC 3261 17: an ACK is never answered.
             return self.drop_request(req, &format!("would be {status}: {why}"));
@@ -454,7 +693,7 @@ impl Proxy {
             && is_emergency_service(uri)
     }
 
-    fn on_request(&mut self, mut req: SipMessage, input: &Incoming) {
+    fn on_request(&mut self, now: Instant, mut req: SipMessage, input: &Incoming) {
         let uri = req.request_uri().unwrap_or_default().to_string();
         assert!(
             !(self.cfg.faults.crash && is_emergency_service(&uri)),
@@ -519,6 +758,15 @@ impl Proxy {
         let next_hop = if let Some((_, hop)) = flow {
             hop
         } else if is_service {
+            if self.routes_by_location(&uri) {
+                match lookup::location_of(&req) {
+                    Ok(location) => return self.park(now, req, input, location),
+                    Err(why) => self.notes.push(format!(
+                        "{}: {why}; static (default) route for {uri}",
+                        self.cfg.name
+                    )),
+                }
+            }
             let Some(route) = self.route_for(&uri).cloned() else {
                 return self.reject(&req, input, 404, &format!("no route for {uri}"));
             };
@@ -530,13 +778,7 @@ impl Proxy {
                 replace_headers(&mut req, "Resource-Priority", &p);
             }
             if let Some(target) = &route.target {
-                if self.cfg.faults.no_history_info {
-                    if let StartLine::Request { uri, .. } = &mut req.start {
-                        uri.clone_from(target);
-                    }
-                } else {
-                    retarget(&mut req, &uri, target, &self.cfg.name);
-                }
+                self.retarget_to(&mut req, &uri, target);
             }
             route.next_hop
         } else {
@@ -545,6 +787,17 @@ impl Proxy {
                 Err(why) => return self.reject(&req, input, 404, &why),
             }
         };
+        self.send_forward(req, input, next_hop, flow);
+    }
+
+    /// RFC 3261 16.6 steps 8-10: Via, transport choice, Content-Length; sends the request.
+    fn send_forward(
+        &mut self,
+        mut req: SipMessage,
+        input: &Incoming,
+        next_hop: SocketAddr,
+        flow: Option<(TransportKind, SocketAddr)>,
+    ) {
         // RFC 3261 16.6 / RFC 3581: record where the request came from, then add our Via.
         let Ok(mut top) = req.top_via() else {
             return self.reject(&req, input, 400, "top Via is malformed");
@@ -803,6 +1056,16 @@ fn replace_headers(msg: &mut SipMessage, name: &str, value: &str) {
     }
 }
 
+/// The next hop of a `sip:user@IP:port` URI (the form an ECRF names a PSAP in here).
+fn uri_hop(uri: &str) -> Option<SocketAddr> {
+    let rest = uri
+        .strip_prefix("sip:")
+        .or_else(|| uri.strip_prefix("sips:"))?;
+    let rest = rest.split([';', '?', '>']).next()?;
+    let hostport = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    parse_hostport(hostport)
+}
+
 fn parse_hostport(hp: &str) -> Option<SocketAddr> {
     if let Ok(a) = hp.parse::<SocketAddr>() {
         return Some(a);
@@ -878,7 +1141,7 @@ impl Endpoint for Proxy {
                 });
                 self.serve(now);
             }
-            Ok(m) if m.is_request() => self.on_request(m, &input),
+            Ok(m) if m.is_request() => self.on_request(now, m, &input),
             Ok(m) => self.on_response(m),
             Err(e) => {
                 self.stats.dropped += 1;
@@ -910,14 +1173,20 @@ impl Endpoint for Proxy {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        if self.queue.is_empty() {
+        let service = if self.queue.is_empty() {
             None
         } else {
             self.next_service
+        };
+        let lookup = self.parked.values().map(|p| p.deadline).min();
+        match (service, lookup) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
     fn handle_timeout(&mut self, now: Instant) {
+        self.expire_lookups(now);
         self.serve(now);
     }
 }

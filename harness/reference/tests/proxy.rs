@@ -1341,3 +1341,181 @@ fn under_a_burst_emergency_and_critical_traffic_overtakes_unmarked_and_esnet_0()
         .collect();
     assert_eq!(fifo, arrival);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Location-based routing (LoST via the driver): the ESRP parks the request, emits a lookup and
+// resumes on `lookup_done`.
+
+mod location_routing {
+    use super::*;
+    use lmpe_reference::proxy::{
+        LocationRouting, LookupError, LookupRequest, PidfOrUri, RouteDecision,
+    };
+
+    const LOST_PSAP: &str = "sip:psap-b@10.0.0.9:5099";
+
+    fn esrp_with_lookup(cfg: LocationRouting) -> Proxy {
+        let mut p = esrp();
+        p.set_location_routing(Some(cfg));
+        p
+    }
+
+    /// Feeds the APP's start; expects nothing sent yet and one lookup.
+    fn start(p: &mut Proxy, branch: &str) -> (Vec<u8>, LookupRequest) {
+        let bytes = emergency("urn:service:sos.fire", branch, &[], false).to_bytes();
+        let out = feed(p, TransportKind::Udp, app_addr(), &bytes);
+        assert!(out.is_empty(), "the request waits for its lookup: {out:?}");
+        assert_eq!(p.pending_lookups(), 1);
+        let l = p.poll_lookup().expect("a lookup request");
+        assert!(p.poll_lookup().is_none());
+        (bytes, l)
+    }
+
+    #[test]
+    fn lookup_carries_service_and_pidf_by_value_and_the_answer_routes() {
+        let mut p = esrp_with_lookup(LocationRouting::default());
+        let (_, l) = start(&mut p, "z9hG4bKloc1");
+        assert_eq!(l.service, "urn:service:sos.fire");
+        let PidfOrUri::Pidf(pidf) = &l.location else {
+            panic!("{l:?}")
+        };
+        assert!(pidf.contains("48.2 16.37"), "{pidf}");
+        assert_eq!(
+            l.identity.as_deref(),
+            Some("sip:+43123456789@provider.example")
+        );
+        p.lookup_done(
+            Instant::now(),
+            l.id,
+            Ok(RouteDecision {
+                uri: LOST_PSAP.into(),
+            }),
+        );
+        let out: Vec<Transmit> = std::iter::from_fn(|| p.poll_transmit()).collect();
+        assert_eq!(out.len(), 1);
+        // Not the static route (sos.fire -> fire PSAP): the ECRF's answer.
+        assert_eq!(out[0].remote, addr("10.0.0.9:5099"));
+        let fwd = parse(&out[0].bytes);
+        assert_eq!(fwd.request_uri(), Some(LOST_PSAP));
+        let hi = HistoryInfo::from_message(&fwd).unwrap().unwrap();
+        assert!(hi
+            .entries
+            .iter()
+            .any(|e| e.target.starts_with("urn:service:sos.fire")));
+        assert_eq!(p.pending_lookups(), 0);
+        assert_eq!(total(p.stats()), 1);
+    }
+
+    #[test]
+    fn location_by_reference_is_passed_as_a_uri() {
+        let mut p = esrp_with_lookup(LocationRouting::default());
+        let mut m = small_emergency("z9hG4bKref");
+        m.set_header("Geolocation", "<http://10.0.0.7:8080/loc/abc>");
+        let out = feed(&mut p, TransportKind::Udp, app_addr(), &m.to_bytes());
+        assert!(out.is_empty());
+        let l = p.poll_lookup().unwrap();
+        assert_eq!(
+            l.location,
+            PidfOrUri::Uri("http://10.0.0.7:8080/loc/abc".into())
+        );
+    }
+
+    #[test]
+    fn not_found_is_404_and_failures_are_500_never_503() {
+        let mut p = esrp_with_lookup(LocationRouting::default());
+        let (_, l) = start(&mut p, "z9hG4bKnf");
+        p.lookup_done(
+            Instant::now(),
+            l.id,
+            Err(LookupError::NotFound("no area".into())),
+        );
+        let r = parse(&p.poll_transmit().unwrap().bytes);
+        assert_eq!(r.status(), Some(404));
+        let (_, l) = start(&mut p, "z9hG4bKfail");
+        p.lookup_done(
+            Instant::now(),
+            l.id,
+            Err(LookupError::Failed("not XML".into())),
+        );
+        let r = parse(&p.poll_transmit().unwrap().bytes);
+        assert_eq!(r.status(), Some(500));
+        assert!(r.header("Warning").unwrap().contains("not XML"));
+        // A late answer for a request already answered is ignored.
+        p.lookup_done(
+            Instant::now(),
+            l.id,
+            Ok(RouteDecision {
+                uri: LOST_PSAP.into(),
+            }),
+        );
+        assert!(p.poll_transmit().is_none());
+        assert_eq!(total(p.stats()), 2);
+    }
+
+    #[test]
+    fn a_failed_lookup_takes_the_default_route_when_configured() {
+        let mut p = esrp_with_lookup(LocationRouting {
+            default_route: true,
+            ..LocationRouting::default()
+        });
+        let (_, l) = start(&mut p, "z9hG4bKdef");
+        p.lookup_done(
+            Instant::now(),
+            l.id,
+            Err(LookupError::Failed("HTTP 500".into())),
+        );
+        let t = p.poll_transmit().unwrap();
+        assert_eq!(t.remote, fire_psap_addr());
+        assert_eq!(parse(&t.bytes).request_uri(), Some(FIRE_PSAP_URI));
+    }
+
+    #[test]
+    fn lookups_time_out_and_are_bounded() {
+        let mut p = esrp_with_lookup(LocationRouting {
+            timeout: Duration::from_millis(100),
+            max_pending: 1,
+            ..LocationRouting::default()
+        });
+        let t0 = Instant::now();
+        let (_, _l) = start(&mut p, "z9hG4bKto1");
+        // A second request while one waits: over the bound, answered at once with 500.
+        let bytes = emergency("urn:service:sos", "z9hG4bKto2", &[], false).to_bytes();
+        let out = feed(&mut p, TransportKind::Udp, app_addr(), &bytes);
+        assert_eq!(out.len(), 1);
+        assert_eq!(parse(&out[0].bytes).status(), Some(500));
+        let due = p.poll_timeout().expect("a lookup deadline");
+        assert!(due <= t0 + Duration::from_millis(200));
+        p.handle_timeout(due + Duration::from_millis(1));
+        let r = parse(&p.poll_transmit().unwrap().bytes);
+        assert_eq!(r.status(), Some(500));
+        assert_eq!(p.pending_lookups(), 0);
+        assert!(p.poll_timeout().is_none());
+    }
+
+    #[test]
+    fn without_location_the_static_route_is_the_default() {
+        let mut p = esrp_with_lookup(LocationRouting::default());
+        let t = feed_one(
+            &mut p,
+            TransportKind::Udp,
+            app_addr(),
+            &small_emergency("z9hG4bKnoloc").to_bytes(),
+        );
+        assert_eq!(t.remote, psap_addr());
+        assert!(p.poll_lookup().is_none());
+    }
+
+    #[test]
+    fn faults_ignore_location_and_503_on_failure() {
+        let mut p = esrp_with_lookup(LocationRouting::default());
+        p.config_mut().faults = ProxyFaults::by_name("esrp-ignores-location").unwrap().1;
+        let bytes = emergency("urn:service:sos", "z9hG4bKign", &[], false).to_bytes();
+        let t = feed_one(&mut p, TransportKind::Udp, app_addr(), &bytes);
+        assert_eq!(t.remote, psap_addr());
+        let mut p = esrp_with_lookup(LocationRouting::default());
+        p.config_mut().faults = ProxyFaults::by_name("esrp-lookup-failure-503").unwrap().1;
+        let (_, l) = start(&mut p, "z9hG4bK503");
+        p.lookup_done(Instant::now(), l.id, Err(LookupError::Failed("x".into())));
+        assert_eq!(parse(&p.poll_transmit().unwrap().bytes).status(), Some(503));
+    }
+}
