@@ -133,7 +133,7 @@ fn latency_series(
                     .map(|iv| {
                         (
                             iv.start_s + iv.duration_s,
-                            iv.hist.value_at_quantile(q) as f64 / 1000.0,
+                            if q >= 0.99 { iv.p99 } else { iv.p50 } as f64 / 1000.0,
                         )
                     })
                     .collect(),

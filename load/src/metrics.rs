@@ -101,11 +101,14 @@ impl Metric {
     }
 }
 
-/// A new histogram at µs resolution, 3 significant digits, 1 µs .. 1 h.
+/// A new histogram at µs resolution, 3 significant digits, from 1 µs; it starts small and
+/// grows to the largest value recorded (callers clamp at [`MAX_LATENCY_US`]).
 pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3)
+    let mut h = Histogram::new_with_bounds(1, 1000, 3)
         .or_else(|_| Histogram::new(3))
-        .unwrap_or_else(|_| unreachable!("3 significant digits are valid"))
+        .unwrap_or_else(|_| unreachable!("3 significant digits are valid"));
+    h.auto(true);
+    h
 }
 
 /// Interval histograms of one endpoint; the runner takes them every second.

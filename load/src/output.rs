@@ -55,7 +55,7 @@ pub fn summarise(data: &RunData) -> (LoadReport, Verdict) {
     for (key, ivs) in &data.intervals {
         let h = totals.entry(*key).or_insert_with(new_histogram);
         for iv in ivs {
-            let _ = h.add(&iv.hist);
+            let _ = h.add(&iv.hist());
         }
     }
     let hist_counts: BTreeMap<(Class, Metric), u64> =
@@ -141,7 +141,7 @@ pub fn write_reports(data: &RunData, dir: &Path) -> Result<(LoadReport, Verdict)
             let tag = format!("{}/{}", class.name(), metric.name());
             for iv in ivs {
                 w.write_histogram(
-                    &iv.hist,
+                    &iv.hist(),
                     Duration::from_secs_f64(iv.start_s.max(0.0)),
                     Duration::from_secs_f64(iv.duration_s.max(0.0)),
                     Tag::new(&tag),
@@ -187,11 +187,11 @@ fn read_hlog(path: &Path, base_epoch_s: f64) -> Result<Vec<Interval>, LoadError>
                 let hist: Histogram<u64> = de
                     .deserialize(&mut std::io::Cursor::new(raw))
                     .map_err(|e| err(format!("{e:?}")))?;
-                out.push(Interval {
-                    start_s: base + ilh.start_timestamp().as_secs_f64() - base_epoch_s,
-                    duration_s: ilh.duration().as_secs_f64(),
-                    hist,
-                });
+                out.push(Interval::new(
+                    base + ilh.start_timestamp().as_secs_f64() - base_epoch_s,
+                    ilh.duration().as_secs_f64(),
+                    &hist,
+                ));
             }
         }
     }

@@ -14,15 +14,52 @@ use crate::schedule::Shard;
 /// Histograms by class and metric.
 pub type Hists = BTreeMap<(Class, Metric), Histogram<u64>>;
 
-/// One interval histogram (from the interval logs).
+/// One interval histogram, kept compressed (V2 deflate, as in the interval logs) with the
+/// figures the live views need, so that an hour of one-second intervals stays small.
 #[derive(Debug, Clone)]
 pub struct Interval {
     /// Start, seconds from the run start.
     pub start_s: f64,
     /// Length in seconds.
     pub duration_s: f64,
-    /// The values recorded in it.
-    pub hist: Histogram<u64>,
+    /// Values recorded.
+    pub count: u64,
+    /// Median (µs).
+    pub p50: u64,
+    /// 99th percentile (µs).
+    pub p99: u64,
+    /// Largest (µs).
+    pub max: u64,
+    encoded: Vec<u8>,
+}
+
+impl Interval {
+    /// Compresses `hist`.
+    pub fn new(start_s: f64, duration_s: f64, hist: &Histogram<u64>) -> Self {
+        let mut encoded = Vec::new();
+        let _ = hdrhistogram::serialization::Serializer::serialize(
+            &mut hdrhistogram::serialization::V2DeflateSerializer::new(),
+            hist,
+            &mut encoded,
+        );
+        Self {
+            start_s,
+            duration_s,
+            count: hist.len(),
+            p50: hist.value_at_quantile(0.5),
+            p99: hist.value_at_quantile(0.99),
+            max: hist.max(),
+            encoded,
+        }
+    }
+
+    /// The histogram (empty if it cannot be decoded, which cannot happen for one made by
+    /// [`Interval::new`]).
+    pub fn hist(&self) -> Histogram<u64> {
+        hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut std::io::Cursor::new(&self.encoded))
+            .unwrap_or_else(|_| new_histogram())
+    }
 }
 
 /// Counters sampled once per second (cumulative values; the HTML plots the differences).
@@ -446,7 +483,7 @@ pub fn steps(
                     let _ = hists
                         .entry((*c, *m))
                         .or_insert_with(new_histogram)
-                        .add(&iv.hist);
+                        .add(&iv.hist());
                 }
             }
         }
@@ -545,16 +582,8 @@ mod tests {
             let base = f64::from(step) * r.step_s;
             for s in 0..r.step_s as u32 {
                 let t = base + f64::from(s);
-                routing.push(Interval {
-                    start_s: t,
-                    duration_s: 1.0,
-                    hist: hist(&[ms, ms / 2]),
-                });
-                setup.push(Interval {
-                    start_s: t,
-                    duration_s: 1.0,
-                    hist: hist(&[1000]),
-                });
+                routing.push(Interval::new(t, 1.0, &hist(&[ms, ms / 2])));
+                setup.push(Interval::new(t, 1.0, &hist(&[1000])));
                 let n = ticks.len() as u64 + 1;
                 ticks.push(Tick {
                     t_s: t + 1.0,

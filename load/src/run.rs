@@ -243,11 +243,10 @@ impl Prepared {
                 .await?;
             let (ph, pc) = psap.with(|p, _| (p.take_histograms(), p.counts())).await?;
             for (c, m, h) in ah.into_iter().chain(ph) {
-                intervals.entry((c, m)).or_default().push(Interval {
-                    start_s: last_t,
-                    duration_s: t - last_t,
-                    hist: h,
-                });
+                intervals
+                    .entry((c, m))
+                    .or_default()
+                    .push(Interval::new(last_t, t - last_t, &h));
             }
             last_t = t;
             let counts = snapshot_counts(&ac, &pc);
@@ -308,11 +307,11 @@ impl Prepared {
             .saturating_duration_since(epoch)
             .as_secs_f64();
         for (c, m, h) in ah.into_iter().chain(ph) {
-            intervals.entry((c, m)).or_default().push(Interval {
-                start_s: last_t,
-                duration_s: (t - last_t).max(0.001),
-                hist: h,
-            });
+            intervals.entry((c, m)).or_default().push(Interval::new(
+                last_t,
+                (t - last_t).max(0.001),
+                &h,
+            ));
         }
         app.shutdown().await;
         psap.shutdown().await;
@@ -376,7 +375,7 @@ fn progress_line(
             .and_then(|v| v.last())
             .filter(|iv| iv.start_s + iv.duration_s >= now.t_s - 1e-6)
             .map_or("-".to_string(), |iv| {
-                format!("{:.1}", iv.hist.value_at_quantile(0.99) as f64 / 1000.0)
+                format!("{:.1}", iv.p99 as f64 / 1000.0)
             })
     };
     eprintln!(
