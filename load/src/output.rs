@@ -55,7 +55,7 @@ pub fn summarise(data: &RunData) -> (LoadReport, Verdict) {
     for (key, ivs) in &data.intervals {
         let h = totals.entry(*key).or_insert_with(new_histogram);
         for iv in ivs {
-            let _ = h.add(&iv.hist());
+            let _ = h.add(iv.hist());
         }
     }
     let hist_counts: BTreeMap<(Class, Metric), u64> =

@@ -483,7 +483,7 @@ pub fn steps(
                     let _ = hists
                         .entry((*c, *m))
                         .or_insert_with(new_histogram)
-                        .add(&iv.hist());
+                        .add(iv.hist());
                 }
             }
         }
