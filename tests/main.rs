@@ -5,6 +5,7 @@ mod conformance;
 mod coverage;
 mod load;
 mod sipp;
+mod sipp_peers;
 mod support;
 mod sut;
 mod target;
