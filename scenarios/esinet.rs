@@ -1,5 +1,10 @@
 //! Launches the embedded reference ESInet (BCF, ESRP, PSAP) on loopback.
 
+// scenarios/location.rs: declared here so that main.rs needs no change (the lead may move the
+// declaration to main.rs).
+#[path = "location.rs"]
+pub(crate) mod location;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -14,6 +19,7 @@ use lmpe_transfer::http::HttpLog;
 use lmpe_transfer::TimeScale;
 use lmpe_wire::lmpe::IdentifierProfile;
 
+use location::{LocFaults, LookupTargets};
 use crate::transfer::{
     start_transferee, start_transferor, transferee_config, transferor_config, TransferFaults,
     TransferTarget, TransfereeService, TransferorService, EMBEDDED_SECOND,
@@ -35,6 +41,8 @@ pub(crate) struct Faults {
     /// 6.1.1: the BCF also trusts client certificates of a CA it was never given (in the
     /// embedded ESInet: the foreign CA a scenario presents).
     pub(crate) bcf_trusts_unknown_ca: bool,
+    /// The embedded ECRF and LIS (`ecrf-…`, `lis-…`).
+    pub(crate) loc: LocFaults,
 }
 
 impl Faults {
@@ -47,6 +55,8 @@ impl Faults {
             f.app = a;
         } else if let Some(t) = TransferFaults::by_name(name) {
             f.transfer = t;
+        } else if let Some(l) = LocFaults::by_name(name) {
+            f.loc = l;
         } else if name == "bcf-trusts-unknown-ca" {
             f.bcf_trusts_unknown_ca = true;
         } else if let Some((element, p)) = ProxyFaults::by_name(name) {
@@ -57,11 +67,12 @@ impl Faults {
             }
         } else {
             return Err(format!(
-                "unknown fault {name:?}; known: {}, bcf-trusts-unknown-ca, {}, {}, {}",
+                "unknown fault {name:?}; known: {}, bcf-trusts-unknown-ca, {}, {}, {}, {} (ecrf-slow:N and lis-slow:N take seconds)",
                 PsapFaults::NAMES.join(", "),
                 ProxyFaults::NAMES.join(", "),
                 AppFaults::NAMES.join(", "),
-                TransferFaults::names().join(", ")
+                TransferFaults::names().join(", "),
+                LocFaults::names().join(", ")
             ));
         }
         Ok(f)
@@ -94,6 +105,15 @@ pub(crate) struct EsinetOptions {
     pub(crate) tls: Option<TlsConfig>,
     /// The BCF's simulated capacity: one request per interval, a priority queue behind it.
     pub(crate) bcf_service_interval: Option<Duration>,
+    /// The ESRP routes by location through an embedded ECRF and LIS (conformance runs; off
+    /// for `sut` and load runs, which keep the static routes).
+    pub(crate) location_routing: bool,
+    /// Where the ECRF maps area B (default: reference PSAP B), e.g. a second harness PSAP.
+    pub(crate) psap_b_override: Option<SocketAddr>,
+    /// Budget of each ESRP lookup (HTTP exchange and the request's wait).
+    pub(crate) lookup_timeout: Duration,
+    /// The ESRP has no ECRF, only the LIS (RFC 7840 routing information).
+    pub(crate) lis_routing_only: bool,
 }
 
 impl Default for EsinetOptions {
@@ -110,6 +130,10 @@ impl Default for EsinetOptions {
             extra_users: Vec::new(),
             tls: None,
             bcf_service_interval: None,
+            location_routing: false,
+            psap_b_override: None,
+            lookup_timeout: Duration::from_millis(1500),
+            lis_routing_only: false,
         }
     }
 }
@@ -130,6 +154,12 @@ pub(crate) struct EmbeddedEsinet {
     pub(crate) transferee: TransfereeService,
     /// PSAP A's transferor.
     pub(crate) transferor: TransferorService,
+    /// The embedded ECRF and LIS (with location routing).
+    pub(crate) locsvc: Option<lmpe_locsvc::http::HttpServer>,
+    /// The ESRP's HTTP client (its lookups).
+    pub(crate) loc_client: lmpe_locsvc::client::LocClient,
+    /// The task performing the ESRP's lookups.
+    glue: Option<tokio::task::JoinHandle<()>>,
 }
 
 fn socket(bind: SocketAddr) -> SipSocketConfig {
@@ -279,6 +309,37 @@ impl EmbeddedEsinet {
         })
         .await
         .map_err(|e| e.to_string())?;
+        // Location-based routing (RFC 6881 / RFC 5222): area A -> the PSAP above, area B ->
+        // reference PSAP B (or the one in the options); the static routes stay for requests
+        // without a location.
+        let loc_client = location::esrp_client();
+        let (locsvc, glue) = if opts.location_routing {
+            let b = opts.psap_b_override.unwrap_or(psap_b_addr);
+            let server = location::start_services(
+                any_local(),
+                &format!("sip:psap@{route_to}"),
+                &format!("sip:psap-b@{b}"),
+                &opts.faults.loc,
+            )
+            .await?;
+            let routing = lmpe_reference::proxy::LocationRouting {
+                timeout: opts.lookup_timeout,
+                ..Default::default()
+            };
+            esrp.with(move |p, _| p.set_location_routing(Some(routing)))
+                .await
+                .map_err(|e| e.to_string())?;
+            let targets = LookupTargets {
+                ecrf: (!opts.lis_routing_only).then(|| server.url("/lost")),
+                lis: Some(server.url("/held")),
+                timeout: opts.lookup_timeout,
+            };
+            let glue =
+                location::spawn_glue(esrp.clone(), targets, loc_client.clone()).await?;
+            (Some(server), Some(glue))
+        } else {
+            (None, None)
+        };
         let extra_users = opts.extra_users.clone();
         let capacity = opts.bcf_service_interval;
         bcf.with(move |p, _| {
@@ -306,8 +367,21 @@ impl EmbeddedEsinet {
             http,
             transferee,
             transferor,
+            locsvc,
+            loc_client,
+            glue,
         })
     }
+
+    /// Every HTTP message of the ECRF/LIS (server side) and of the ESRP's lookups (client side).
+    pub(crate) fn take_loc_http(&self) -> Vec<lmpe_locsvc::HttpRecord> {
+        let mut v = self.loc_client.log().take();
+        if let Some(s) = &self.locsvc {
+            v.extend(s.log().take());
+        }
+        v
+    }
+
 
     /// The public (BCF) address.
     pub(crate) fn public_addr(&self) -> SocketAddr {
@@ -339,6 +413,9 @@ impl EmbeddedEsinet {
 
     /// Stops all elements.
     pub(crate) async fn shutdown(&self) {
+        if let Some(g) = &self.glue {
+            g.abort();
+        }
         self.bcf.shutdown().await;
         self.esrp.shutdown().await;
         self.psap.shutdown().await;

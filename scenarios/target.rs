@@ -36,6 +36,54 @@ pub(crate) struct TargetFile {
     /// Seconds to wait for each answer.
     #[serde(default)]
     pub(crate) response_timeout_s: Option<f64>,
+    /// A real LIS under test (HELD, RFC 5985), features/lis/**.
+    #[serde(default)]
+    pub(crate) lis: Option<LisTarget>,
+    /// A real ECRF under test (LoST, RFC 5222), and/or where the harness plays the ECRF for a
+    /// real ESRP (features/ecrf/**, features/esrp/location/**).
+    #[serde(default)]
+    pub(crate) ecrf: Option<EcrfTarget>,
+}
+
+/// A real LIS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LisTarget {
+    /// Its HELD URL (`http://IP:port/path`).
+    pub(crate) url: String,
+    /// A device identity (RFC 6155 `uri`) the LIS can locate (default: the sample LIS's
+    /// `sip:app-a@127.0.0.1`).
+    #[serde(default)]
+    pub(crate) device: Option<String>,
+    /// An identity it cannot locate (default `sip:nobody@192.0.2.1`).
+    #[serde(default)]
+    pub(crate) unknown_device: Option<String>,
+}
+
+/// A real ECRF under test (`url`) and/or the harness-played ECRF for a real ESRP (`listen`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EcrfTarget {
+    /// The ECRF under test: its LoST URL (`http://IP:port/path`).
+    #[serde(default)]
+    pub(crate) url: Option<String>,
+    /// A WGS 84 point `[lat, lon]` the ECRF maps for `urn:service:sos` (default: the sample
+    /// data's area A, `[48.2, 16.2]`).
+    #[serde(default)]
+    pub(crate) point: Option<[f64; 2]>,
+    /// The URI the ECRF should map `point` to (checked when given).
+    #[serde(default)]
+    pub(crate) expect_uri: Option<String>,
+    /// A point no PSAP serves (default `[47.0, 10.0]`).
+    #[serde(default)]
+    pub(crate) outside: Option<[f64; 2]>,
+    /// The real ESRP queries the harness's ECRF and LIS here (`IP:port`; the SUT is configured
+    /// with `http://<listen>/lost` and `http://<listen>/held`).
+    #[serde(default)]
+    pub(crate) listen: Option<SocketAddr>,
+    /// Where the harness's PSAP B listens (the ECRF maps area B to `sip:psap-b@<this>`).
+    #[serde(default)]
+    pub(crate) psap_b_listen: Option<SocketAddr>,
 }
 
 /// A SIP address and transport.
@@ -121,6 +169,10 @@ pub(crate) struct Target {
     pub(crate) psap: Option<RealPsap>,
     /// TLS identity files.
     pub(crate) tls: Option<TlsFiles>,
+    /// A real LIS.
+    pub(crate) lis: Option<LisTarget>,
+    /// A real ECRF / the harness-played ECRF.
+    pub(crate) ecrf: Option<EcrfTarget>,
 }
 
 impl TargetFile {
@@ -135,8 +187,22 @@ impl TargetFile {
 
     /// The resolved target.
     pub(crate) fn target(&self) -> Result<Target, String> {
-        if self.bcf.is_none() && self.app.is_none() {
-            return Err("the target names no real element: give [bcf] and/or [app]".into());
+        let loc_iut = self.lis.is_some() || self.ecrf.as_ref().is_some_and(|e| e.url.is_some());
+        if self.bcf.is_none() && self.app.is_none() && !loc_iut {
+            return Err(
+                "the target names no real element: give [bcf], [app], [lis] and/or [ecrf] url"
+                    .into(),
+            );
+        }
+        for url in self
+            .lis
+            .iter()
+            .map(|l| l.url.as_str())
+            .chain(self.ecrf.iter().filter_map(|e| e.url.as_deref()))
+        {
+            if !url.starts_with("http://") {
+                return Err(format!("{url:?}: LIS/ECRF URLs must be http://IP:port/path"));
+            }
         }
         if let Some(a) = &self.app {
             if !(a.operator_timeout_s.is_finite() && a.operator_timeout_s > 0.0) {
@@ -166,6 +232,8 @@ impl TargetFile {
             app: self.app.clone(),
             psap: self.psap.clone(),
             tls: self.tls.clone(),
+            lis: self.lis.clone(),
+            ecrf: self.ecrf.clone(),
         })
     }
 }
@@ -207,5 +275,14 @@ mod tests {
         let r = app.target().unwrap_or_else(|e| panic!("{e}"));
         assert!(r.bcf.is_none());
         assert_eq!(r.app.map(|a| a.operator_timeout_s), Some(60.0));
+        let loc: TargetFile = toml::from_str(
+            "name = \"x\"\n[lis]\nurl = \"http://127.0.0.1:8080/held\"\n[ecrf]\nurl = \"http://127.0.0.1:8080/lost\"\npoint = [48.2, 16.2]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let r = loc.target().unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.bcf.is_none() && r.lis.is_some());
+        let bad: TargetFile =
+            toml::from_str("name = \"x\"\n[lis]\nurl = \"ftp://x\"\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(bad.target().is_err_and(|e| e.contains("http://")));
     }
 }

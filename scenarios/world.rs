@@ -89,6 +89,8 @@ pub(crate) struct LmpeWorld {
     pub(crate) tls: crate::steps::transport::TlsSetup,
     /// The APP sends over UDP up to this size (default: RFC 3261's 1300 bytes, then TCP).
     pub(crate) app_udp_limit: Option<usize>,
+    /// Location services: the LIS/ECRF under test or played, PSAP B, the APP's location.
+    pub(crate) loc: crate::steps::location::LocState,
 }
 
 /// What the scenario last sent, to match its answer.
@@ -114,6 +116,8 @@ impl LmpeWorld {
         let esinet_opts = EsinetOptions {
             faults: run.faults.clone(),
             profile: run.profile.clone(),
+            // Conformance runs: the reference ESRP routes by location (embedded ECRF/LIS).
+            location_routing: true,
             ..EsinetOptions::default()
         };
         Self {
@@ -144,6 +148,7 @@ impl LmpeWorld {
             notes: Vec::new(),
             tls: Default::default(),
             app_udp_limit: None,
+            loc: Default::default(),
         }
     }
 
@@ -221,7 +226,7 @@ impl LmpeWorld {
             element_id: "app.harness.test".into(),
             outbound: (transport, bcf),
             params,
-            location: (48.208_49, 16.372_08),
+            location: self.loc.app_location.unwrap_or((48.208_49, 16.372_08)),
             extra_headers: self.app_headers.clone(),
             extra_parts: self.app_parts.clone(),
             ua: {
@@ -485,10 +490,23 @@ impl LmpeWorld {
         }
         self.transfer.stop();
         self.http.extend(self.http_log.take());
+        // HELD/LoST messages (lmpe-locsvc records) in the same ladder.
+        let loc_http = self.loc.take_http();
+        self.http
+            .extend(loc_http.into_iter().map(crate::steps::location::to_report));
+        let psap_b = self.loc.stop().await;
+        self.wire
+            .extend(psap_b.into_iter().map(|r| ("PSAP B (harness)", r)));
         if let Some(e) = self.esinet.take() {
             self.wire.extend(e.take_wire().await);
             self.http.extend(e.http.take());
+            self.http.extend(
+                e.take_loc_http()
+                    .into_iter()
+                    .map(crate::steps::location::to_report),
+            );
             e.shutdown().await;
         }
+        self.http.sort_by_key(|r| r.at);
     }
 }

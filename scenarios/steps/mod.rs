@@ -2,6 +2,7 @@
 
 mod app_iut;
 mod chat;
+pub(crate) mod location;
 mod routing;
 mod setup;
 pub(crate) mod transfer;

@@ -48,4 +48,20 @@ pub enum LocsvcError {
         #[source]
         source: std::io::Error,
     },
+    /// An HTTP request of the client failed (bad URL, connection refused, broken answer).
+    #[error("HTTP {url}: {reason}")]
+    Http {
+        /// The URL asked.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The server did not answer completely in time.
+    #[error("HTTP {url}: no complete answer within {timeout:?}")]
+    Timeout {
+        /// The URL asked.
+        url: String,
+        /// The time allowed.
+        timeout: std::time::Duration,
+    },
 }

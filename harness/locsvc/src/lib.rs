@@ -20,6 +20,9 @@
 //! `lis-slow:N` with a delay in seconds). The `lmpe-locsvc` binary serves both services
 //! stand-alone.
 //!
+//! [`client::LocClient`] is the other side: a small HTTP client for HELD and LoST requests
+//! (the harness's ESRP glue and its LIS/ECRF conformance checks), recording into an [`HttpLog`].
+//!
 //! Mapping rule (see [`mapping`]): a point maps to the first area, in file order, that
 //! contains it (boundary included); a shape (circle, ellipse, arc band, polygon, …) maps to
 //! the first area that contains it completely, otherwise to the area with the largest overlap
@@ -27,6 +30,7 @@
 //! `civic` keys (country, and A1/A3 where the key gives them; the most specific key wins).
 
 mod areas;
+pub mod client;
 mod ecrf;
 mod error;
 mod faults;

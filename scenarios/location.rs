@@ -1,0 +1,321 @@
+//! Location services around the ESInet: the embedded ECRF and LIS (lmpe-locsvc on loopback), the
+//! HELD and LoST request bodies the harness sends, and the async glue that performs the
+//! reference ESRP's lookups (`Proxy::poll_lookup` → HELD dereference / LoST findService / RFC
+//! 7840 routing request → `Proxy::lookup_done`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lmpe_location::held::{self, HeldMessage};
+use lmpe_location::lost::{
+    self, ExceptionKind, FindService, Location, LostMessage, ServiceBoundaryMode,
+};
+use lmpe_location::pidf::{self, LocationObject, Presence};
+use lmpe_location::{MIME_HELD, MIME_LOST};
+use lmpe_locsvc::client::LocClient;
+use lmpe_locsvc::http::{serve, HttpServer, LocServices};
+use lmpe_locsvc::{
+    fill_template, Ecrf, EcrfConfig, EcrfFaults, HttpLog, Lis, LisConfig, LisFaults, LisTable,
+    ServiceAreas, SAMPLE_AREAS, SAMPLE_LIS,
+};
+use lmpe_net::EndpointHandle;
+use lmpe_reference::proxy::{LookupError, LookupRequest, PidfOrUri, RouteDecision};
+use lmpe_reference::Proxy;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// HELD namespace (RFC 5985).
+pub(crate) const NS_HELD: &str = "urn:ietf:params:xml:ns:geopriv:held";
+/// HELD device identity namespace (RFC 6155).
+pub(crate) const NS_HELD_ID: &str = "urn:ietf:params:xml:ns:geopriv:held:id";
+/// HELD routing information namespace (RFC 7840).
+pub(crate) const NS_HELD_RI: &str = "urn:ietf:params:xml:ns:geopriv:held:ri";
+/// GML namespace.
+pub(crate) const NS_GML: &str = "http://www.opengis.net/gml";
+
+/// Faults of the embedded ECRF and LIS.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LocFaults {
+    /// ECRF.
+    pub(crate) ecrf: EcrfFaults,
+    /// LIS.
+    pub(crate) lis: LisFaults,
+}
+
+impl LocFaults {
+    /// A fault by name (`ecrf-…`, `lis-…`, as lmpe-locsvc names them); `None` if it is neither.
+    pub(crate) fn by_name(name: &str) -> Option<Self> {
+        if name.starts_with("ecrf-") {
+            return EcrfFaults::from_name(name).ok().map(|ecrf| Self {
+                ecrf,
+                ..Self::default()
+            });
+        }
+        if name.starts_with("lis-") {
+            return LisFaults::from_name(name).ok().map(|lis| Self {
+                lis,
+                ..Self::default()
+            });
+        }
+        None
+    }
+
+    /// Every name.
+    pub(crate) fn names() -> Vec<&'static str> {
+        EcrfFaults::NAMES
+            .iter()
+            .chain(LisFaults::NAMES.iter())
+            .copied()
+            .collect()
+    }
+}
+
+/// Starts an ECRF and a LIS on one HTTP server at `listen` over the sample service areas, with
+/// PSAP A's and PSAP B's URIs filled into the data.
+pub(crate) async fn start_services(
+    listen: SocketAddr,
+    psap_a: &str,
+    psap_b: &str,
+    faults: &LocFaults,
+) -> Result<HttpServer, String> {
+    let text = fill_template(SAMPLE_AREAS, &[("PSAP_A", psap_a), ("PSAP_B", psap_b)])
+        .map_err(|e| e.to_string())?;
+    let areas = ServiceAreas::from_geojson(&text).map_err(|e| e.to_string())?;
+    let table = LisTable::from_json(SAMPLE_LIS).map_err(|e| e.to_string())?;
+    let mut ecrf = Ecrf::new(areas.clone(), EcrfConfig::default());
+    ecrf.set_faults(faults.ecrf.clone());
+    let mut lis = Lis::new(table, areas, LisConfig::default());
+    lis.set_faults(faults.lis.clone());
+    serve(
+        listen,
+        LocServices {
+            ecrf: Some(ecrf),
+            lis: Some(lis),
+        },
+    )
+    .await
+    .map_err(|e| format!("ECRF/LIS on {listen}: {e}"))
+}
+
+/// A HELD `locationRequest`: `kinds` (`any` or a list such as `geodetic civic`), `exact`, an
+/// optional `responseTime`, device URI (RFC 6155) and RFC 7840 routing request for `service`.
+pub(crate) fn held_request(
+    kinds: &str,
+    exact: bool,
+    response_time: Option<&str>,
+    device: Option<&str>,
+    routing_for: Option<&str>,
+) -> String {
+    let rt = response_time
+        .map(|r| format!(" responseTime=\"{r}\""))
+        .unwrap_or_default();
+    let dev = device
+        .map(|d| format!("<device xmlns=\"{NS_HELD_ID}\"><uri>{d}</uri></device>"))
+        .unwrap_or_default();
+    let ri = routing_for
+        .map(|s| format!("<requestRoutingInformation xmlns=\"{NS_HELD_RI}\" service=\"{s}\"/>"))
+        .unwrap_or_default();
+    format!(
+        "<?xml version=\"1.0\"?>\n<locationRequest xmlns=\"{NS_HELD}\"{rt}><locationType exact=\"{exact}\">{kinds}</locationType>{dev}{ri}</locationRequest>\n"
+    )
+}
+
+/// A LoST `findService` for the location objects, typed and serialised by lmpe-location.
+pub(crate) fn find_service(
+    objects: Vec<LocationObject>,
+    service: &str,
+    boundary: ServiceBoundaryMode,
+    validate: bool,
+) -> String {
+    let profile = match objects.first() {
+        Some(LocationObject::Civic(_)) => Some("civic".to_string()),
+        Some(LocationObject::Geodetic { .. }) => Some("geodetic-2d".to_string()),
+        _ => None,
+    };
+    LostMessage::FindService(FindService {
+        locations: vec![Location {
+            id: "loc1".into(),
+            profile,
+            objects,
+        }],
+        service: Some(service.to_string()),
+        path: None,
+        validate_location: validate,
+        service_boundary: boundary,
+        recursive: false,
+        extensions: Vec::new(),
+    })
+    .to_xml()
+}
+
+/// A `findService` for a WGS 84 point.
+pub(crate) fn find_service_point(lat: f64, lon: f64, service: &str, boundary: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<findService xmlns=\"urn:ietf:params:xml:ns:lost1\" serviceBoundary=\"{boundary}\"><location id=\"loc1\" profile=\"geodetic-2d\"><gml:Point xmlns:gml=\"{NS_GML}\" srsName=\"urn:ogc:def:crs:EPSG::4326\"><gml:pos>{lat} {lon}</gml:pos></gml:Point></location><service>{service}</service></findService>\n"
+    )
+}
+
+/// The location objects of a PIDF-LO (tuples, then dm:device, then dm:person).
+pub(crate) fn objects_of(p: &Presence) -> Vec<LocationObject> {
+    p.tuples
+        .iter()
+        .flat_map(|t| t.geopriv.iter())
+        .chain(p.devices.iter().flat_map(|d| d.geopriv.iter()))
+        .chain(p.persons.iter().flat_map(|d| d.geopriv.iter()))
+        .flat_map(|g| g.location_info.objects.iter().cloned())
+        .filter(|o| !matches!(o, LocationObject::Other(_)))
+        .collect()
+}
+
+/// Where the ESRP glue sends its queries.
+#[derive(Debug, Clone)]
+pub(crate) struct LookupTargets {
+    /// The ECRF's LoST URL (`None`: route by LIS routing information, RFC 7840).
+    pub(crate) ecrf: Option<String>,
+    /// The LIS's HELD URL (for RFC 7840 routing requests by identity).
+    pub(crate) lis: Option<String>,
+    /// Budget of each HTTP exchange.
+    pub(crate) timeout: Duration,
+}
+
+/// Performs one lookup: dereference if needed, then LoST findService, or an RFC 7840 routing
+/// request at the LIS when no ECRF is configured.
+pub(crate) async fn resolve(
+    client: &LocClient,
+    targets: &LookupTargets,
+    req: &LookupRequest,
+) -> Result<RouteDecision, LookupError> {
+    let failed = |why: String| LookupError::Failed(why);
+    let Some(ecrf) = &targets.ecrf else {
+        let Some(lis) = &targets.lis else {
+            return Err(failed("neither an ECRF nor a LIS is configured".into()));
+        };
+        let body = held_request(
+            "locationURI",
+            false,
+            Some("emergencyRouting"),
+            req.identity.as_deref(),
+            Some(&req.service),
+        );
+        let r = client
+            .post(lis, MIME_HELD, body.into_bytes(), targets.timeout)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        return match held::parse(&r.body) {
+            Ok(HeldMessage::LocationResponse(lr)) => lr
+                .routing_information
+                .and_then(|ri| {
+                    ri.services
+                        .into_iter()
+                        .find(|s| req.service.starts_with(&s.service_uri) || s.default_route)
+                })
+                .and_then(|s| s.dests.into_iter().find(|d| d.starts_with("sip")))
+                .map(|uri| RouteDecision { uri })
+                .ok_or_else(|| failed("the LIS gave no RFC 7840 routing information".into())),
+            Ok(HeldMessage::Error(e)) => Err(failed(format!("LIS: {}", e.code.as_str()))),
+            Ok(other) => Err(failed(format!("LIS answered {other:?}"))),
+            Err(e) => Err(failed(format!("LIS answer: {e}"))),
+        };
+    };
+    let pidf_text = match &req.location {
+        PidfOrUri::Pidf(p) => p.clone(),
+        PidfOrUri::Uri(u) => {
+            let body = held_request("any", false, Some("emergencyRouting"), None, None);
+            let r = client
+                .post(u, MIME_HELD, body.into_bytes(), targets.timeout)
+                .await
+                .map_err(|e| failed(format!("dereference: {e}")))?;
+            match held::parse(&r.body) {
+                Ok(HeldMessage::LocationResponse(lr)) => match lr.presence {
+                    Some(p) => p.to_xml(),
+                    None => return Err(failed("dereference gave no PIDF-LO".into())),
+                },
+                Ok(HeldMessage::Error(e)) => {
+                    return Err(failed(format!("dereference: {}", e.code.as_str())))
+                }
+                Ok(_) => return Err(failed("dereference: not a locationResponse".into())),
+                Err(e) => return Err(failed(format!("dereference answer: {e}"))),
+            }
+        }
+    };
+    let presence = pidf::parse(&pidf_text).map_err(|e| failed(format!("PIDF-LO: {e}")))?;
+    let objects = objects_of(&presence);
+    if objects.is_empty() {
+        return Err(failed("the PIDF-LO holds no location".into()));
+    }
+    let body = find_service(objects, &req.service, ServiceBoundaryMode::Reference, false);
+    let r = client
+        .post(ecrf, MIME_LOST, body.into_bytes(), targets.timeout)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if r.status != 200 {
+        return Err(failed(format!("ECRF answered HTTP {}", r.status)));
+    }
+    match lost::parse(&r.body) {
+        Ok(LostMessage::FindServiceResponse(f)) => f
+            .mappings
+            .iter()
+            .flat_map(|m| m.uris.iter())
+            .find(|u| u.starts_with("sip:") || u.starts_with("sips:"))
+            .map(|uri| RouteDecision { uri: uri.clone() })
+            .ok_or_else(|| failed("the ECRF's mapping has no SIP URI".into())),
+        Ok(LostMessage::Errors(e)) => {
+            let kinds: Vec<String> = e
+                .exceptions
+                .iter()
+                .map(|x| format!("{:?}", x.kind))
+                .collect();
+            if e.exceptions
+                .iter()
+                .any(|x| x.kind == ExceptionKind::NotFound)
+            {
+                Err(LookupError::NotFound(kinds.join(", ")))
+            } else {
+                Err(failed(format!("ECRF errors: {}", kinds.join(", "))))
+            }
+        }
+        Ok(_) => Err(failed("the ECRF answered with another LoST message".into())),
+        Err(e) => Err(failed(format!("ECRF answer: {e}"))),
+    }
+}
+
+/// Drives the ESRP's lookups until the ESRP stops; every HTTP message goes into `client`'s log.
+pub(crate) async fn spawn_glue(
+    esrp: EndpointHandle<Proxy>,
+    targets: LookupTargets,
+    client: LocClient,
+) -> Result<JoinHandle<()>, String> {
+    let notify = Arc::new(Notify::new());
+    let n = notify.clone();
+    esrp.with(move |p, _| {
+        p.set_lookup_waker(Some(Box::new(move || n.notify_one())));
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(tokio::spawn(async move {
+        loop {
+            notify.notified().await;
+            let Ok(lookups) = esrp
+                .with(|p, _| std::iter::from_fn(|| p.poll_lookup()).collect::<Vec<_>>())
+                .await
+            else {
+                return;
+            };
+            for l in lookups {
+                let (esrp, client, targets) = (esrp.clone(), client.clone(), targets.clone());
+                tokio::spawn(async move {
+                    let result = resolve(&client, &targets, &l).await;
+                    let _ = esrp
+                        .with(move |p, now| p.lookup_done(now, l.id, result))
+                        .await;
+                });
+            }
+        }
+    }))
+}
+
+/// The client log for the ESRP's queries.
+pub(crate) fn esrp_client() -> LocClient {
+    LocClient::new(HttpLog::default(), "ESRP lookup")
+}

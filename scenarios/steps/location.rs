@@ -1,0 +1,983 @@
+//! Location services: the harness as HELD/LoST client of a LIS or ECRF under test (RFC 5985,
+//! 6155, 6753, 7840; RFC 5222), and as the ECRF (and PSAPs A and B) behind an ESRP under test
+//! whose routing decisions are observed on the SIP side (RFC 6881 Section 8, TS 103 698
+//! 6.1.2.9). Every answer is parsed with lmpe-location (namespaces, shapes) and each failure
+//! names its clause.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use cucumber::{given, then, when};
+use lmpe_location::held::{self, HeldMessage, LocationResponse};
+use lmpe_location::lost::{self, LostMessage, Mapping, MappingBoundary};
+use lmpe_location::pidf::LocationObject;
+use lmpe_location::{MIME_HELD, MIME_LOST};
+use lmpe_locsvc::client::{ClientResponse, LocClient};
+use lmpe_locsvc::http::HttpServer;
+use lmpe_locsvc::HttpLog;
+use lmpe_net::{spawn_endpoint, EndpointHandle, SipSocketConfig};
+use lmpe_proto::endpoint::TransportKind;
+use lmpe_proto::roles::{PsapConfig, PsapRole, RoleEvent};
+use lmpe_proto::session::{ChatParams, SessionEvent};
+use lmpe_proto::ua::UaConfig;
+
+use crate::esinet::location::{
+    find_service_point, held_request, objects_of, start_services, LocFaults,
+};
+use crate::world::{inconclusive, skip, LmpeWorld, Sent};
+
+/// PSAP URIs of the harness's own ECRF/LIS when it is the IUT (nothing listens there).
+const IUT_PSAP_A: &str = "sip:psap-a@127.0.0.1:5070";
+const IUT_PSAP_B: &str = "sip:psap-b@127.0.0.1:5071";
+/// The sample data's area A point and a point no area serves.
+const POINT_A: [f64; 2] = [48.2, 16.2];
+const OUTSIDE: [f64; 2] = [47.0, 10.0];
+/// The sample LIS's devices.
+const KNOWN_DEVICE: &str = "sip:app-a@127.0.0.1";
+const UNKNOWN_DEVICE: &str = "sip:nobody@192.0.2.1";
+/// Budget of one HTTP exchange with the IUT.
+const HTTP_BUDGET: Duration = Duration::from_secs(5);
+
+/// Location-related scenario state.
+#[derive(Default)]
+pub(crate) struct LocState {
+    /// An ECRF/LIS the harness runs: the IUT stand-in (embedded runs) or the harness-played
+    /// ECRF behind a real ESRP.
+    server: Option<HttpServer>,
+    /// The harness's HELD/LoST client.
+    client: Option<LocClient>,
+    /// LIS and ECRF under test.
+    lis_url: Option<String>,
+    ecrf_url: Option<String>,
+    /// The last answer (or why there was none).
+    last: Option<Result<ClientResponse, String>>,
+    /// The point the last findService asked about.
+    asked_point: Option<[f64; 2]>,
+    /// The harness's PSAP B (ESRP scenarios).
+    psap_b: Option<EndpointHandle<PsapRole>>,
+    /// Where the APP says it is (default: the world's).
+    pub(crate) app_location: Option<(f64, f64)>,
+}
+
+impl LocState {
+    /// Every HTTP message the harness's client and its own servers saw, for the ladder.
+    pub(crate) fn take_http(&mut self) -> Vec<lmpe_locsvc::HttpRecord> {
+        let mut v = Vec::new();
+        if let Some(c) = &self.client {
+            v.extend(c.log().take());
+        }
+        if let Some(s) = &self.server {
+            v.extend(s.log().take());
+        }
+        v
+    }
+
+    /// Stops PSAP B and the servers; returns PSAP B's wire records.
+    pub(crate) async fn stop(&mut self) -> Vec<lmpe_proto::roles::WireRecord> {
+        let mut wire = Vec::new();
+        if let Some(p) = self.psap_b.take() {
+            if let Ok(w) = p.with(|p, _| p.take_wire()).await {
+                wire = w;
+            }
+            p.shutdown().await;
+        }
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+        wire
+    }
+}
+
+impl std::fmt::Debug for LocState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocState")
+            .field("lis_url", &self.lis_url)
+            .field("ecrf_url", &self.ecrf_url)
+            .finish()
+    }
+}
+
+/// Maps an lmpe-locsvc record into the report's HTTP record.
+pub(crate) fn to_report(r: lmpe_locsvc::HttpRecord) -> lmpe_transfer::http::HttpRecord {
+    lmpe_transfer::http::HttpRecord {
+        at: r.at,
+        src: Some(r.src),
+        dst: Some(r.dst),
+        start_line: r.start_line,
+        headers: r.headers,
+        body: r.body.into_bytes(),
+        note: r.note,
+    }
+}
+
+fn client(w: &mut LmpeWorld) -> LocClient {
+    w.loc
+        .client
+        .get_or_insert_with(|| LocClient::new(HttpLog::default(), "harness"))
+        .clone()
+}
+
+/// The harness's own ECRF+LIS as the IUT stand-in (embedded runs).
+async fn own_services(w: &mut LmpeWorld) -> String {
+    if w.loc.server.is_none() {
+        let faults = w.run.faults.loc.clone();
+        match start_services(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            IUT_PSAP_A,
+            IUT_PSAP_B,
+            &faults,
+        )
+        .await
+        {
+            Ok(s) => w.loc.server = Some(s),
+            Err(e) => inconclusive!("the embedded ECRF/LIS did not start: {e}"),
+        }
+    }
+    w.loc.server.as_ref().map(|s| s.url("")).unwrap_or_default()
+}
+
+#[given("a LIS under test")]
+async fn lis_under_test(w: &mut LmpeWorld) {
+    let url = match w.run.target.clone() {
+        Some(t) => match t.lis {
+            Some(l) => l.url,
+            None => skip!("needs a LIS: add [lis] url = \"http://IP:port/held\" to the target file"),
+        },
+        None => format!("{}/held", own_services(w).await),
+    };
+    w.loc.lis_url = Some(url);
+}
+
+#[given("an ECRF under test")]
+async fn ecrf_under_test(w: &mut LmpeWorld) {
+    let url = match w.run.target.clone() {
+        Some(t) => match t.ecrf.and_then(|e| e.url) {
+            Some(u) => u,
+            None => {
+                skip!("needs an ECRF: add [ecrf] url = \"http://IP:port/lost\" to the target file")
+            }
+        },
+        None => format!("{}/lost", own_services(w).await),
+    };
+    w.loc.ecrf_url = Some(url);
+}
+
+fn known_device(w: &LmpeWorld) -> String {
+    w.run
+        .target
+        .as_ref()
+        .and_then(|t| t.lis.as_ref())
+        .and_then(|l| l.device.clone())
+        .unwrap_or_else(|| KNOWN_DEVICE.into())
+}
+
+fn unknown_device(w: &LmpeWorld) -> String {
+    w.run
+        .target
+        .as_ref()
+        .and_then(|t| t.lis.as_ref())
+        .and_then(|l| l.unknown_device.clone())
+        .unwrap_or_else(|| UNKNOWN_DEVICE.into())
+}
+
+fn mapped_point(w: &LmpeWorld) -> [f64; 2] {
+    w.run
+        .target
+        .as_ref()
+        .and_then(|t| t.ecrf.as_ref())
+        .and_then(|e| e.point)
+        .unwrap_or(POINT_A)
+}
+
+fn outside_point(w: &LmpeWorld) -> [f64; 2] {
+    w.run
+        .target
+        .as_ref()
+        .and_then(|t| t.ecrf.as_ref())
+        .and_then(|e| e.outside)
+        .unwrap_or(OUTSIDE)
+}
+
+/// The URI the ECRF should map the point to, when known.
+fn expected_uri(w: &LmpeWorld) -> Option<String> {
+    match &w.run.target {
+        Some(t) => t.ecrf.as_ref().and_then(|e| e.expect_uri.clone()),
+        None => Some(IUT_PSAP_A.into()),
+    }
+}
+
+async fn post(w: &mut LmpeWorld, url: String, content_type: &str, body: Vec<u8>) {
+    let c = client(w);
+    let r = c
+        .post(&url, content_type, body, HTTP_BUDGET)
+        .await
+        .map_err(|e| e.to_string());
+    w.loc.last = Some(r);
+}
+
+async fn post_held(w: &mut LmpeWorld, body: String) {
+    let Some(url) = w.loc.lis_url.clone() else {
+        inconclusive!("no LIS under test (missing `Given a LIS under test`)")
+    };
+    post(w, url, MIME_HELD, body.into_bytes()).await;
+}
+
+async fn post_lost(w: &mut LmpeWorld, body: String) {
+    let Some(url) = w.loc.ecrf_url.clone() else {
+        inconclusive!("no ECRF under test (missing `Given an ECRF under test`)")
+    };
+    post(w, url, MIME_LOST, body.into_bytes()).await;
+}
+
+// ---- HELD (the LIS is the IUT) ------------------------------------------------------------
+
+#[when(expr = "the harness requests {string} location for the known device")]
+async fn held_any(w: &mut LmpeWorld, kinds: String) {
+    let d = known_device(w);
+    post_held(
+        w,
+        held_request(&kinds, false, Some("emergencyRouting"), Some(&d), None),
+    )
+    .await;
+}
+
+#[when(expr = "the harness requests exactly {string} location for the known device")]
+async fn held_exact(w: &mut LmpeWorld, kinds: String) {
+    let d = known_device(w);
+    post_held(w, held_request(&kinds, true, None, Some(&d), None)).await;
+}
+
+#[when(expr = "the harness requests {string} location for an unknown device")]
+async fn held_unknown(w: &mut LmpeWorld, kinds: String) {
+    let d = unknown_device(w);
+    post_held(w, held_request(&kinds, false, None, Some(&d), None)).await;
+}
+
+#[when(expr = "the harness requests routing information for {string} for the known device")]
+async fn held_routing(w: &mut LmpeWorld, service: String) {
+    let d = known_device(w);
+    post_held(
+        w,
+        held_request(
+            "geodetic locationURI",
+            false,
+            Some("emergencyRouting"),
+            Some(&d),
+            Some(&service),
+        ),
+    )
+    .await;
+}
+
+#[when("the harness dereferences the location URI")]
+async fn held_dereference(w: &mut LmpeWorld) {
+    let lr = location_response(w, "RFC 6753 4");
+    let Some(uri) = lr
+        .location_uri_set
+        .and_then(|s| s.uris.into_iter().find(|u| u.starts_with("http")))
+    else {
+        inconclusive!("the LIS gave no HTTP location URI to dereference")
+    };
+    post(
+        w,
+        uri,
+        MIME_HELD,
+        held_request("any", false, Some("emergencyRouting"), None, None).into_bytes(),
+    )
+    .await;
+}
+
+/// Deliberately broken request bodies.
+fn broken_body(kind: &str, valid: &str) -> Vec<u8> {
+    match kind {
+        "not XML" => b"this is not XML at all {\"json\": true}".to_vec(),
+        "a truncated request" => valid.as_bytes()[..valid.len() / 2].to_vec(),
+        "binary garbage" => (0..=255u8).cycle().take(4096).collect(),
+        "an oversized request" => {
+            // 1.5 MB: larger than lmpe-location's default limit (1 MiB) and most servers'.
+            let pad = "<!-- padding -->".repeat(1_500_000 / 16);
+            valid.replacen("?>", &format!("?>{pad}"), 1).into_bytes()
+        }
+        "a deeply nested request" => {
+            let open = "<x>".repeat(10_000);
+            let close = "</x>".repeat(10_000);
+            valid
+                .replacen("</", &format!("{open}{close}</"), 1)
+                .into_bytes()
+        }
+        other => inconclusive!("unknown broken request kind {other:?}"),
+    }
+}
+
+#[when(expr = "the harness sends the LIS {string}")]
+async fn held_broken(w: &mut LmpeWorld, kind: String) {
+    let d = known_device(w);
+    let valid = held_request("any", false, None, Some(&d), None);
+    let Some(url) = w.loc.lis_url.clone() else {
+        inconclusive!("no LIS under test")
+    };
+    post(w, url, MIME_HELD, broken_body(&kind, &valid)).await;
+}
+
+/// The last answer, or a failure naming `clause`.
+fn answer(w: &LmpeWorld, clause: &str) -> ClientResponse {
+    match &w.loc.last {
+        Some(Ok(r)) => r.clone(),
+        Some(Err(e)) => panic!("{clause}: the server answers; no answer: {e}"),
+        None => inconclusive!("no request was sent"),
+    }
+}
+
+/// The last answer as HELD (HTTP 200, application/held+xml, well-formed in the HELD
+/// namespace).
+fn held_answer(w: &LmpeWorld, clause: &str) -> HeldMessage {
+    let r = answer(w, clause);
+    let ct = r.content_type.clone().unwrap_or_default();
+    if !ct.to_ascii_lowercase().starts_with(MIME_HELD) {
+        panic!(
+            "{clause}: HELD answers are {MIME_HELD}; got HTTP {} with Content-Type {ct:?}\n--- answer ---\n{}",
+            r.status, r.body
+        )
+    }
+    match held::parse(&r.body) {
+        Ok(m) => m,
+        Err(e) => panic!(
+            "{clause}: the answer is a valid HELD document; {e}\n--- answer ---\n{}",
+            r.body
+        ),
+    }
+}
+
+fn location_response(w: &LmpeWorld, clause: &str) -> LocationResponse {
+    match held_answer(w, clause) {
+        HeldMessage::LocationResponse(lr) => lr,
+        other => panic!(
+            "{clause}: the LIS answers with a locationResponse; got {other:?}\n--- answer ---\n{}",
+            answer(w, clause).body
+        ),
+    }
+}
+
+#[then("the LIS answers with a PIDF-LO holding a location (RFC 5985 6.2)")]
+async fn held_pidf(w: &mut LmpeWorld) {
+    let clause = "RFC 5985 6.2";
+    let lr = location_response(w, clause);
+    let Some(p) = lr.presence else {
+        panic!(
+            "{clause}: the locationResponse carries a PIDF-LO presence; none\n--- answer ---\n{}",
+            answer(w, clause).body
+        )
+    };
+    if objects_of(&p).is_empty() {
+        panic!("{clause}: the PIDF-LO holds a location; it holds none");
+    }
+}
+
+#[then(expr = "the PIDF-LO holds only {string} locations (RFC 5985 6.1 exact)")]
+async fn held_only(w: &mut LmpeWorld, kind: String) {
+    let clause = "RFC 5985 6.1";
+    let lr = location_response(w, clause);
+    let objects = lr.presence.as_ref().map(objects_of).unwrap_or_default();
+    if objects.is_empty() {
+        panic!("{clause}: exact {kind} asks for a {kind} location; the answer has none");
+    }
+    let wrong: Vec<&LocationObject> = objects
+        .iter()
+        .filter(|o| match (kind.as_str(), o) {
+            ("geodetic", LocationObject::Geodetic { .. }) => false,
+            ("civic", LocationObject::Civic(_)) => false,
+            _ => true,
+        })
+        .collect();
+    if !wrong.is_empty() {
+        panic!(
+            "{clause}: with exact=\"true\" the LIS returns only the requested type {kind}; it also returned {wrong:?}"
+        );
+    }
+}
+
+#[then("the LIS answers with a location URI that dereferences to a PIDF-LO (RFC 6753 4)")]
+async fn held_uri_then_deref(w: &mut LmpeWorld) {
+    let clause = "RFC 6753 4";
+    let lr = location_response(w, "RFC 5985 6.2");
+    let Some(set) = lr.location_uri_set else {
+        panic!(
+            "RFC 5985 6.2: a locationURI request is answered with a locationUriSet; none\n--- answer ---\n{}",
+            answer(w, clause).body
+        )
+    };
+    for u in &set.uris {
+        if let Err(issue) = held::check_location_uri(u) {
+            panic!("RFC 5985 6.2: location URI {u:?} is malformed: {issue:?}");
+        }
+    }
+    held_dereference(w).await;
+    let lr = location_response(w, clause);
+    if lr.presence.as_ref().map(objects_of).unwrap_or_default().is_empty() {
+        panic!(
+            "{clause}: dereferencing the location URI gives a PIDF-LO with a location; it did not\n--- answer ---\n{}",
+            answer(w, clause).body
+        );
+    }
+}
+
+#[then(expr = "the LIS answers with routing information for {string} (RFC 7840 4)")]
+async fn held_routing_answer(w: &mut LmpeWorld, service: String) {
+    let clause = "RFC 7840 4";
+    let lr = location_response(w, clause);
+    let Some(ri) = lr.routing_information else {
+        panic!(
+            "{clause}: a LIS asked for routing information includes a routingInformation element; none\n--- answer ---\n{}",
+            answer(w, clause).body
+        )
+    };
+    let ok = ri.services.iter().any(|s| {
+        (service.starts_with(&s.service_uri) || s.default_route)
+            && s.dests.iter().any(|d| d.starts_with("sip"))
+    });
+    if !ok {
+        panic!("{clause}: routingInformation names a SIP destination for {service}; got {ri:?}");
+    }
+}
+
+#[then(expr = "the LIS answers with one of the HELD errors {string} (RFC 5985 6.3)")]
+async fn held_error(w: &mut LmpeWorld, codes: String) {
+    let clause = "RFC 5985 6.3";
+    match held_answer(w, clause) {
+        HeldMessage::Error(e) if codes.split_whitespace().any(|c| c == e.code.as_str()) => {}
+        other => panic!(
+            "{clause}: the LIS answers with a HELD error ({codes}); got {other:?}\n--- answer ---\n{}",
+            answer(w, clause).body
+        ),
+    }
+}
+
+#[then(expr = "the LIS rejects it with a HELD error or an HTTP 4xx within {int} ms (RFC 5985 6.3)")]
+async fn held_rejects(w: &mut LmpeWorld, ms: u64) {
+    let clause = "RFC 5985 6.3";
+    let r = answer(w, clause);
+    if r.elapsed > Duration::from_millis(ms) {
+        panic!("{clause}: the LIS answers a broken request promptly; it took {:?}", r.elapsed);
+    }
+    if (400..500).contains(&r.status) {
+        return;
+    }
+    match held::parse(&r.body) {
+        Ok(HeldMessage::Error(_)) if r.status == 200 => {}
+        Ok(m) => panic!(
+            "{clause}: a broken request is answered with a HELD error; got HTTP {} {m:?}",
+            r.status
+        ),
+        Err(e) => panic!(
+            "{clause}: a broken request is answered with a HELD error (or 4xx); got HTTP {} that is not HELD ({e})\n--- answer ---\n{}",
+            r.status,
+            r.body.chars().take(400).collect::<String>()
+        ),
+    }
+}
+
+#[then("the LIS still answers a valid request")]
+async fn lis_still_answers(w: &mut LmpeWorld) {
+    held_any(w, "any".into()).await;
+    let r = answer(w, "RFC 5985 6.2 (after a broken request)");
+    if !matches!(held::parse(&r.body), Ok(HeldMessage::LocationResponse(_))) {
+        panic!(
+            "RFC 5985 6.2: after a broken request the LIS still serves valid requests; got HTTP {}\n{}",
+            r.status, r.body
+        );
+    }
+}
+
+// ---- LoST (the ECRF is the IUT) -----------------------------------------------------------
+
+#[when(expr = "the harness asks the ECRF for {string} at the mapped point")]
+async fn lost_find(w: &mut LmpeWorld, service: String) {
+    let p = mapped_point(w);
+    w.loc.asked_point = Some(p);
+    post_lost(w, find_service_point(p[0], p[1], &service, "reference")).await;
+}
+
+#[when(expr = "the harness asks the ECRF for {string} at the mapped point with the boundary by value")]
+async fn lost_find_value(w: &mut LmpeWorld, service: String) {
+    let p = mapped_point(w);
+    w.loc.asked_point = Some(p);
+    post_lost(w, find_service_point(p[0], p[1], &service, "value")).await;
+}
+
+#[when(expr = "the harness asks the ECRF for {string} outside every service area")]
+async fn lost_outside(w: &mut LmpeWorld, service: String) {
+    let p = outside_point(w);
+    post_lost(w, find_service_point(p[0], p[1], &service, "reference")).await;
+}
+
+#[when(expr = "the harness asks the ECRF for {string} at the civic address {string} {string}")]
+async fn lost_civic(w: &mut LmpeWorld, service: String, country: String, a1: String) {
+    let body = format!(
+        "<?xml version=\"1.0\"?>\n<findService xmlns=\"urn:ietf:params:xml:ns:lost1\" serviceBoundary=\"reference\"><location id=\"loc1\" profile=\"civic\"><ca:civicAddress xmlns:ca=\"urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr\" xml:lang=\"de\"><ca:country>{country}</ca:country><ca:A1>{a1}</ca:A1></ca:civicAddress></location><service>{service}</service></findService>\n"
+    );
+    post_lost(w, body).await;
+}
+
+#[when("the harness asks the ECRF for the service boundary of the mapping")]
+async fn lost_boundary(w: &mut LmpeWorld) {
+    let m = mapping(w, "RFC 5222 9");
+    let Some(MappingBoundary::Reference(r)) = m.boundary else {
+        inconclusive!("the mapping has no serviceBoundaryReference to ask for")
+    };
+    let body = format!(
+        "<?xml version=\"1.0\"?>\n<getServiceBoundary xmlns=\"urn:ietf:params:xml:ns:lost1\" key=\"{}\"/>\n",
+        r.key
+    );
+    post_lost(w, body).await;
+}
+
+#[when("the harness asks the ECRF to list its services")]
+async fn lost_list(w: &mut LmpeWorld) {
+    post_lost(
+        w,
+        "<?xml version=\"1.0\"?>\n<listServices xmlns=\"urn:ietf:params:xml:ns:lost1\"/>\n".into(),
+    )
+    .await;
+}
+
+#[when("the harness asks the ECRF to list the services at the mapped point")]
+async fn lost_list_by_location(w: &mut LmpeWorld) {
+    let p = mapped_point(w);
+    let body = format!(
+        "<?xml version=\"1.0\"?>\n<listServicesByLocation xmlns=\"urn:ietf:params:xml:ns:lost1\"><location id=\"loc1\" profile=\"geodetic-2d\"><gml:Point xmlns:gml=\"http://www.opengis.net/gml\" srsName=\"urn:ogc:def:crs:EPSG::4326\"><gml:pos>{} {}</gml:pos></gml:Point></location></listServicesByLocation>\n",
+        p[0], p[1]
+    );
+    post_lost(w, body).await;
+}
+
+#[when(expr = "the harness sends the ECRF {string}")]
+async fn lost_broken(w: &mut LmpeWorld, kind: String) {
+    let p = mapped_point(w);
+    let valid = find_service_point(p[0], p[1], "urn:service:sos", "reference");
+    let Some(url) = w.loc.ecrf_url.clone() else {
+        inconclusive!("no ECRF under test")
+    };
+    post(w, url, MIME_LOST, broken_body(&kind, &valid)).await;
+}
+
+/// The last answer as LoST (HTTP 200, application/lost+xml, well-formed in the LoST namespace).
+fn lost_answer(w: &LmpeWorld, clause: &str) -> LostMessage {
+    let r = answer(w, clause);
+    let ct = r.content_type.clone().unwrap_or_default();
+    if r.status != 200 || !ct.to_ascii_lowercase().starts_with(MIME_LOST) {
+        panic!(
+            "{clause}: LoST answers are HTTP 200 {MIME_LOST} (RFC 5222 Section 13); got HTTP {} with Content-Type {ct:?}\n--- answer ---\n{}",
+            r.status, r.body
+        )
+    }
+    match lost::parse(&r.body) {
+        Ok(m) => m,
+        Err(e) => panic!(
+            "{clause}: the answer is a valid LoST document; {e}\n--- answer ---\n{}",
+            r.body.chars().take(2000).collect::<String>()
+        ),
+    }
+}
+
+fn mapping(w: &LmpeWorld, clause: &str) -> Mapping {
+    match lost_answer(w, clause) {
+        LostMessage::FindServiceResponse(f) => f.mappings.into_iter().next().unwrap_or_else(|| {
+            panic!("{clause}: a findServiceResponse has a mapping; none")
+        }),
+        other => panic!(
+            "{clause}: the ECRF answers findService with a findServiceResponse; got {other:?}"
+        ),
+    }
+}
+
+#[then(expr = "the ECRF maps it to a URI for {string} (RFC 5222 8)")]
+async fn lost_mapped(w: &mut LmpeWorld, service: String) {
+    let clause = "RFC 5222 8";
+    let m = mapping(w, clause);
+    if m.service.as_deref() != Some(service.as_str()) {
+        panic!(
+            "{clause}: the mapping names the requested service {service}; it names {:?}",
+            m.service
+        );
+    }
+    if m.uris.is_empty() {
+        panic!("{clause}: an emergency service mapping carries a URI; none");
+    }
+    if m.source.is_empty() || m.source_id.is_empty() || m.last_updated.is_empty() {
+        panic!("{clause}: a mapping carries source, sourceId and lastUpdated; got {m:?}");
+    }
+    if let Some(expected) = expected_uri(w) {
+        if !m.uris.iter().any(|u| *u == expected) {
+            panic!(
+                "{clause}: the point maps to {expected} (the data the ECRF serves); it mapped to {:?}",
+                m.uris
+            );
+        }
+    }
+}
+
+#[then("the mapping's service boundary by value contains the point (RFC 5222 8)")]
+async fn lost_boundary_value(w: &mut LmpeWorld) {
+    let clause = "RFC 5222 8";
+    let m = mapping(w, clause);
+    let p = w.loc.asked_point.unwrap_or(POINT_A);
+    match m.boundary {
+        Some(MappingBoundary::Value(b)) if b.iter().any(|b| b.contains(p[0], p[1])) => {}
+        other => panic!(
+            "{clause}: serviceBoundary=\"value\" returns the boundary, which contains the point {p:?}; got {other:?}"
+        ),
+    }
+}
+
+#[then("the ECRF answers with a boundary containing the point (RFC 5222 9)")]
+async fn lost_boundary_answer(w: &mut LmpeWorld) {
+    let clause = "RFC 5222 9";
+    let p = w.loc.asked_point.unwrap_or(POINT_A);
+    match lost_answer(w, clause) {
+        LostMessage::GetServiceBoundaryResponse(r)
+            if r.boundaries.iter().any(|b| b.contains(p[0], p[1])) => {}
+        other => panic!(
+            "{clause}: getServiceBoundary returns the referenced boundary, which contains {p:?}; got {other:?}"
+        ),
+    }
+}
+
+#[then(expr = "the ECRF lists {string} (RFC 5222 10-11)")]
+async fn lost_lists(w: &mut LmpeWorld, service: String) {
+    let clause = "RFC 5222 10-11";
+    let services = match lost_answer(w, clause) {
+        LostMessage::ListServicesResponse(r) => r.services,
+        LostMessage::ListServicesByLocationResponse(r) => r.services,
+        other => panic!("{clause}: the ECRF answers with a service list; got {other:?}"),
+    };
+    if !services.iter().any(|s| *s == service) {
+        panic!("{clause}: the service list includes {service}; it is {services:?}");
+    }
+}
+
+#[then(expr = "the ECRF answers with the LoST error {string} (RFC 5222 13)")]
+async fn lost_error(w: &mut LmpeWorld, kind: String) {
+    let clause = "RFC 5222 13";
+    match lost_answer(w, clause) {
+        LostMessage::Errors(e)
+            if e.exceptions
+                .iter()
+                .any(|x| format!("{:?}", x.kind).eq_ignore_ascii_case(&kind)) => {}
+        other => panic!("{clause}: the ECRF answers with <errors><{kind}/>; got {other:?}"),
+    }
+}
+
+#[then(expr = "the ECRF rejects it with a LoST error or an HTTP 4xx within {int} ms (RFC 5222 13)")]
+async fn lost_rejects(w: &mut LmpeWorld, ms: u64) {
+    let clause = "RFC 5222 13";
+    let r = answer(w, clause);
+    if r.elapsed > Duration::from_millis(ms) {
+        panic!("{clause}: the ECRF answers a broken request promptly; it took {:?}", r.elapsed);
+    }
+    if (400..500).contains(&r.status) {
+        return;
+    }
+    match lost::parse(&r.body) {
+        Ok(LostMessage::Errors(_)) if r.status == 200 => {}
+        Ok(m) => panic!(
+            "{clause}: a broken request is answered with <errors> (badRequest); got HTTP {} {m:?}",
+            r.status
+        ),
+        Err(e) => panic!(
+            "{clause}: a broken request is answered with <errors> (or 4xx); got HTTP {} that is not LoST ({e})\n--- answer ---\n{}",
+            r.status,
+            r.body.chars().take(400).collect::<String>()
+        ),
+    }
+}
+
+#[then("the ECRF still maps a valid request")]
+async fn ecrf_still_answers(w: &mut LmpeWorld) {
+    lost_find(w, "urn:service:sos".into()).await;
+    let r = answer(w, "RFC 5222 8 (after a broken request)");
+    if !matches!(lost::parse(&r.body), Ok(LostMessage::FindServiceResponse(_))) {
+        panic!(
+            "RFC 5222 8: after a broken request the ECRF still maps valid requests; got HTTP {}\n{}",
+            r.status, r.body
+        );
+    }
+}
+
+// ---- The ESRP is the IUT: the harness plays the ECRF and PSAPs A and B ------------------
+
+#[given("the harness plays PSAP A and PSAP B behind the ESRP and the ECRF that maps areas A and B to them")]
+async fn esrp_setup(w: &mut LmpeWorld) {
+    w.harness_psap = true;
+    let target = w.run.target.clone();
+    let (b_listen, ecrf_listen) = match &target {
+        None => (SocketAddr::from(([127, 0, 0, 1], 0)), None),
+        Some(t) => {
+            let Some(e) = t.ecrf.clone().filter(|e| e.listen.is_some()) else {
+                skip!("needs the ESRP to query the harness's ECRF: add [ecrf] listen = \"IP:port\" (and psap_b_listen) to the target file")
+            };
+            let Some(b) = e.psap_b_listen else {
+                skip!("needs a second harness PSAP: add [ecrf] psap_b_listen = \"IP:port\" to the target file")
+            };
+            if t.harness_psap.is_none() {
+                skip!("needs a harness-played PSAP behind the SUT: add [harness_psap] to the target file")
+            }
+            (b, e.listen)
+        }
+    };
+    let psap_b = start_psap_b(w, b_listen).await;
+    let b_addr = psap_b.local_addr();
+    match (target, ecrf_listen) {
+        (None, _) => {
+            w.esinet_opts.psap_b_override = Some(b_addr);
+        }
+        (Some(t), Some(listen)) => {
+            let a = t
+                .harness_psap
+                .map(|h| format!("sip:psap@{}", h.listen))
+                .unwrap_or_default();
+            let faults = LocFaults::default();
+            match start_services(listen, &a, &format!("sip:psap-b@{b_addr}"), &faults).await {
+                Ok(s) => w.loc.server = Some(s),
+                Err(e) => inconclusive!("the harness ECRF did not start: {e}"),
+            }
+            if let Some(bcf) = t.bcf {
+                let transport = t.transport;
+                let _ = psap_b
+                    .with(move |p, _| p.set_outbound((transport, bcf)))
+                    .await;
+            }
+        }
+        (Some(_), None) => unreachable_skip(),
+    }
+}
+
+fn unreachable_skip() -> ! {
+    skip!("needs [ecrf] listen in the target file")
+}
+
+async fn start_psap_b(w: &mut LmpeWorld, listen: SocketAddr) -> EndpointHandle<PsapRole> {
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let psap = PsapRole::new(PsapConfig {
+        name: "lmpe-harness PSAP B".into(),
+        reply_to: String::new(),
+        uri: String::new(),
+        outbound: (TransportKind::Udp, any),
+        params: ChatParams {
+            profile: w.run.profile.clone(),
+            ..ChatParams::default()
+        },
+        greeting: "112 emergency chat (harness PSAP B), what is your emergency?".into(),
+        auto_reply: Some("Received: {text}".into()),
+        close_trigger: Some("#close".into()),
+        redirect_target: None,
+        faults: Default::default(),
+        ua: UaConfig::new(any),
+        test_repeat_window: Duration::from_secs(120),
+        test_call_limit: None,
+    });
+    let handle = match spawn_endpoint(psap, SipSocketConfig::new(listen)).await {
+        Ok(h) => h,
+        Err(e) => inconclusive!("the harness PSAP B could not bind {listen}: {e}"),
+    };
+    let addr = handle.local_addr();
+    let _ = handle
+        .with(move |p, _| {
+            p.set_local(addr);
+            p.set_uri(&format!("sip:psap-b@{addr}"));
+            p.set_reply_to(&format!("sip:psap-b@{addr}"));
+        })
+        .await;
+    w.loc.psap_b = Some(handle.clone());
+    handle
+}
+
+#[given(expr = "the APP is located at {float}, {float}")]
+async fn app_at(w: &mut LmpeWorld, lat: f64, lon: f64) {
+    w.loc.app_location = Some((lat, lon));
+}
+
+/// The embedded ESInet's ECRF or the harness ECRF (target runs), to switch faults.
+async fn set_ecrf_fault(w: &mut LmpeWorld, faults: LocFaults) {
+    if w.run.target.is_none() {
+        if w.esinet.is_none() {
+            w.esinet_opts.faults.loc = faults;
+            return;
+        }
+        if let Some(s) = w.esinet.as_ref().and_then(|e| e.locsvc.as_ref()) {
+            s.with_services(|s| {
+                if let Some(e) = s.ecrf.as_mut() {
+                    e.set_faults(faults.ecrf.clone());
+                }
+            });
+        }
+        return;
+    }
+    if let Some(s) = &w.loc.server {
+        s.with_services(|s| {
+            if let Some(e) = s.ecrf.as_mut() {
+                e.set_faults(faults.ecrf.clone());
+            }
+        });
+    }
+}
+
+#[given(expr = "the ECRF misbehaves: {string}")]
+async fn ecrf_fault(w: &mut LmpeWorld, name: String) {
+    let Some(f) = LocFaults::by_name(&name) else {
+        inconclusive!("unknown ECRF fault {name:?}")
+    };
+    set_ecrf_fault(w, f).await;
+}
+
+#[when("the ECRF behaves again")]
+async fn ecrf_ok(w: &mut LmpeWorld) {
+    set_ecrf_fault(w, LocFaults::default()).await;
+}
+
+/// Whether PSAP A (the harness PSAP) and PSAP B received a MESSAGE with this Call-ID.
+async fn reached(w: &LmpeWorld, call_id: &str) -> (bool, bool) {
+    let check = |call_id: String| {
+        move |p: &mut PsapRole, _| {
+            p.wire_records().iter().any(|r| {
+                let t = String::from_utf8_lossy(&r.bytes);
+                !r.outgoing && t.starts_with("MESSAGE ") && t.contains(call_id.as_str())
+            })
+        }
+    };
+    let a = match &w.psap {
+        Some(p) => p.with(check(call_id.to_string())).await.unwrap_or(false),
+        None => false,
+    };
+    let b = match &w.loc.psap_b {
+        Some(p) => p.with(check(call_id.to_string())).await.unwrap_or(false),
+        None => false,
+    };
+    (a, b)
+}
+
+/// The SIP Call-ID of the APP's last start/257.
+async fn start_call_id(w: &mut LmpeWorld) -> String {
+    use lmpe_wire::sip::SipParser as _;
+    let records = w.app(|a, _| a.wire_records().to_vec()).await;
+    records
+        .iter()
+        .rev()
+        .filter(|r| r.outgoing)
+        .filter_map(|r| lmpe_wire::sip::RsipParser::default().parse(&r.bytes).ok())
+        .filter(|m| m.is_request())
+        .find(|m| m.request_uri().is_some_and(|u| u.starts_with("urn:service:")))
+        .and_then(|m| m.call_id().ok().map(str::to_string))
+        .unwrap_or_else(|| inconclusive!("the APP sent no start to a service URN"))
+}
+
+#[then(expr = "the start reaches PSAP {word} only (RFC 6881 8)")]
+async fn reaches_only(w: &mut LmpeWorld, which: String) {
+    let clause = "RFC 6881 8";
+    let call_id = start_call_id(w).await;
+    let deadline = Instant::now() + w.run.response_timeout;
+    let (a, b) = loop {
+        let (a, b) = reached(w, &call_id).await;
+        if a || b || Instant::now() >= deadline {
+            break (a, b);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    // A moment more, so that a copy sent to both is seen.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (a, b) = {
+        let (a2, b2) = reached(w, &call_id).await;
+        (a || a2, b || b2)
+    };
+    let want_a = which.eq_ignore_ascii_case("A");
+    if (a, b) != (want_a, !want_a) {
+        let status = final_status(w).await;
+        super::verdicts::fail_text(
+            w,
+            &format!(
+                "{clause}: the ESRP routes the start to the PSAP the ECRF maps the caller's location to (PSAP {which}); reached PSAP A: {a}, PSAP B: {b}; the APP's start was answered {status:?}"
+            ),
+        )
+    }
+}
+
+/// The final status of the APP's last start (waiting up to the response timeout).
+async fn final_status(w: &mut LmpeWorld) -> Option<u16> {
+    let sent = w.last_sent?;
+    let chat = w.chat.clone();
+    let wait = w.run.response_timeout;
+    let i = w
+        .wait_for(wait, |e| match (sent, e) {
+            (
+                Sent::Chat(h),
+                RoleEvent::Session {
+                    chat: c,
+                    event: SessionEvent::Answered { handle, .. },
+                },
+            ) => Some(c) == chat.as_ref() && *handle == h,
+            _ => false,
+        })
+        .await?;
+    match &w.events[i].1 {
+        RoleEvent::Session {
+            event: SessionEvent::Answered { status, .. },
+            ..
+        } => Some(*status),
+        _ => None,
+    }
+}
+
+#[then(expr = "the ESRP answers the start with {int} (RFC 6881 8)")]
+async fn esrp_answers(w: &mut LmpeWorld, want: u16) {
+    let status = final_status(w).await;
+    if status != Some(want) {
+        super::verdicts::fail_text(
+            w,
+            &format!(
+                "RFC 6881 8: when the ECRF finds no PSAP for the location (LoST notFound) the ESRP rejects the request with {want}; it answered {status:?}"
+            ),
+        )
+    }
+}
+
+#[then(expr = "the ESRP answers the start with a final response other than 503 within {int} ms (6.1.2.9)")]
+async fn esrp_answers_not_503(w: &mut LmpeWorld, ms: u64) {
+    let started = Instant::now();
+    let status = {
+        let sent = w.last_sent;
+        let chat = w.chat.clone();
+        let i = w
+            .wait_for(Duration::from_millis(ms), |e| match (sent, e) {
+                (
+                    Some(Sent::Chat(h)),
+                    RoleEvent::Session {
+                        chat: c,
+                        event: SessionEvent::Answered { handle, .. },
+                    },
+                ) => Some(c) == chat.as_ref() && *handle == h,
+                _ => false,
+            })
+            .await;
+        i.and_then(|i| match &w.events[i].1 {
+            RoleEvent::Session {
+                event: SessionEvent::Answered { status, .. },
+                ..
+            } => Some(*status),
+            _ => None,
+        })
+    };
+    match status {
+        Some(503) => super::verdicts::fail_text(
+            w,
+            "TS 103 698 6.1.2.9: an ECRF failure is not overload; elements do not answer 503 unless certain the upstream element copes with it; the ESRP answered 503",
+        ),
+        // Timer F on the APP's side: no answer from the ESRP.
+        Some(408) | None => super::verdicts::fail_text(
+            w,
+            &format!(
+                "TS 103 698 6.1.2.9 / RFC 6881 8: the ESRP answers every request, also when the ECRF fails (a default route or a 5xx other than 503); no final response within {ms} ms (the ESRP crashed or hangs on the ECRF; waited {:?})",
+                started.elapsed()
+            ),
+        ),
+        Some(_) => {}
+    }
+}
