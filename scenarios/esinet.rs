@@ -19,11 +19,11 @@ use lmpe_transfer::http::HttpLog;
 use lmpe_transfer::TimeScale;
 use lmpe_wire::lmpe::IdentifierProfile;
 
-use location::{LocFaults, LookupTargets};
 use crate::transfer::{
     start_transferee, start_transferor, transferee_config, transferor_config, TransferFaults,
     TransferTarget, TransfereeService, TransferorService, EMBEDDED_SECOND,
 };
+use location::{LocFaults, LookupTargets};
 
 /// Deliberate faults of the reference elements (to show that checks fail).
 #[derive(Debug, Clone, Default)]
@@ -132,7 +132,7 @@ impl Default for EsinetOptions {
             bcf_service_interval: None,
             location_routing: false,
             psap_b_override: None,
-            lookup_timeout: Duration::from_millis(1500),
+            lookup_timeout: Duration::from_millis(1000),
             lis_routing_only: false,
         }
     }
@@ -332,10 +332,11 @@ impl EmbeddedEsinet {
             let targets = LookupTargets {
                 ecrf: (!opts.lis_routing_only).then(|| server.url("/lost")),
                 lis: Some(server.url("/held")),
-                timeout: opts.lookup_timeout,
+                // The ESRP's own lookup timeout bounds the wait; the HTTP budget is longer so
+                // that the fault esrp-no-lookup-timeout shows.
+                timeout: Duration::from_secs(30),
             };
-            let glue =
-                location::spawn_glue(esrp.clone(), targets, loc_client.clone()).await?;
+            let glue = location::spawn_glue(esrp.clone(), targets, loc_client.clone()).await?;
             (Some(server), Some(glue))
         } else {
             (None, None)
@@ -381,7 +382,6 @@ impl EmbeddedEsinet {
         }
         v
     }
-
 
     /// The public (BCF) address.
     pub(crate) fn public_addr(&self) -> SocketAddr {

@@ -201,7 +201,9 @@ impl TargetFile {
             .chain(self.ecrf.iter().filter_map(|e| e.url.as_deref()))
         {
             if !url.starts_with("http://") {
-                return Err(format!("{url:?}: LIS/ECRF URLs must be http://IP:port/path"));
+                return Err(format!(
+                    "{url:?}: LIS/ECRF URLs must be http://IP:port/path"
+                ));
             }
         }
         if let Some(a) = &self.app {
@@ -281,8 +283,8 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         let r = loc.target().unwrap_or_else(|e| panic!("{e}"));
         assert!(r.bcf.is_none() && r.lis.is_some());
-        let bad: TargetFile =
-            toml::from_str("name = \"x\"\n[lis]\nurl = \"ftp://x\"\n").unwrap_or_else(|e| panic!("{e}"));
+        let bad: TargetFile = toml::from_str("name = \"x\"\n[lis]\nurl = \"ftp://x\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(bad.target().is_err_and(|e| e.contains("http://")));
     }
 }

@@ -61,10 +61,17 @@ struct Statement {
     untestable: Option<String>,
 }
 
+/// The statement tables: TS 103 698 (coverage.toml) and the location protocols
+/// (coverage-location.toml).
+const TABLES: [&str; 2] = ["features/coverage.toml", "features/coverage-location.toml"];
+
 fn table() -> Vec<Statement> {
-    let text =
-        std::fs::read_to_string(root().join("features/coverage.toml")).expect("coverage.toml");
-    let v: toml::Value = toml::from_str(&text).expect("coverage.toml parses");
+    TABLES.iter().flat_map(|t| table_of(t)).collect()
+}
+
+fn table_of(file: &str) -> Vec<Statement> {
+    let text = std::fs::read_to_string(root().join(file)).expect(file);
+    let v: toml::Value = toml::from_str(&text).expect("statement table parses");
     v["statement"]
         .as_array()
         .expect("[[statement]] entries")

@@ -1,0 +1,56 @@
+# IUT: the ESRP (through the BCF). The harness plays the APP, the ECRF the ESRP queries, and two
+# PSAPs: the ECRF maps area A (16.0-16.4 E, 48.0-48.4 N) to PSAP A and area B (16.4-16.8 E) to
+# PSAP B. Routing decisions are observed on the SIP side. Against a real ESRP the target file
+# gives [harness_psap] (PSAP A), [ecrf] listen (the ECRF URL the SUT is configured with) and
+# [ecrf] psap_b_listen.
+# Clause: RFC 6881 Section 8 (routing the call by LoST mapping of the caller's location);
+# TS 103 698 6.1.2.9 for the answer when the ECRF fails. Test purpose ids: LOST2 = the ESRP as
+# LoST client.
+@clause-RFC6881-8 @LoST @needs-harness-psap @serial
+Feature: Location-based routing by the ESRP (LoST)
+
+  Background:
+    Given the embedded reference ESInet
+    And the harness plays PSAP A and PSAP B behind the ESRP and the ECRF that maps areas A and B to them
+    And a simulated APP
+
+  @TP_ESRP_LOST2_ROUTE_BV_01 @BV
+  Scenario: A chat started in area A reaches PSAP A only
+    Given the APP is located at 48.2, 16.2
+    When the APP starts a chat to "urn:service:sos" with the text "Help, I am in area A"
+    Then the start reaches PSAP A only (RFC 6881 8)
+
+  @TP_ESRP_LOST2_ROUTE_BV_02 @BV
+  Scenario: A chat started in area B reaches PSAP B only
+    Given the APP is located at 48.2, 16.6
+    When the APP starts a chat to "urn:service:sos" with the text "Help, I am in area B"
+    Then the start reaches PSAP B only (RFC 6881 8)
+
+  @TP_ESRP_LOST2_ROUTE_BV_03 @BV
+  Scenario: A sub-service chat in area B reaches PSAP B only
+    Given the APP is located at 48.2, 16.6
+    When the APP starts a chat to "urn:service:sos.fire" with the text "Fire in area B"
+    Then the start reaches PSAP B only (RFC 6881 8)
+
+  @TP_ESRP_LOST2_NOTFOUND_BI_01 @BI
+  Scenario: A location no PSAP serves (LoST notFound) is rejected with 404
+    Given the APP is located at 47.0, 10.0
+    When the APP starts a chat to "urn:service:sos" with the text "Help, nobody serves me"
+    Then the ESRP answers the start with 404 (RFC 6881 8)
+
+  @TP_ESRP_LOST2_ROBUST_BI_01 @clause-6.1.2.9 @BI
+  Scenario: An ECRF answer that is not XML gets a final response other than 503, and the ESRP keeps routing
+    Given the APP is located at 48.2, 16.2
+    And the ECRF misbehaves: "ecrf-not-xml"
+    When the APP starts a chat to "urn:service:sos" with the text "Help"
+    Then the ESRP answers the start with a final response other than 503 within 4000 ms (6.1.2.9)
+    When the ECRF behaves again
+    And the APP starts a chat to "urn:service:sos" with the text "Help again"
+    Then the start reaches PSAP A only (RFC 6881 8)
+
+  @TP_ESRP_LOST2_ROBUST_BI_02 @clause-6.1.2.9 @BI
+  Scenario: An ECRF that answers after 6 s does not hold the request: a final response other than 503 within 4 s
+    Given the APP is located at 48.2, 16.2
+    And the ECRF misbehaves: "ecrf-slow:6"
+    When the APP starts a chat to "urn:service:sos" with the text "Help"
+    Then the ESRP answers the start with a final response other than 503 within 4000 ms (6.1.2.9)
