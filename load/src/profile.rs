@@ -174,7 +174,8 @@ pub struct Limits {
     /// Largest fraction of APP chat messages (start, in-chat, stop) not delivered to the PSAP.
     #[serde(default)]
     pub max_loss: Option<f64>,
-    /// Largest fraction of chats that failed (start rejected, no PSAP start, …).
+    /// Largest fraction of chats that failed (start rejected, no PSAP start, …) or were still
+    /// open when the run ended.
     #[serde(default)]
     pub max_failed_chats: Option<f64>,
     /// Largest fraction of APP transactions that timed out (Timer F).
@@ -248,6 +249,12 @@ impl Profile {
         }
         if !nonneg(c.app_think_s) || !pos(c.hold_s) || !pos(c.setup_timeout_s) {
             return bad("chat: app_think_s >= 0, hold_s and setup_timeout_s > 0".into());
+        }
+        if self.drain_s < c.hold_s {
+            return bad(format!(
+                "drain_s ({}) must be at least chat.hold_s ({}): the last chats need that long to end",
+                self.drain_s, c.hold_s
+            ));
         }
         if !c.psap_think_s.is_finite() {
             return bad("chat.psap_think_s must be a number".into());
@@ -369,6 +376,7 @@ mod tests {
             include_str!("../profiles/soak.toml"),
             include_str!("../profiles/ramp.toml"),
             include_str!("../profiles/priority-overload.toml"),
+            include_str!("../profiles/hold-100k.toml"),
         ] {
             let p: Profile = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
             p.validate().unwrap_or_else(|e| panic!("{}: {e}", p.name));

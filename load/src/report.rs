@@ -216,7 +216,7 @@ pub fn evaluate(profile: &Profile, hists: &Hists, w: &WindowCounts) -> Vec<SloRe
             frac(w.not_delivered, w.sent),
         ),
         (
-            "failed chats / arrived",
+            "failed or unfinished chats / arrived",
             profile.limits.max_failed_chats,
             frac(w.failed, w.arrived),
         ),

@@ -408,6 +408,7 @@ pub fn window_counts(counts: &Counts) -> WindowCounts {
     w.timed_out = t.timed_out;
     let c = counts.chats_total();
     w.arrived = c.arrived;
-    w.failed = c.failed_total();
+    // A chat still open when the run ended did not complete: it counts as failed.
+    w.failed = c.failed_total() + c.unfinished;
     w
 }
