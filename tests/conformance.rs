@@ -285,6 +285,48 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "TP_APP_SIP2_TESTCALL_BV_01",
         "urn:service:sos.test",
     ),
+    // Location services (features/{lis,ecrf,esrp/location}; faults of the embedded lmpe-locsvc
+    // ECRF/LIS and of the reference ESRP's location routing).
+    ("lis-not-xml", "TP_LIS_HELD1_LOCREQ_BV_01", "RFC 5985 6.2"),
+    ("lis-not-xml", "TP_LIS_HELD1_LOCREQ_BV_02", "RFC 5985 6.1"),
+    ("lis-not-xml", "TP_LIS_HELD1_ERROR_BI_01", "RFC 5985 6.3"),
+    ("lis-not-xml", "TP_LIS_HELD1_ROBUST_BI_01", "RFC 5985 6.3"),
+    ("lis-not-xml", "TP_LIS_HELD1_ROBUST_BI_02", "RFC 5985 6.3"),
+    ("lis-not-xml", "TP_LIS_HELD1_ROBUST_BI_03", "RFC 5985 6.3"),
+    (
+        "lis-bad-uri",
+        "TP_LIS_HELD2_LOCURI_BV_01",
+        "RFC 5985 6.2: location URI",
+    ),
+    ("lis-no-routing", "TP_LIS_HELD2_ROUTING_BV_01", "RFC 7840 4"),
+    ("ecrf-wrong-psap", "TP_ECRF_LOST1_FIND_BV_01", "RFC 5222 8"),
+    ("ecrf-wrong-psap", "TP_ECRF_LOST1_BOUNDARY_BV_01", "RFC 5222 8"),
+    ("ecrf-wrong-psap", "TP_ECRF_LOST1_BOUNDARY_BV_02", "RFC 5222 9"),
+    ("ecrf-wrong-psap", "TP_ESRP_LOST2_ROUTE_BV_01", "RFC 6881 8"),
+    ("ecrf-wrong-namespace", "TP_ECRF_LOST1_FIND_BV_02", "RFC 5222 8"),
+    ("ecrf-wrong-namespace", "TP_ECRF_LOST1_LIST_BV_01", "RFC 5222 10"),
+    ("ecrf-wrong-namespace", "TP_ECRF_LOST1_LIST_BV_02", "RFC 5222 10-11"),
+    ("ecrf-wrong-namespace", "TP_ECRF_LOST1_NOTFOUND_BI_01", "RFC 5222 13"),
+    ("ecrf-malformed-xml", "TP_ECRF_LOST1_ROBUST_BI_01", "RFC 5222 13"),
+    ("ecrf-malformed-xml", "TP_ECRF_LOST1_ROBUST_BI_02", "RFC 5222 13"),
+    ("ecrf-malformed-xml", "TP_ECRF_LOST1_ROBUST_BI_03", "RFC 5222 13"),
+    ("esrp-ignores-location", "TP_ESRP_LOST2_ROUTE_BV_02", "RFC 6881 8"),
+    ("esrp-ignores-location", "TP_ESRP_LOST2_ROUTE_BV_03", "RFC 6881 8"),
+    (
+        "esrp-ignores-location",
+        "TP_ESRP_LOST2_NOTFOUND_BI_01",
+        "RFC 6881 8",
+    ),
+    (
+        "esrp-lookup-failure-503",
+        "TP_ESRP_LOST2_ROBUST_BI_01",
+        "6.1.2.9",
+    ),
+    (
+        "esrp-no-lookup-timeout",
+        "TP_ESRP_LOST2_ROBUST_BI_02",
+        "6.1.2.9",
+    ),
 ];
 
 #[test]
