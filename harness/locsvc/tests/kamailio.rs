@@ -8,11 +8,12 @@
 //! Needs `kamailio` with the `lost` module (`apt-get install kamailio kamailio-utils-modules`):
 //! without it the test is skipped with the reason, unless `CI` is set, where it fails.
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
+
+#[path = "common/kamailio.rs"]
+mod launch;
+use launch::{kamailio_modules, Kamailio};
 
 use lmpe_locsvc::http::{serve, HttpServer, LocServices};
 use lmpe_locsvc::{
@@ -25,249 +26,12 @@ use lmpe_proto::roles::{AppConfig, AppRole, PsapConfig, PsapFaults, PsapRole, Ro
 use lmpe_proto::session::{ChatParams, SessionEvent};
 use lmpe_proto::ua::UaConfig;
 
-const CONFIG: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/kamailio/kamailio.cfg"
-);
-const MODULE_DIRS: [&str; 3] = [
-    "/usr/lib/x86_64-linux-gnu/kamailio/modules",
-    "/usr/lib/kamailio/modules",
-    "/usr/local/lib64/kamailio/modules",
-];
 /// Kamailio's whole-request budget towards the ECRF (`HTTP_TIMEOUT`, seconds).
 const HTTP_TIMEOUT_S: u64 = 2;
 /// The APP's in-chat text (the PSAP's automatic reply quotes it).
 const IN_CHAT: &str = "Third floor, smoke in the stairwell";
 /// How long to wait for an outcome the test expects.
 const WAIT: Duration = Duration::from_secs(6);
-
-/// The Kamailio binary: on PATH, else Debian's /usr/sbin (not on a normal user's PATH).
-fn kamailio_bin() -> &'static str {
-    let on_path = Command::new("kamailio")
-        .arg("-v")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !on_path && Path::new("/usr/sbin/kamailio").exists() {
-        "/usr/sbin/kamailio"
-    } else {
-        "kamailio"
-    }
-}
-
-/// Kamailio's module directory, when Kamailio with the lost module is installed.
-fn kamailio_modules(test: &str) -> Option<&'static str> {
-    let runs = Command::new(kamailio_bin())
-        .arg("-v")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let dir = MODULE_DIRS
-        .into_iter()
-        .find(|d| Path::new(d).join("lost.so").exists());
-    let missing = match (runs, dir) {
-        (true, Some(d)) => return Some(d),
-        (false, _) => "kamailio is neither on PATH nor in /usr/sbin",
-        (true, None) => "Kamailio's lost module (lost.so) is not installed",
-    };
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: {missing} but CI is set; install it (apt-get install kamailio \
-         kamailio-utils-modules, as .ci/run does)"
-    );
-    eprintln!("{test}: skipped: {missing} (apt-get install kamailio kamailio-utils-modules)");
-    None
-}
-
-/// A port free for TCP and UDP alike (Kamailio listens on both).
-fn free_port() -> u16 {
-    (0..50)
-        .find_map(|_| {
-            let tcp = TcpListener::bind("127.0.0.1:0").ok()?;
-            let port = tcp.local_addr().ok()?.port();
-            UdpSocket::bind(("127.0.0.1", port)).ok().map(|_| port)
-        })
-        .expect("no port free for both TCP and UDP")
-}
-
-/// Kamailio as a child process, killed on drop; its stderr log in `dir`.
-struct Kamailio {
-    child: Child,
-    addr: SocketAddr,
-    dir: PathBuf,
-    /// Started as nobody by a root test run.
-    dropped_root: bool,
-}
-
-impl Kamailio {
-    fn start(modules: &str, ecrf_url: &str, lis_url: &str) -> Kamailio {
-        let mut last = String::new();
-        for attempt in 0..3 {
-            let port = free_port();
-            let dir = std::env::temp_dir().join(format!(
-                "lmpe-kamailio-{}-{port}-{attempt}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&dir).expect("run dir");
-            let log = std::fs::File::create(dir.join("kamailio.log")).expect("log file");
-            // The configuration is copied into the run dir, which an unprivileged Kamailio can
-            // read even when the checkout cannot be (e.g. under /root).
-            let config = dir.join("kamailio.cfg");
-            std::fs::copy(CONFIG, &config).expect("copy kamailio.cfg");
-            let (mut cmd, dropped_root) = unprivileged_command(&dir);
-            cmd.arg("-f")
-                .arg(&config)
-                .args(["-L", modules, "-DD", "-E"])
-                .arg("-Y")
-                .arg(&dir)
-                .arg("-P")
-                .arg(dir.join("kamailio.pid"))
-                .arg("-w")
-                .arg(&dir)
-                .args(["-m", "32", "-M", "8"])
-                .arg("-l")
-                .arg(format!("udp:127.0.0.1:{port}"))
-                .arg("-l")
-                .arg(format!("tcp:127.0.0.1:{port}"))
-                .arg("-A")
-                .arg(format!("ECRF_CON=\"ecrf=>{ecrf_url}\""))
-                .arg("-A")
-                .arg(format!("LIS_CON=\"lis=>{lis_url}\""))
-                .arg("-A")
-                .arg(format!("HTTP_TIMEOUT={HTTP_TIMEOUT_S}"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log)
-                // Its own process group, so that drop can stop every Kamailio process.
-                .process_group(0);
-            let child = cmd.spawn().expect("spawn kamailio");
-            let mut k = Kamailio {
-                child,
-                addr: SocketAddr::from(([127, 0, 0, 1], port)),
-                dir,
-                dropped_root,
-            };
-            if k.wait_ready() {
-                return k;
-            }
-            last = k.log_tail();
-        }
-        panic!("Kamailio did not start; its log:\n{last}");
-    }
-
-    /// Waits until Kamailio answers an OPTIONS ping (or exits).
-    fn wait_ready(&mut self) -> bool {
-        let Ok(sock) = UdpSocket::bind("127.0.0.1:0") else {
-            return false;
-        };
-        let _ = sock.set_read_timeout(Some(Duration::from_millis(200)));
-        let local = sock.local_addr().map(|a| a.port()).unwrap_or(0);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if !self.alive() {
-                return false;
-            }
-            let ping = format!(
-                "OPTIONS sip:{addr} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bKping{n}\r\n\
-                 Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:{addr}>\r\n\
-                 Call-ID: ping-{n}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
-                addr = self.addr,
-                n = deadline.elapsed().as_nanos()
-            );
-            let _ = sock.send_to(ping.as_bytes(), self.addr);
-            let mut buf = [0u8; 2048];
-            if let Ok(n) = sock.recv(&mut buf) {
-                if buf[..n].starts_with(b"SIP/2.0 200") {
-                    return true;
-                }
-            }
-        }
-        false
-    }
-
-    /// The real user id of the main process (from /proc).
-    fn uid(&self) -> Option<u32> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()
-    }
-
-    fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.join("kamailio.log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-}
-
-impl Kamailio {
-    /// Sends `signal` to Kamailio's process group (the main process and its workers, also
-    /// workers left behind when the main process died).
-    fn signal_group(&self, signal: &str) {
-        let _ = Command::new("kill")
-            .args([signal, "--", &format!("-{}", self.child.id())])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-impl Drop for Kamailio {
-    fn drop(&mut self) {
-        // SIGTERM lets the main process stop its workers; SIGKILL the group after a grace
-        // period catches whatever is left.
-        self.signal_group("-TERM");
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while self.alive() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.signal_group("-KILL");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// `kamailio`, run as nobody (uid/gid 65534, via `setpriv`) when the test runs as root, so
-/// that the configuration is proven to need no privileges; as it is otherwise. The run dir is
-/// made writable for it.
-fn unprivileged_command(dir: &Path) -> (Command, bool) {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    let setpriv = Command::new("setpriv")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if root && setpriv {
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777));
-        let mut cmd = Command::new("setpriv");
-        cmd.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--",
-            kamailio_bin(),
-        ]);
-        (cmd, true)
-    } else {
-        (Command::new(kamailio_bin()), false)
-    }
-}
 
 fn ua() -> UaConfig {
     UaConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -355,7 +119,7 @@ impl Esinet {
         let (url, lis_url) = (ecrf.url("/lost"), ecrf.url("/held"));
         let kamailio = tokio::task::spawn_blocking({
             let modules = modules.to_owned();
-            move || Kamailio::start(&modules, &url, &lis_url)
+            move || Kamailio::start(&modules, &url, &lis_url, HTTP_TIMEOUT_S)
         })
         .await
         .expect("start Kamailio");
