@@ -71,7 +71,19 @@ pub(crate) async fn run(
     let skipped = results.clone();
     LmpeWorld::cucumber()
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
-        .max_concurrent_scenarios(4)
+        // A real APP under test is one device, operated by one person, behind one listening
+        // address: its scenarios run one at a time.
+        .max_concurrent_scenarios(
+            if crate::run_config()
+                .target
+                .as_ref()
+                .is_some_and(|t| t.app.is_some())
+            {
+                1
+            } else {
+                4
+            },
+        )
         .after(move |feature, _rule, scenario, finished, world| {
             let sink = sink.clone();
             async move {

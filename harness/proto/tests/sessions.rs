@@ -857,3 +857,30 @@ fn accept_transfer_rejects_a_bad_call_identifier_or_app_uri() {
         );
     }
 }
+
+#[test]
+fn a_psap_message_crossing_the_apps_own_stop_is_refused_without_a_violation() {
+    let t0 = Instant::now();
+    let (mut app, mut psap, now) = established(t0);
+    app.stop(now, "bye").unwrap();
+    app_out(&mut app);
+    app_events(&mut app);
+    // The PSAP's in-chat was already on its way.
+    psap.send_chat(now, "Are you injured?").unwrap();
+    let crossing = psap_out(&mut psap);
+    assert_eq!(to_app(&mut app, now, &crossing), 481);
+    assert!(violations(&app_events(&mut app)).is_empty());
+}
+
+#[test]
+fn a_psap_message_after_the_psaps_own_stop_is_a_violation() {
+    let t0 = Instant::now();
+    let (mut app, mut psap, now) = established(t0);
+    psap.stop(now, "closing").unwrap();
+    let stop = psap_out(&mut psap);
+    assert_eq!(to_app(&mut app, now, &stop), 200);
+    app_events(&mut app);
+    let late = psap_msg(&app, MessageType::IN_CHAT, Some(3), Some(REPLY_TO));
+    assert_eq!(to_app(&mut app, now, &late), 481);
+    assert_eq!(clauses(&app_events(&mut app)), ["6.2.3"]);
+}

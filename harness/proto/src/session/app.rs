@@ -49,6 +49,8 @@ pub struct AppSession {
     next_heartbeat: Option<Instant>,
     inactive: bool,
     start_deadline: Option<Instant>,
+    /// The APP ended the chat itself (its stop/258 may cross PSAP messages on the wire).
+    stopped_by_app: bool,
     next_handle: u64,
     start_handle: Option<u64>,
     sent_types: Vec<(u64, MessageType)>,
@@ -74,6 +76,7 @@ impl AppSession {
             next_heartbeat: None,
             inactive: false,
             start_deadline: None,
+            stopped_by_app: false,
             next_handle: 1,
             start_handle: None,
             sent_types: Vec::new(),
@@ -179,6 +182,7 @@ impl AppSession {
             _ => return Err(self.not_allowed("stop")),
         };
         self.state = AppState::Stopped;
+        self.stopped_by_app = true;
         self.next_heartbeat = None;
         let h = self.queue(target, MessageType::STOP, true, Some(text.into()));
         self.events
@@ -315,6 +319,11 @@ impl AppSession {
                 self.on_redirect(now, reply_to, text)
             }
             MessageType::IN_CHAT | MessageType::STOP | MessageType::STOP_TRANSFER => {
+                if self.state == AppState::Stopped && self.stopped_by_app {
+                    // The APP's own stop/258 crossed this message on the wire: the PSAP could
+                    // not know yet. Refused, but no violation.
+                    return 481;
+                }
                 if !matches!(self.state, AppState::Established) {
                     self.violation(
                         clause_for(t),
