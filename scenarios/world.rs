@@ -195,6 +195,8 @@ impl LmpeWorld {
                 let Some(bcf) = t.bcf else {
                     crate::world::skip!("needs an ESInet: add [bcf] to the target file")
                 };
+                // A real ESRP that queries the harness's ECRF ([ecrf] listen).
+                crate::steps::location::ensure_target_ecrf(self).await;
                 if self.harness_psap && self.psap.is_none() {
                     let Some(hp) = t.harness_psap.clone() else {
                         crate::world::skip!("needs a harness-played PSAP behind the SUT: add [harness_psap] to the target file")
@@ -494,6 +496,14 @@ impl LmpeWorld {
         let loc_http = self.loc.take_http();
         self.http
             .extend(loc_http.into_iter().map(crate::steps::location::to_report));
+        if self.run.target.is_some() {
+            self.http.extend(
+                crate::steps::location::target_ecrf_http(self.started_wall)
+                    .into_iter()
+                    .map(crate::steps::location::to_report),
+            );
+            crate::steps::location::reset_target_ecrf();
+        }
         let psap_b = self.loc.stop().await;
         self.wire
             .extend(psap_b.into_iter().map(|r| ("PSAP B (harness)", r)));

@@ -3,6 +3,7 @@
 
 mod conformance;
 mod coverage;
+mod kamailio_conformance;
 mod load;
 mod sipp;
 mod sipp_peers;

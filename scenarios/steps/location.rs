@@ -756,16 +756,8 @@ async fn esrp_setup(w: &mut LmpeWorld) {
         (None, _) => {
             w.esinet_opts.psap_b_override = Some(b_addr);
         }
-        (Some(t), Some(listen)) => {
-            let a = t
-                .harness_psap
-                .map(|h| format!("sip:psap@{}", h.listen))
-                .unwrap_or_default();
-            let faults = LocFaults::default();
-            match start_services(listen, &a, &format!("sip:psap-b@{b_addr}"), &faults).await {
-                Ok(s) => w.loc.server = Some(s),
-                Err(e) => inconclusive!("the harness ECRF did not start: {e}"),
-            }
+        (Some(t), Some(_)) => {
+            ensure_target_ecrf(w).await;
             if let Some(bcf) = t.bcf {
                 let transport = t.transport;
                 let _ = psap_b
@@ -773,12 +765,72 @@ async fn esrp_setup(w: &mut LmpeWorld) {
                     .await;
             }
         }
-        (Some(_), None) => unreachable_skip(),
+        (Some(_), None) => skip!("needs [ecrf] listen in the target file"),
     }
 }
 
-fn unreachable_skip() -> ! {
-    skip!("needs [ecrf] listen in the target file")
+/// The harness-played ECRF and LIS for a real ESRP (`[ecrf] listen`): one server for the whole
+/// run (every emergency request through the SUT needs it, and its address is fixed), started
+/// by the first scenario that talks to the SUT. Area A maps to the harness PSAP
+/// (`[harness_psap] listen`), area B to `[ecrf] psap_b_listen`. Scenarios that break it on
+/// purpose are `@serial` and restore it at their end.
+static TARGET_ECRF: tokio::sync::OnceCell<Result<HttpServer, String>> =
+    tokio::sync::OnceCell::const_new();
+
+/// Starts the run's harness ECRF when the target names `[ecrf] listen` (no-op otherwise).
+pub(crate) async fn ensure_target_ecrf(w: &LmpeWorld) {
+    let Some(t) = w.run.target.clone() else {
+        return;
+    };
+    let Some(listen) = t.ecrf.as_ref().and_then(|e| e.listen) else {
+        return;
+    };
+    let a = t
+        .harness_psap
+        .as_ref()
+        .map(|h| format!("sip:psap@{}", h.listen))
+        .unwrap_or_else(|| "sip:psap@127.0.0.1:9".into());
+    let b = t
+        .ecrf
+        .as_ref()
+        .and_then(|e| e.psap_b_listen)
+        .map(|b| format!("sip:psap-b@{b}"))
+        .unwrap_or_else(|| "sip:psap-b@127.0.0.1:9".into());
+    let r = TARGET_ECRF
+        .get_or_init(|| async move { start_services(listen, &a, &b, &LocFaults::default()).await })
+        .await;
+    if let Err(e) = r {
+        inconclusive!("the harness ECRF for the SUT did not start on {listen}: {e}")
+    }
+}
+
+/// The run's harness ECRF, if started.
+fn target_ecrf() -> Option<&'static HttpServer> {
+    TARGET_ECRF.get().and_then(|r| r.as_ref().ok())
+}
+
+/// HELD/LoST messages of the run's harness ECRF since `since` (target runs; the ladder).
+pub(crate) fn target_ecrf_http(since: std::time::SystemTime) -> Vec<lmpe_locsvc::HttpRecord> {
+    target_ecrf()
+        .map(|s| {
+            s.log()
+                .records()
+                .into_iter()
+                .filter(|r| r.at >= since)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Restores the run's harness ECRF after a scenario that broke it.
+pub(crate) fn reset_target_ecrf() {
+    if let Some(s) = target_ecrf() {
+        s.with_services(|s| {
+            if let Some(e) = s.ecrf.as_mut() {
+                e.set_faults(Default::default());
+            }
+        });
+    }
 }
 
 async fn start_psap_b(w: &mut LmpeWorld, listen: SocketAddr) -> EndpointHandle<PsapRole> {
@@ -838,7 +890,7 @@ async fn set_ecrf_fault(w: &mut LmpeWorld, faults: LocFaults) {
         }
         return;
     }
-    if let Some(s) = &w.loc.server {
+    if let Some(s) = target_ecrf() {
         s.with_services(|s| {
             if let Some(e) = s.ecrf.as_mut() {
                 e.set_faults(faults.ecrf.clone());

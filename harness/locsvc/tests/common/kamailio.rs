@@ -98,7 +98,32 @@ impl Kamailio {
     ) -> Kamailio {
         let mut last = String::new();
         for attempt in 0..3 {
-            let port = free_port();
+            match Self::start_on(
+                free_port(),
+                attempt,
+                modules,
+                ecrf_url,
+                lis_url,
+                http_timeout_s,
+            ) {
+                Ok(k) => return k,
+                Err(log) => last = log,
+            }
+        }
+        panic!("Kamailio did not start; its log:\n{last}");
+    }
+
+    /// Starts Kamailio on `port` (UDP and TCP); `Err` with its log when it does not come up.
+    /// `attempt` makes the run directory unique.
+    pub(crate) fn start_on(
+        port: u16,
+        attempt: u32,
+        modules: &str,
+        ecrf_url: &str,
+        lis_url: &str,
+        http_timeout_s: u64,
+    ) -> Result<Kamailio, String> {
+        {
             let dir = std::env::temp_dir().join(format!(
                 "lmpe-kamailio-{}-{port}-{attempt}",
                 std::process::id()
@@ -143,11 +168,11 @@ impl Kamailio {
                 dropped_root,
             };
             if k.wait_ready() {
-                return k;
+                Ok(k)
+            } else {
+                Err(k.log_tail())
             }
-            last = k.log_tail();
         }
-        panic!("Kamailio did not start; its log:\n{last}");
     }
 
     /// Waits until Kamailio answers an OPTIONS ping (or exits).
