@@ -385,10 +385,11 @@ async fn held_only(w: &mut LmpeWorld, kind: String) {
     }
     let wrong: Vec<&LocationObject> = objects
         .iter()
-        .filter(|o| match (kind.as_str(), o) {
-            ("geodetic", LocationObject::Geodetic { .. }) => false,
-            ("civic", LocationObject::Civic(_)) => false,
-            _ => true,
+        .filter(|o| {
+            !matches!(
+                (kind.as_str(), o),
+                ("geodetic", LocationObject::Geodetic { .. }) | ("civic", LocationObject::Civic(_))
+            )
         })
         .collect();
     if !wrong.is_empty() {
@@ -625,7 +626,7 @@ async fn lost_mapped(w: &mut LmpeWorld, service: String) {
         panic!("{clause}: a mapping carries source, sourceId and lastUpdated; got {m:?}");
     }
     if let Some(expected) = expected_uri(w).filter(|_| w.loc.asked_point.is_some()) {
-        if !m.uris.iter().any(|u| *u == expected) {
+        if !m.uris.contains(&expected) {
             panic!(
                 "{clause}: the point maps to {expected} (the data the ECRF serves); it mapped to {:?}",
                 m.uris
@@ -668,7 +669,7 @@ async fn lost_lists(w: &mut LmpeWorld, service: String) {
         LostMessage::ListServicesByLocationResponse(r) => r.services,
         other => panic!("{clause}: the ECRF answers with a service list; got {other:?}"),
     };
-    if !services.iter().any(|s| *s == service) {
+    if !services.contains(&service) {
         panic!("{clause}: the service list includes {service}; it is {services:?}");
     }
 }
