@@ -299,6 +299,7 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "RFC 5985 6.2: location URI",
     ),
     ("lis-no-routing", "TP_LIS_HELD2_ROUTING_BV_01", "RFC 7840 4"),
+    ("lis-no-routing", "TP_ESRP_HELD2_ROUTING_BV_01", "RFC 6881 8"),
     ("ecrf-wrong-psap", "TP_ECRF_LOST1_FIND_BV_01", "RFC 5222 8"),
     ("ecrf-wrong-psap", "TP_ECRF_LOST1_BOUNDARY_BV_01", "RFC 5222 8"),
     ("ecrf-wrong-psap", "TP_ECRF_LOST1_BOUNDARY_BV_02", "RFC 5222 9"),

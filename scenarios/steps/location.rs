@@ -1079,3 +1079,20 @@ async fn esrp_answers_not_503(w: &mut LmpeWorld, ms: u64) {
         Some(_) => {}
     }
 }
+
+#[given("the ESRP has no ECRF, only a LIS that returns routing information")]
+async fn esrp_lis_only(w: &mut LmpeWorld) {
+    if let Some(t) = &w.run.target {
+        skip!(
+            "needs an ESRP the harness configures (no ECRF, a LIS with RFC 7840 routing information); {} is a real element",
+            t.name
+        )
+    }
+    w.esinet_opts.lis_routing_only = true;
+}
+
+#[given(expr = "the APP asserts the identity {string}")]
+async fn app_identity(w: &mut LmpeWorld, uri: String) {
+    w.app_headers
+        .push(("P-Asserted-Identity".into(), format!("<{uri}>")));
+}

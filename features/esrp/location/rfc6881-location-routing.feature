@@ -54,3 +54,10 @@ Feature: Location-based routing by the ESRP (LoST)
     And the ECRF misbehaves: "ecrf-slow:6"
     When the APP starts a chat to "urn:service:sos" with the text "Help"
     Then the ESRP answers the start with a final response other than 503 within 4000 ms (6.1.2.9)
+
+  @TP_ESRP_HELD2_ROUTING_BV_01 @clause-RFC7840-4 @BV
+  Scenario: Without an ECRF the ESRP routes by the LIS's routing information for the caller's identity
+    Given the ESRP has no ECRF, only a LIS that returns routing information
+    And the APP asserts the identity "sip:app-b@127.0.0.1"
+    When the APP starts a chat to "urn:service:sos" with the text "Help, route me by the LIS"
+    Then the start reaches PSAP B only (RFC 6881 8)
