@@ -489,9 +489,15 @@ pub fn steps(
         }
         let sent = last.sent - first.sent.min(last.sent);
         let delivered = last.delivered - first.delivered.min(last.delivered);
+        let delta = |f: fn(&Tick) -> u64| f(last).saturating_sub(f(&first));
+        // Which messages of a window are lost is known only at the end (the join); a step is
+        // judged when it ends, on the failures seen in it: timeouts, rejections, transport
+        // errors (a message lost in the step times out up to Timer F later).
         let w = WindowCounts {
             sent,
-            not_delivered: sent.saturating_sub(delivered),
+            not_delivered: delta(|t| t.timed_out)
+                + delta(|t| t.rejected)
+                + delta(|t| t.transport_errors),
             timed_out: last.timed_out - first.timed_out.min(last.timed_out),
             arrived: last.arrived - first.arrived.min(last.arrived),
             failed: 0,
