@@ -319,3 +319,53 @@ pub(crate) async fn spawn_glue(
 pub(crate) fn esrp_client() -> LocClient {
     LocClient::new(HttpLog::default(), "ESRP lookup")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_requests_the_harness_sends_are_valid_held_and_lost() {
+        let r = held_request(
+            "geodetic locationURI",
+            true,
+            Some("emergencyRouting"),
+            Some("sip:app-a@127.0.0.1"),
+            Some("urn:service:sos"),
+        );
+        let Ok(HeldMessage::LocationRequest(lr)) = held::parse(&r) else {
+            panic!("not a locationRequest: {r}")
+        };
+        assert!(lr.device.is_some() && lr.request_routing_information.is_some());
+        assert!(lr.location_type.is_some_and(|t| t.exact));
+        let q = find_service_point(48.2, 16.2, "urn:service:sos", "value");
+        let Ok(LostMessage::FindService(fs)) = lost::parse(&q) else {
+            panic!("not a findService: {q}")
+        };
+        assert_eq!(fs.service_boundary, ServiceBoundaryMode::Value);
+        let pidf = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:gp=\"urn:ietf:params:xml:ns:pidf:geopriv10\" xmlns:gml=\"http://www.opengis.net/gml\" entity=\"pres:a@b\"><tuple id=\"t\"><status><gp:geopriv><gp:location-info><gml:Point srsName=\"urn:ogc:def:crs:EPSG::4326\"><gml:pos>48.2 16.6</gml:pos></gml:Point></gp:location-info><gp:usage-rules/></gp:geopriv></status></tuple></presence>";
+        let objects = objects_of(&pidf::parse(pidf).unwrap_or_default());
+        assert_eq!(objects.len(), 1);
+        let q = find_service(
+            objects,
+            "urn:service:sos.fire",
+            ServiceBoundaryMode::Reference,
+            false,
+        );
+        let Ok(LostMessage::FindService(fs)) = lost::parse(&q) else {
+            panic!("not a findService: {q}")
+        };
+        assert_eq!(fs.service.as_deref(), Some("urn:service:sos.fire"));
+        assert_eq!(fs.locations[0].profile.as_deref(), Some("geodetic-2d"));
+    }
+
+    #[test]
+    fn every_locsvc_fault_name_is_known_and_others_are_not() {
+        for n in LocFaults::names() {
+            assert!(LocFaults::by_name(n).is_some(), "{n}");
+        }
+        assert!(LocFaults::by_name("ecrf-slow:2").is_some());
+        assert!(LocFaults::by_name("esrp-no-history-info").is_none());
+        assert!(LocFaults::by_name("ecrf-bogus").is_none());
+    }
+}
