@@ -1096,3 +1096,51 @@ async fn app_identity(w: &mut LmpeWorld, uri: String) {
     w.app_headers
         .push(("P-Asserted-Identity".into(), format!("<{uri}>")));
 }
+
+/// Mints a location URI for `device` at the LIS behind the ESRP (the embedded ESInet's, or the
+/// harness's at `[ecrf] listen`), by a sans-IO call to it.
+fn mint_location_uri(server: &HttpServer, device: &str) -> Option<String> {
+    let req = held_request("locationURI", true, None, Some(device), None);
+    let reply = server.with_services(|s| {
+        s.lis
+            .as_mut()
+            .map(|l| l.handle("/held", req.as_bytes(), [127, 0, 0, 1].into()))
+    })?;
+    match held::parse(&reply.body) {
+        Ok(HeldMessage::LocationResponse(lr)) => lr
+            .location_uri_set
+            .and_then(|s| s.uris.into_iter().find(|u| u.starts_with("http://"))),
+        _ => None,
+    }
+}
+
+#[given(expr = "the APP sends its location by reference, a location URI of {string} from the LIS")]
+async fn app_location_by_reference(w: &mut LmpeWorld, device: String) {
+    let uri = if w.run.target.is_some() {
+        ensure_target_ecrf(w).await;
+        target_ecrf().and_then(|s| mint_location_uri(s, &device))
+    } else {
+        w.ensure_esinet().await;
+        w.esinet
+            .as_ref()
+            .and_then(|e| e.locsvc.as_ref())
+            .and_then(|s| mint_location_uri(s, &device))
+    };
+    let Some(uri) = uri else {
+        inconclusive!("the LIS minted no location URI for {device}")
+    };
+    w.app_headers
+        .push(("Geolocation".into(), format!("<{uri}>")));
+    let (headers, parts) = (w.app_headers.clone(), w.app_parts.clone());
+    let app = w.ensure_app().await;
+    let _ = app
+        .with(move |a, _| {
+            // No PIDF-LO by value: only the Geolocation URI above (RFC 6442 by reference).
+            a.set_faults(lmpe_proto::roles::AppFaults {
+                no_location: true,
+                ..Default::default()
+            });
+            a.set_extras(headers, parts);
+        })
+        .await;
+}

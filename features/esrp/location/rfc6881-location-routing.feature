@@ -32,6 +32,12 @@ Feature: Location-based routing by the ESRP (LoST)
     When the APP starts a chat to "urn:service:sos.fire" with the text "Fire in area B"
     Then the start reaches PSAP B only (RFC 6881 8)
 
+  @TP_ESRP_LOST2_ROUTE_BV_04 @BV
+  Scenario: A chat with its location by reference (a LIS location URI) reaches the PSAP of the dereferenced location
+    Given the APP sends its location by reference, a location URI of "sip:app-b@127.0.0.1" from the LIS
+    When the APP starts a chat to "urn:service:sos" with the text "Help, my location is at the LIS"
+    Then the start reaches PSAP B only (RFC 6881 8)
+
   @TP_ESRP_LOST2_NOTFOUND_BI_01 @BI
   Scenario: A location no PSAP serves (LoST notFound) is rejected with 404
     Given the APP is located at 47.0, 10.0
