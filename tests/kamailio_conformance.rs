@@ -161,12 +161,13 @@ fn kamailio_as_esrp_passes_the_suite_with_its_waivers() {
             "{id}: the result carries its waiver: {s}"
         );
     }
-    // What Kamailio does do: routing by the ECRF's mapping, notFound as 404, a bounded answer
-    // to a slow ECRF.
+    // What Kamailio does do: routing by the ECRF's mapping (location by value and, dereferenced
+    // at the harness's LIS, by reference), notFound as 404, a bounded answer to a slow ECRF.
     for id in [
         "TP_ESRP_LOST2_ROUTE_BV_01",
         "TP_ESRP_LOST2_ROUTE_BV_02",
         "TP_ESRP_LOST2_ROUTE_BV_03",
+        "TP_ESRP_LOST2_ROUTE_BV_04",
         "TP_ESRP_LOST2_NOTFOUND_BI_01",
         "TP_ESRP_LOST2_ROBUST_BI_02",
     ] {
