@@ -1069,13 +1069,16 @@ async fn esrp_answers_not_503(w: &mut LmpeWorld, ms: u64) {
             "TS 103 698 6.1.2.9: an ECRF failure is not overload; elements do not answer 503 unless certain the upstream element copes with it; the ESRP answered 503",
         ),
         // Timer F on the APP's side: no answer from the ESRP.
-        Some(408) | None => super::verdicts::fail_text(
-            w,
-            &format!(
-                "TS 103 698 6.1.2.9 / RFC 6881 8: the ESRP answers every request, also when the ECRF fails (a default route or a 5xx other than 503); no final response within {ms} ms (the ESRP crashed or hangs on the ECRF; waited {:?})",
-                started.elapsed()
-            ),
-        ),
+        Some(408) | None => {
+            let evidence = ecrf_evidence(w);
+            super::verdicts::fail_text(
+                w,
+                &format!(
+                    "TS 103 698 6.1.2.9 / RFC 6881 8: the ESRP answers every request, also when the ECRF fails (a default route or a 5xx other than 503); no final response within {ms} ms (the ESRP crashed or hangs on the ECRF; waited {:?})\n--- what the ECRF exchanged with the ESRP in this scenario ---\n{evidence}",
+                    started.elapsed()
+                ),
+            )
+        }
         Some(_) => {}
     }
 }
@@ -1143,4 +1146,39 @@ async fn app_location_by_reference(w: &mut LmpeWorld, device: String) {
             a.set_extras(headers, parts);
         })
         .await;
+}
+
+/// The ECRF's side of this scenario (start lines, times since the scenario start, the start of
+/// each answer body): evidence that the ESRP did get its answer when it then went silent.
+fn ecrf_evidence(w: &LmpeWorld) -> String {
+    let records = match &w.run.target {
+        Some(_) => target_ecrf_http(w.started_wall),
+        None => w
+            .esinet
+            .as_ref()
+            .and_then(|e| e.locsvc.as_ref())
+            .map(|s| s.log().records())
+            .unwrap_or_default(),
+    };
+    let lines: Vec<String> = records
+        .iter()
+        .filter(|r| r.note == "ECRF")
+        .map(|r| {
+            let ms =
+                r.at.duration_since(w.started_wall)
+                    .map_or(0, |d| d.as_millis());
+            let body: String = r.body.chars().take(80).collect();
+            format!(
+                "+{ms} ms {} {} | {}",
+                r.src,
+                r.start_line,
+                body.replace(['\r', '\n'], " ")
+            )
+        })
+        .collect();
+    if lines.is_empty() {
+        "(the ECRF was not asked)".into()
+    } else {
+        lines.join("\n")
+    }
 }
