@@ -58,6 +58,10 @@ pub(crate) struct LisTarget {
     /// An identity it cannot locate (default `sip:nobody@192.0.2.1`).
     #[serde(default)]
     pub(crate) unknown_device: Option<String>,
+    /// An identity the LIS locates by a civic address (default: the sample LIS's
+    /// `sip:app-civic@127.0.0.1`).
+    #[serde(default)]
+    pub(crate) civic_device: Option<String>,
 }
 
 /// A real ECRF under test (`url`) and/or the harness-played ECRF for a real ESRP (`listen`).

@@ -35,6 +35,7 @@ const OUTSIDE: [f64; 2] = [47.0, 10.0];
 /// The sample LIS's devices.
 const KNOWN_DEVICE: &str = "sip:app-a@127.0.0.1";
 const UNKNOWN_DEVICE: &str = "sip:nobody@192.0.2.1";
+const CIVIC_DEVICE: &str = "sip:app-civic@127.0.0.1";
 /// Budget of one HTTP exchange with the IUT.
 const HTTP_BUDGET: Duration = Duration::from_secs(5);
 
@@ -173,6 +174,15 @@ fn known_device(w: &LmpeWorld) -> String {
         .unwrap_or_else(|| KNOWN_DEVICE.into())
 }
 
+fn civic_device(w: &LmpeWorld) -> String {
+    w.run
+        .target
+        .as_ref()
+        .and_then(|t| t.lis.as_ref())
+        .and_then(|l| l.civic_device.clone())
+        .unwrap_or_else(|| CIVIC_DEVICE.into())
+}
+
 fn unknown_device(w: &LmpeWorld) -> String {
     w.run
         .target
@@ -246,6 +256,12 @@ async fn held_any(w: &mut LmpeWorld, kinds: String) {
 #[when(expr = "the harness requests exactly {string} location for the known device")]
 async fn held_exact(w: &mut LmpeWorld, kinds: String) {
     let d = known_device(w);
+    post_held(w, held_request(&kinds, true, None, Some(&d), None)).await;
+}
+
+#[when(expr = "the harness requests exactly {string} location for the civic device")]
+async fn held_exact_civic(w: &mut LmpeWorld, kinds: String) {
+    let d = civic_device(w);
     post_held(w, held_request(&kinds, true, None, Some(&d), None)).await;
 }
 

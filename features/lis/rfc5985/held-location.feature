@@ -19,6 +19,11 @@ Feature: HELD location requests (LIS, RFC 5985)
     When the harness requests exactly "geodetic" location for the known device
     Then the PIDF-LO holds only "geodetic" locations (RFC 5985 6.1 exact)
 
+  @TP_LIS_HELD1_LOCREQ_BV_03 @clause-RFC5985-6.1 @BV
+  Scenario: An exact request for civic location gets a civic address only
+    When the harness requests exactly "civic" location for the civic device
+    Then the PIDF-LO holds only "civic" locations (RFC 5985 6.1 exact)
+
   @TP_LIS_HELD2_LOCURI_BV_01 @clause-RFC6753-4 @BV
   Scenario: An exact request for a location URI gets one that dereferences to a PIDF-LO
     When the harness requests exactly "locationURI" location for the known device
