@@ -531,6 +531,12 @@ pub fn steps(
             pass: slo.iter().all(|s| s.pass),
             slo,
         });
+        // With stop_on_breach the arrivals ended with the first breaking step: later windows
+        // hold only the drain.
+        let stop = profile.ramp.as_ref().is_some_and(|r| r.stop_on_breach);
+        if stop && out.last().is_some_and(|s| !s.pass) {
+            break;
+        }
     }
     out
 }
