@@ -451,3 +451,59 @@ fn bad_input_exits_2_with_the_reason() {
     assert_eq!(code, 2);
     assert!(stderr.contains("K/N"), "{stderr}");
 }
+
+const RAMP_PROFILE: &str = r#"
+name = "ramp-breaks"
+drain_s = 5.0
+[ramp]
+start_rate = 5.0
+step_rate = 5.0
+step_s = 2.0
+max_steps = 4
+[chat]
+app_messages = 1
+app_think_s = 0.3
+psap_think_s = 0.1
+hold_s = 0.8
+heartbeat_s = 0.5
+[mix]
+"esnet.1" = 1
+[[slo]]
+class = "esnet.1"
+metric = "routing"
+percentile = 50.0
+max_ms = 0.001   # 1 µs: cannot hold
+"#;
+
+#[test]
+fn a_ramp_stops_at_the_first_breaking_step() {
+    let dir = tmp("ramp");
+    let profile = dir.join("ramp.toml");
+    std::fs::write(&profile, RAMP_PROFILE).expect("profile");
+    let (code, stdout, stderr) = run_harness(&[
+        "load".into(),
+        "--profile".into(),
+        profile.display().to_string(),
+        "--report-dir".into(),
+        dir.join("out").display().to_string(),
+    ]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let r = report(&dir.join("out"));
+    assert_reconciled(&r, &stderr);
+    let steps = r["steps"].as_array().expect("steps");
+    assert_eq!(
+        steps.len(),
+        1,
+        "judged only up to the first breach: {steps:?}"
+    );
+    assert_eq!(steps[0]["pass"], false);
+    assert_eq!(r["capacity"]["highest_sustained_rate"], Value::Null);
+    assert_eq!(r["capacity"]["first_breach"][0], 5.0);
+    // The arrivals stopped within a second of the step's end (the full ramp has 100).
+    let arrived = chats(&r, "esnet.1", "arrived");
+    assert!((10..=25).contains(&arrived), "{arrived}");
+    assert!(
+        stdout.contains("capacity: highest sustained rate none"),
+        "{stdout}"
+    );
+}
