@@ -118,7 +118,10 @@ pub fn write_reports(data: &RunData, dir: &Path) -> Result<(LoadReport, Verdict)
         path: hdir.clone(),
         source,
     })?;
-    let start = UNIX_EPOCH + Duration::from_secs_f64(data.start_epoch_s.max(0.0));
+    let start = Duration::try_from_secs_f64(data.start_epoch_s.max(0.0))
+        .ok()
+        .and_then(|d| UNIX_EPOCH.checked_add(d))
+        .unwrap_or(UNIX_EPOCH);
     for ((class, metric), ivs) in &data.intervals {
         let mut buf = Vec::new();
         let mut ser = V2DeflateSerializer::new();
@@ -142,8 +145,8 @@ pub fn write_reports(data: &RunData, dir: &Path) -> Result<(LoadReport, Verdict)
             for iv in ivs {
                 w.write_histogram(
                     &iv.hist(),
-                    Duration::from_secs_f64(iv.start_s.max(0.0)),
-                    Duration::from_secs_f64(iv.duration_s.max(0.0)),
+                    Duration::try_from_secs_f64(iv.start_s.max(0.0)).unwrap_or_default(),
+                    Duration::try_from_secs_f64(iv.duration_s.max(0.0)).unwrap_or_default(),
                     Tag::new(&tag),
                 )
                 .map_err(|e| LoadError::Write {
@@ -212,6 +215,14 @@ pub fn merge(dirs: &[PathBuf]) -> Result<RunData, LoadError> {
             path: p.clone(),
             message: e.to_string(),
         })?;
+        let sane = |t: f64| t.is_finite() && (0.0..=1e7).contains(&t);
+        let sane_start = r.start_epoch_s.is_finite() && (0.0..=1e11).contains(&r.start_epoch_s);
+        if !(sane_start && r.timeline.iter().all(|t| sane(t.t_s))) {
+            return Err(LoadError::Merge {
+                path: p,
+                message: "start_epoch_s or timeline times out of range".into(),
+            });
+        }
         reports.push((d.clone(), r));
     }
     let Some(first) = reports.first().map(|(_, r)| r.clone()) else {

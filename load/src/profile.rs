@@ -250,6 +250,31 @@ impl Profile {
         if !nonneg(c.app_think_s) || !pos(c.hold_s) || !pos(c.setup_timeout_s) {
             return bad("chat: app_think_s >= 0, hold_s and setup_timeout_s > 0".into());
         }
+        // Upper bounds keep every derived time representable.
+        for (n, v, max) in [
+            ("rate", self.rate, 1e6),
+            ("duration_s", self.duration_s, 1e7),
+            ("chat.app_think_s", c.app_think_s, 86_400.0),
+            ("chat.psap_think_s", c.psap_think_s, 86_400.0),
+            ("chat.hold_s", c.hold_s, 86_400.0),
+            ("chat.setup_timeout_s", c.setup_timeout_s, 3_600.0),
+            (
+                "start_at_epoch_s",
+                self.start_at_epoch_s.unwrap_or(0.0),
+                1e11,
+            ),
+        ] {
+            if v > max {
+                return bad(format!("{n} must be at most {max}"));
+            }
+        }
+        if let Some(r) = &self.ramp {
+            if r.start_rate + f64::from(r.max_steps) * r.step_rate > 1e6
+                || r.step_s * f64::from(r.max_steps) > 1e7
+            {
+                return bad("ramp: rates at most 1e6/s, at most 1e7 s in all".into());
+            }
+        }
         if self.drain_s < c.hold_s {
             return bad(format!(
                 "drain_s ({}) must be at least chat.hold_s ({}): the last chats need that long to end",

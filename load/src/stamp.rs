@@ -58,10 +58,12 @@ impl Stamp {
         })
     }
 
-    /// Microseconds from the intended time to `now`.
+    /// Microseconds from the intended time to `now` (0 for a stamp from the future, which
+    /// only a garbled or foreign stamp can be: it comes from the network).
     pub fn latency_us(&self, epoch: Instant, now: Instant) -> u64 {
-        now.saturating_duration_since(epoch + self.intended)
-            .as_micros()
+        epoch
+            .checked_add(self.intended)
+            .map_or(0, |at| now.saturating_duration_since(at).as_micros())
             .min(u128::from(u64::MAX)) as u64
     }
 }
@@ -78,6 +80,8 @@ mod tests {
         assert_eq!(Stamp::parse(&text), Some(s));
         assert_eq!(s.latency_us(e, e + Duration::from_micros(2234)), 1000);
         assert_eq!(Stamp::parse("hello"), None);
+        let far = Stamp::parse(&format!("lmpe-load g=1 c=none t={}", u64::MAX));
+        assert_eq!(far.map(|s| s.latency_us(e, e)), Some(0));
         assert_eq!(Stamp::parse("lmpe-load g=x c=none t=1"), None);
         assert_eq!(Stamp::parse("lmpe-load g=1 c=esnet.7 t=1"), None);
     }
