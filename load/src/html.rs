@@ -27,10 +27,10 @@ struct Series {
 
 /// A line chart as inline SVG.
 fn chart(title: &str, unit: &str, series: &[Series]) -> String {
-    let (w, h, l, r, t, b) = (860.0, 260.0, 60.0, 150.0, 28.0, 32.0);
+    let (w, h, l, r, t, b) = (860.0, 270.0, 60.0, 150.0, 38.0, 32.0);
     let pts = series.iter().flat_map(|s| s.points.iter());
     let xmax = pts.clone().map(|p| p.0).fold(1.0_f64, f64::max);
-    let ymax = pts.map(|p| p.1).fold(0.0_f64, f64::max).max(1e-9) * 1.1;
+    let ymax = pts.map(|p| p.1).fold(0.0_f64, f64::max).max(1.0) * 1.1;
     let x = |v: f64| l + (w - l - r) * v / xmax;
     let y = |v: f64| h - b - (h - t - b) * v / ymax;
     let mut s = String::new();
@@ -68,8 +68,9 @@ fn chart(title: &str, unit: &str, series: &[Series]) -> String {
     }
     let _ = write!(
         s,
-        r#"<text x="4" y="{}" class="a">{}</text>"#,
-        t + 4.0,
+        r#"<text x="{}" y="{}" class="a" text-anchor="end">{}</text>"#,
+        l - 4.0,
+        t - 8.0,
         esc(unit)
     );
     for (i, se) in series.iter().enumerate() {
