@@ -1,10 +1,5 @@
 //! Launches the embedded reference ESInet (BCF, ESRP, PSAP) on loopback.
 
-// scenarios/location.rs: declared here so that main.rs needs no change (the lead may move the
-// declaration to main.rs).
-#[path = "location.rs"]
-pub(crate) mod location;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -19,11 +14,11 @@ use lmpe_transfer::http::HttpLog;
 use lmpe_transfer::TimeScale;
 use lmpe_wire::lmpe::IdentifierProfile;
 
+use crate::location::{LocFaults, LookupTargets};
 use crate::transfer::{
     start_transferee, start_transferor, transferee_config, transferor_config, TransferFaults,
     TransferTarget, TransfereeService, TransferorService, EMBEDDED_SECOND,
 };
-use location::{LocFaults, LookupTargets};
 
 /// Deliberate faults of the reference elements (to show that checks fail).
 #[derive(Debug, Clone, Default)]
@@ -312,10 +307,10 @@ impl EmbeddedEsinet {
         // Location-based routing (RFC 6881 / RFC 5222): area A -> the PSAP above, area B ->
         // reference PSAP B (or the one in the options); the static routes stay for requests
         // without a location.
-        let loc_client = location::esrp_client();
+        let loc_client = crate::location::esrp_client();
         let (locsvc, glue) = if opts.location_routing {
             let b = opts.psap_b_override.unwrap_or(psap_b_addr);
-            let server = location::start_services(
+            let server = crate::location::start_services(
                 any_local(),
                 &format!("sip:psap@{route_to}"),
                 &format!("sip:psap-b@{b}"),
@@ -336,7 +331,8 @@ impl EmbeddedEsinet {
                 // that the fault esrp-no-lookup-timeout shows.
                 timeout: Duration::from_secs(30),
             };
-            let glue = location::spawn_glue(esrp.clone(), targets, loc_client.clone()).await?;
+            let glue =
+                crate::location::spawn_glue(esrp.clone(), targets, loc_client.clone()).await?;
             (Some(server), Some(glue))
         } else {
             (None, None)

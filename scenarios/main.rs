@@ -8,6 +8,7 @@ mod esinet;
 mod expectations;
 mod ladder;
 mod load_cmd;
+mod location;
 mod runner;
 mod steps;
 mod target;
@@ -250,6 +251,12 @@ async fn main() -> ExitCode {
                     }
                     if let Some(app) = &t.app {
                         parts.push(format!("APP under test sending to {}", app.harness_listen));
+                    }
+                    if let Some(url) = t.lis.as_ref().map(|l| l.url.as_str()) {
+                        parts.push(format!("LIS {url}"));
+                    }
+                    if let Some(url) = t.ecrf.as_ref().and_then(|e| e.url.as_deref()) {
+                        parts.push(format!("ECRF {url}"));
                     }
                     format!("{} ({})", t.name, parts.join("; "))
                 }

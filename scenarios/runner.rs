@@ -232,9 +232,13 @@ fn target_skip(tags: &[String]) -> Option<String> {
             "needs an APP under test: add [app] (with harness_listen) to the target file".into()
         });
     }
+    if tags.iter().any(|t| t == "@location-iut") {
+        // A LIS or ECRF under test needs no ESInet; its steps skip when [lis]/[ecrf] is absent.
+        return None;
+    }
     if target.bcf.is_none() {
         return Some(format!(
-            "needs an ESInet (BCF/ESRP/PSAP); {} names only an APP: add [bcf] to the target file",
+            "needs an ESInet (BCF/ESRP/PSAP); {} names no [bcf]: add it to the target file",
             target.name
         ));
     }

@@ -21,9 +21,7 @@ use lmpe_proto::roles::{PsapConfig, PsapRole, RoleEvent};
 use lmpe_proto::session::{ChatParams, SessionEvent};
 use lmpe_proto::ua::UaConfig;
 
-use crate::esinet::location::{
-    find_service_point, held_request, objects_of, start_services, LocFaults,
-};
+use crate::location::{find_service_point, held_request, objects_of, start_services, LocFaults};
 use crate::world::{inconclusive, skip, LmpeWorld, Sent};
 
 /// PSAP URIs of the harness's own ECRF/LIS when it is the IUT (nothing listens there).
