@@ -404,17 +404,7 @@ impl LmpeWorld {
 
     /// Violations seen so far whose clause is one of `clauses`, formatted with the message.
     pub(crate) fn violations(&self, clauses: &[&str]) -> Vec<String> {
-        self.events
-            .iter()
-            .filter_map(|(_, e)| match e {
-                RoleEvent::Violation {
-                    violation, message, ..
-                } if clauses.contains(&violation.clause) => {
-                    Some(format!("{violation}\n--- offending message ---\n{message}"))
-                }
-                _ => None,
-            })
-            .collect()
+        violations_in(&self.events, clauses)
     }
 
     /// Elements whose driver has stopped (an endpoint that panicked), for failure reasons.
@@ -519,4 +509,19 @@ impl LmpeWorld {
         }
         self.http.sort_by_key(|r| r.at);
     }
+}
+
+/// Violations among `events` whose clause is one of `clauses`, each with its offending message.
+pub(crate) fn violations_in(events: &[(Instant, RoleEvent)], clauses: &[&str]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            RoleEvent::Violation {
+                violation, message, ..
+            } if clauses.contains(&violation.clause) => {
+                Some(format!("{violation}\n--- offending message ---\n{message}"))
+            }
+            _ => None,
+        })
+        .collect()
 }

@@ -145,17 +145,7 @@ fn msg_type(m: &SipMessage) -> Option<MessageType> {
 
 /// Violations the harness PSAP saw whose clause is in `clauses`, with the offending message.
 fn psap_violations(w: &LmpeWorld, clauses: &[&str]) -> Vec<String> {
-    w.psap_events
-        .iter()
-        .filter_map(|(_, e)| match e {
-            RoleEvent::Violation {
-                violation, message, ..
-            } if clauses.contains(&violation.clause) => {
-                Some(format!("{violation}\n--- offending message ---\n{message}"))
-            }
-            _ => None,
-        })
-        .collect()
+    crate::world::violations_in(&w.psap_events, clauses)
 }
 
 /// Refusals of the harness PSAP (requests it could not take), as text.
