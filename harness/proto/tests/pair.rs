@@ -1246,3 +1246,19 @@ fn psap_messages_are_callbacks_marked_esnet_0() {
     let broken = psap_priorities(PsapFaults::by_name("no-callback-priority").unwrap());
     assert!(broken.iter().all(|v| v == "none"), "{broken:?}");
 }
+
+#[test]
+fn ended_chats_are_forgotten_after_the_linger_so_memory_does_not_grow() {
+    let mut p = pair_with(PsapFaults::default(), Instant::now());
+    let chat = establish(&mut p);
+    let now = p.now();
+    p.a.stop(now, &chat, "bye").unwrap();
+    p.run_for(S).unwrap();
+    assert_eq!(
+        p.b.chat_count(),
+        1,
+        "kept while late messages may still come"
+    );
+    p.run_for(lmpe_proto::roles::ENDED_CHAT_LINGER).unwrap();
+    assert_eq!(p.b.chat_count(), 0);
+}

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 pub use app::{AppConfig, AppFaults, AppRole};
 pub use build::{chat_request, multipart_body, Sender};
-pub use psap::{PsapConfig, PsapFaults, PsapRole};
+pub use psap::{PsapConfig, PsapFaults, PsapRole, ENDED_CHAT_LINGER};
 
 use crate::endpoint::TransportKind;
 use crate::session::SessionEvent;

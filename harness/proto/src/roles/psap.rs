@@ -178,6 +178,8 @@ pub(crate) struct Chat {
     /// Where this chat's messages go when not via the outbound proxy: back over the flow the
     /// start came on (the harness as the APP's direct peer, like a BCF, 6.1.1).
     flow: Option<(TransportKind, SocketAddr)>,
+    /// Whether the chat's end has been noted for removal.
+    ended: bool,
 }
 
 impl Timed for Chat {
@@ -214,7 +216,14 @@ pub struct PsapRole {
     transcripts: bool,
     /// Header fields of every PSAP message (Resource-Priority esnet.0, 6.1.2.5).
     callback_headers: Vec<(String, String)>,
+    /// Ended chats and when to forget them (after [`ENDED_CHAT_LINGER`]), oldest first.
+    ended: VecDeque<(Instant, String)>,
 }
+
+/// How long an ended chat is kept: late retransmissions and messages that crossed the stop
+/// still find it (and are answered as for an ended chat); then it is forgotten, so memory does
+/// not grow with the number of chats handled.
+pub const ENDED_CHAT_LINGER: Duration = Duration::from_secs(32);
 
 impl PsapRole {
     /// A new PSAP.
@@ -234,6 +243,7 @@ impl PsapRole {
             transfer_requests: Vec::new(),
             transcripts: false,
             callback_headers: callback_priority(),
+            ended: VecDeque::new(),
         }
     }
 
@@ -454,6 +464,7 @@ impl PsapRole {
                 from_tag: token(seed, self.seq + 3, 8),
                 cseq: 0,
                 flow: flow.filter(|_| self.app_checks),
+                ended: false,
             },
         );
     }
@@ -556,6 +567,13 @@ impl PsapRole {
             if let Ok(h) = self.ua.send_request(now, msg, t, d) {
                 self.pending
                     .insert(h, (id.to_string(), out.handle, out.msg_type));
+            }
+        }
+        if let Some(c) = self.chats.get_mut(id) {
+            if !c.ended && c.session.state() == crate::session::PsapState::Stopped {
+                c.ended = true;
+                self.ended
+                    .push_back((now + ENDED_CHAT_LINGER, id.to_string()));
             }
         }
         let mut replies = Vec::new();
@@ -879,16 +897,32 @@ impl Endpoint for PsapRole {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        [self.ua.poll_timeout(), self.chats.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.ua.poll_timeout(),
+            self.chats.poll_timeout(),
+            self.ended.front().map(|(at, _)| *at),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         self.wire.tick(now);
         self.ua.handle_timeout(now);
         self.chats.handle_timeout(now);
+        while self.ended.front().is_some_and(|(at, _)| *at <= now) {
+            if let Some((_, id)) = self.ended.pop_front() {
+                // A re-activated chat (transfer that failed) is no longer ended.
+                if self
+                    .chats
+                    .get(&id)
+                    .is_some_and(|c| c.session.state() == crate::session::PsapState::Stopped)
+                {
+                    self.chats.remove(&id);
+                }
+            }
+        }
         self.flush(now);
     }
 }
