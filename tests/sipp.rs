@@ -31,7 +31,7 @@ fn free_udp_port() -> u16 {
 }
 
 /// Whether `sipp` can run here; panics under CI when it cannot, so CI never skips silently.
-fn sipp_present(test: &str) -> bool {
+pub(crate) fn sipp_present(test: &str) -> bool {
     let found = Command::new("sipp")
         .arg("-v")
         .stdin(Stdio::null())

@@ -24,6 +24,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::sipp::sipp_present;
 use crate::support::{free_port, run_conformance, start_sut_with, verdict, Sut};
 
 const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sipp");
@@ -33,26 +34,6 @@ const SIPP_TIMEOUT: &str = "30s";
 const CONFORMANCE_DEADLINE: Duration = Duration::from_secs(40);
 /// The `>>> ACTION` prompt of an APP scenario, i.e. the harness PSAP listens.
 const PROMPT_DEADLINE: Duration = Duration::from_secs(20);
-
-/// Whether `sipp` can run here; panics under CI when it cannot, so CI never skips silently.
-fn sipp_present(test: &str) -> bool {
-    let found = Command::new("sipp")
-        .arg("-v")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test}: sipp is not on PATH but CI is set; install it (apt-get install sip-tester, \
-             as .ci/run does)"
-        );
-        eprintln!("{test}: skipped: sipp not installed (apt-get install sip-tester)");
-    }
-    found
-}
 
 /// A child process, killed on drop; its screen output goes to `log`.
 struct Proc {
