@@ -81,6 +81,15 @@ pub(crate) struct EcrfTarget {
     /// A point no PSAP serves (default `[47.0, 10.0]`).
     #[serde(default)]
     pub(crate) outside: Option<[f64; 2]>,
+    /// A civic address the ECRF maps for `urn:service:sos`, RFC 5139 element name → value
+    /// (`civic = { country = "AT", A1 = "Wien", A3 = "Wien", RD = "Karlsplatz" }`; default: the
+    /// sample data's area A address). The validateLocation scenario sends it with its A3
+    /// replaced by `wrong_a3`.
+    #[serde(default)]
+    pub(crate) civic: Option<std::collections::BTreeMap<String, String>>,
+    /// A city (A3) the ECRF does not know under that country and A1 (default `Nirgendwo`).
+    #[serde(default)]
+    pub(crate) wrong_a3: Option<String>,
     /// The real ESRP queries the harness's ECRF and LIS here (`IP:port`; the SUT is configured
     /// with `http://<listen>/lost` and `http://<listen>/held`).
     #[serde(default)]
@@ -210,6 +219,18 @@ impl TargetFile {
                 ));
             }
         }
+        if let Some(civic) = self.ecrf.as_ref().and_then(|e| e.civic.as_ref()) {
+            let elements = lmpe_location::pidf::CivicAddress::ELEMENTS;
+            if let Some(k) = civic.keys().find(|k| !elements.contains(&k.as_str())) {
+                return Err(format!(
+                    "[ecrf] civic: {k:?} is not an RFC 5139 element name ({})",
+                    elements.join(", ")
+                ));
+            }
+            if !civic.contains_key("country") {
+                return Err("[ecrf] civic needs a country".into());
+            }
+        }
         if let Some(a) = &self.app {
             if !(a.operator_timeout_s.is_finite() && a.operator_timeout_s > 0.0) {
                 return Err("[app] operator_timeout_s must be a positive number of seconds".into());
@@ -287,6 +308,19 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         let r = loc.target().unwrap_or_else(|e| panic!("{e}"));
         assert!(r.bcf.is_none() && r.lis.is_some());
+        let civic: TargetFile = toml::from_str(
+            "name = \"x\"\n[ecrf]\nurl = \"http://127.0.0.1:8080/lost\"\ncivic = { country = \"AT\", A1 = \"Wien\" }\nwrong_a3 = \"Nowhere\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(civic.target().is_ok_and(|t| t
+            .ecrf
+            .and_then(|e| e.civic)
+            .is_some_and(|c| c.get("A1").map(String::as_str) == Some("Wien"))));
+        let civic_bad: TargetFile = toml::from_str(
+            "name = \"x\"\n[ecrf]\nurl = \"http://127.0.0.1:8080/lost\"\ncivic = { country = \"AT\", city = \"Wien\" }\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(civic_bad.target().is_err_and(|e| e.contains("\"city\"")));
         let bad: TargetFile = toml::from_str("name = \"x\"\n[lis]\nurl = \"ftp://x\"\n")
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(bad.target().is_err_and(|e| e.contains("http://")));

@@ -319,6 +319,11 @@ const BROKEN: &[(&str, &str, &str)] = &[
     ),
     ("ecrf-wrong-psap", "TP_ESRP_LOST2_ROUTE_BV_01", "RFC 6881 8"),
     (
+        "ecrf-unqualified-validation",
+        "TP_ECRF_LOST1_VALIDATE_BV_01",
+        "RFC 6848 6",
+    ),
+    (
         "ecrf-wrong-namespace",
         "TP_ECRF_LOST1_FIND_BV_02",
         "RFC 5222 8",

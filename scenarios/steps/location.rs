@@ -9,9 +9,12 @@ use std::time::{Duration, Instant};
 
 use cucumber::{given, then, when};
 use lmpe_location::held::{self, HeldMessage, LocationResponse};
-use lmpe_location::lost::{self, LostMessage, Mapping, MappingBoundary};
-use lmpe_location::pidf::LocationObject;
-use lmpe_location::{MIME_HELD, MIME_LOST};
+use lmpe_location::lost::{
+    self, LocationValidation, LostMessage, Mapping, MappingBoundary, ServiceBoundaryMode,
+};
+use lmpe_location::pidf::{self, CivicAddress, LocationObject, NS_CIVIC_ADDR};
+use lmpe_location::xml::Element;
+use lmpe_location::{LocationError, QualifiedName, MIME_HELD, MIME_LOST};
 use lmpe_locsvc::client::{ClientResponse, LocClient};
 use lmpe_locsvc::http::HttpServer;
 use lmpe_locsvc::HttpLog;
@@ -21,7 +24,9 @@ use lmpe_proto::roles::{PsapConfig, PsapRole, RoleEvent};
 use lmpe_proto::session::{ChatParams, SessionEvent};
 use lmpe_proto::ua::UaConfig;
 
-use crate::location::{find_service_point, held_request, objects_of, start_services, LocFaults};
+use crate::location::{
+    find_service, find_service_point, held_request, objects_of, start_services, LocFaults,
+};
 use crate::world::{inconclusive, skip, LmpeWorld, Sent};
 
 /// PSAP URIs of the harness's own ECRF/LIS when it is the IUT (nothing listens there).
@@ -30,6 +35,17 @@ const IUT_PSAP_B: &str = "sip:psap-b@127.0.0.1:5071";
 /// The sample data's area A point and a point no area serves.
 const POINT_A: [f64; 2] = [48.2, 16.2];
 const OUTSIDE: [f64; 2] = [47.0, 10.0];
+/// The sample data's area A address (as the sample LIS has it for `sip:app-civic@127.0.0.1`)
+/// and a city no civic key of the sample data knows under AT/Wien.
+const CIVIC_A: &[(&str, &str)] = &[
+    ("country", "AT"),
+    ("A1", "Wien"),
+    ("A3", "Wien"),
+    ("RD", "Karlsplatz"),
+    ("HNO", "13"),
+    ("PC", "1040"),
+];
+const WRONG_A3: &str = "Nirgendwo";
 /// The sample LIS's devices.
 const KNOWN_DEVICE: &str = "sip:app-a@127.0.0.1";
 const UNKNOWN_DEVICE: &str = "sip:nobody@192.0.2.1";
@@ -52,6 +68,10 @@ pub(crate) struct LocState {
     last: Option<Result<ClientResponse, String>>,
     /// The point the last findService asked about.
     asked_point: Option<[f64; 2]>,
+    /// The civic elements the last validateLocation findService sent (qualified names), and
+    /// the one it made wrong on purpose.
+    validated: Vec<QualifiedName>,
+    wrong_element: Option<(QualifiedName, String)>,
     /// The harness's PSAP B (ESRP scenarios).
     psap_b: Option<EndpointHandle<PsapRole>>,
     /// Where the APP says it is (default: the world's).
@@ -589,6 +609,179 @@ async fn lost_broken(w: &mut LmpeWorld, kind: String) {
         inconclusive!("no ECRF under test")
     };
     post(w, url, MIME_LOST, broken_body(&kind, &valid)).await;
+}
+
+/// The civic address to validate: `[ecrf] civic` or the sample data's area A address, in RFC
+/// 5139 element order, with its A3 replaced by one the ECRF does not know.
+fn civic_to_validate(w: &LmpeWorld) -> (Vec<(String, String)>, String) {
+    let ecrf = w.run.target.as_ref().and_then(|t| t.ecrf.as_ref());
+    let mut fields: std::collections::BTreeMap<String, String> =
+        match ecrf.and_then(|e| e.civic.clone()) {
+            Some(c) => c,
+            None => CIVIC_A
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+    let wrong = ecrf
+        .and_then(|e| e.wrong_a3.clone())
+        .unwrap_or_else(|| WRONG_A3.into());
+    fields.insert("A3".into(), wrong.clone());
+    let ordered = CivicAddress::ELEMENTS
+        .iter()
+        .filter_map(|n| fields.get(*n).map(|v| (n.to_string(), v.clone())))
+        .collect();
+    (ordered, wrong)
+}
+
+#[when(
+    expr = "the harness asks the ECRF for {string} at a civic address it knows, with a wrong A3, validating the location"
+)]
+async fn lost_validate(w: &mut LmpeWorld, service: String) {
+    let (fields, wrong) = civic_to_validate(w);
+    let el = fields.iter().fold(
+        Element::new(NS_CIVIC_ADDR, "civicAddress").with_lang(Some("de")),
+        |el, (n, v)| el.with_text_child(NS_CIVIC_ADDR, n, v.as_str()),
+    );
+    let civic = match pidf::parse_civic_address(&el.to_xml()) {
+        Ok(c) => c,
+        Err(e) => inconclusive!("the civic address to validate is not a valid civicAddress: {e}"),
+    };
+    w.loc.validated = fields
+        .iter()
+        .map(|(n, _)| QualifiedName::new(NS_CIVIC_ADDR, n))
+        .collect();
+    w.loc.wrong_element = Some((QualifiedName::new(NS_CIVIC_ADDR, "A3"), wrong));
+    w.loc.asked_point = None;
+    let body = find_service(
+        vec![LocationObject::Civic(Box::new(civic))],
+        &service,
+        ServiceBoundaryMode::Reference,
+        true,
+    );
+    post_lost(w, body).await;
+}
+
+/// `{namespace}local` of a name, for messages.
+fn show(q: &QualifiedName) -> String {
+    format!("{{{}}}{}", q.ns, q.local)
+}
+
+/// The `locationValidation` of the last answer, parsed strictly: unqualified names fail citing
+/// RFC 6848 Section 6.
+fn location_validation(w: &LmpeWorld) -> LocationValidation {
+    let clause = "RFC 5222 8.4.2";
+    let r = answer(w, clause);
+    let ct = r.content_type.clone().unwrap_or_default();
+    if r.status != 200 || !ct.to_ascii_lowercase().starts_with(MIME_LOST) {
+        panic!(
+            "{clause}: LoST answers are HTTP 200 {MIME_LOST} (RFC 5222 Section 13); got HTTP {} with Content-Type {ct:?}\n--- answer ---\n{}",
+            r.status, r.body
+        )
+    }
+    let body: String = r.body.chars().take(2000).collect();
+    match lost::parse(&r.body) {
+        Ok(LostMessage::FindServiceResponse(f)) => match f.location_validation {
+            Some(v) => v,
+            None => panic!(
+                "{clause}: a findService with validateLocation=\"true\" for a civic address is answered with <locationValidation>; the findServiceResponse has none\n--- answer ---\n{body}"
+            ),
+        },
+        Ok(other) => panic!(
+            "{clause}: a findService with validateLocation=\"true\" for an address the ECRF maps (only its A3 is wrong) is answered with a findServiceResponse carrying <locationValidation>; got {other:?}"
+        ),
+        Err(e @ LocationError::UnqualifiedName { .. }) => panic!(
+            "RFC 6848 6 (updating RFC 5222 8.4.2): the names in <valid>, <invalid> and <unchecked> are namespace-qualified (ca:A1, not A1 as in RFC 5222 Fig. 6); {e}\n--- answer ---\n{body}"
+        ),
+        Err(e) => {
+            panic!("{clause}: the answer is a valid LoST document; {e}\n--- answer ---\n{body}")
+        }
+    }
+}
+
+#[then("the ECRF answers with a locationValidation of namespace-qualified names (RFC 5222 8.4.2, RFC 6848 6)")]
+async fn lost_validation_qualified(w: &mut LmpeWorld) {
+    let v = location_validation(w);
+    // Qualified, and in the civicAddr namespaces (a prefix bound elsewhere is not a civic
+    // element name).
+    let foreign: Vec<String> = [&v.valid, &v.invalid, &v.unchecked]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|q| !q.ns.starts_with(NS_CIVIC_ADDR))
+        .map(show)
+        .collect();
+    if !foreign.is_empty() {
+        panic!(
+            "RFC 6848 6: the names in <locationValidation> are the namespace-qualified names of the civic elements sent (civicAddr namespace); these are in other namespaces: {foreign:?}"
+        );
+    }
+}
+
+#[then("the validation names each civic element sent exactly once (RFC 5222 8.4.2)")]
+async fn lost_validation_complete(w: &mut LmpeWorld) {
+    let clause = "RFC 5222 8.4.2";
+    let v = location_validation(w);
+    let sent = w.loc.validated.clone();
+    if sent.is_empty() {
+        inconclusive!("no civic address was sent for validation")
+    }
+    let listed: Vec<(&str, &QualifiedName)> = [
+        ("valid", &v.valid),
+        ("invalid", &v.invalid),
+        ("unchecked", &v.unchecked),
+    ]
+    .into_iter()
+    .flat_map(|(list, names)| names.iter().flatten().map(move |q| (list, q)))
+    .collect();
+    let mut problems = Vec::new();
+    for q in &sent {
+        let lists: Vec<&str> = listed
+            .iter()
+            .filter(|(_, l)| *l == q)
+            .map(|(list, _)| *list)
+            .collect();
+        match lists.len() {
+            1 => {}
+            0 => problems.push(format!("{} is in no list", show(q))),
+            _ => problems.push(format!(
+                "{} is listed {} times ({lists:?})",
+                show(q),
+                lists.len()
+            )),
+        }
+    }
+    for (list, q) in &listed {
+        if !sent.contains(q) {
+            problems.push(format!("{} (in <{list}>) was not sent", show(q)));
+        }
+    }
+    if !problems.is_empty() {
+        panic!(
+            "{clause}: <valid>, <invalid> and <unchecked> together name each civic element of the request exactly once; {}\nsent: {:?}\nvalid: {:?}\ninvalid: {:?}\nunchecked: {:?}",
+            problems.join("; "),
+            sent.iter().map(show).collect::<Vec<_>>(),
+            v.valid.iter().flatten().map(show).collect::<Vec<_>>(),
+            v.invalid.iter().flatten().map(show).collect::<Vec<_>>(),
+            v.unchecked.iter().flatten().map(show).collect::<Vec<_>>(),
+        );
+    }
+}
+
+#[then("the wrong A3 is not listed as valid (RFC 5222 8.4.2)")]
+async fn lost_validation_wrong_not_valid(w: &mut LmpeWorld) {
+    let v = location_validation(w);
+    let Some((wrong, value)) = w.loc.wrong_element.clone() else {
+        inconclusive!("no element was made wrong on purpose")
+    };
+    if v.valid.iter().flatten().any(|q| *q == wrong) {
+        panic!(
+            "RFC 5222 8.4.2: <valid> lists only elements checked and found valid; {} = {value:?} is not in the ECRF's data for that country/A1, yet it is listed valid (invalid: {:?}, unchecked: {:?})",
+            show(&wrong),
+            v.invalid.iter().flatten().map(show).collect::<Vec<_>>(),
+            v.unchecked.iter().flatten().map(show).collect::<Vec<_>>(),
+        );
+    }
 }
 
 /// The last answer as LoST (HTTP 200, application/lost+xml, well-formed in the LoST namespace).

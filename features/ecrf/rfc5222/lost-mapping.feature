@@ -1,6 +1,6 @@
 # IUT: an ECRF. The harness is the LoST client (RFC 5222). Embedded runs test the lmpe-locsvc
 # ECRF over the sample areas (area A -> sip:psap-a@127.0.0.1:5070); a real one is named in the
-# target file ([ecrf] url, optional point / expect_uri / outside).
+# target file ([ecrf] url, optional point / expect_uri / outside / civic / wrong_a3).
 # Test purpose ids: LOST1 = RFC 5222 with the ECRF as server (LOST2: the ESRP as LoST client,
 # features/esrp/location/).
 @LoST @location-iut
@@ -18,6 +18,13 @@ Feature: LoST mapping (ECRF, RFC 5222)
   Scenario: findService with a civic address maps urn:service:sos
     When the harness asks the ECRF for "urn:service:sos" at the civic address "AT" "Wien"
     Then the ECRF maps it to a URI for "urn:service:sos" (RFC 5222 8)
+
+  @TP_ECRF_LOST1_VALIDATE_BV_01 @clause-RFC5222-8.4.2 @BV
+  Scenario: findService with validateLocation lists each civic element once, namespace-qualified, and a wrong A3 not as valid
+    When the harness asks the ECRF for "urn:service:sos" at a civic address it knows, with a wrong A3, validating the location
+    Then the ECRF answers with a locationValidation of namespace-qualified names (RFC 5222 8.4.2, RFC 6848 6)
+    And the validation names each civic element sent exactly once (RFC 5222 8.4.2)
+    And the wrong A3 is not listed as valid (RFC 5222 8.4.2)
 
   @TP_ECRF_LOST1_BOUNDARY_BV_01 @clause-RFC5222-8 @BV
   Scenario: serviceBoundary="value" returns a boundary that contains the point

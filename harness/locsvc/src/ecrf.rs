@@ -3,15 +3,15 @@
 use lmpe_location::lost::{
     self, DisplayName, ExceptionKind, Expires, FindService, FindServiceResponse,
     GetServiceBoundaryResponse, ListServicesByLocationResponse, ListServicesResponse, Location,
-    LostErrors, LostMessage, Mapping, MappingBoundary, Path, ServiceBoundary, ServiceBoundaryMode,
-    ServiceBoundaryReference, NS_LOST,
+    LocationValidation, LostErrors, LostMessage, Mapping, MappingBoundary, Path, ServiceBoundary,
+    ServiceBoundaryMode, ServiceBoundaryReference, NS_LOST,
 };
 use lmpe_location::pidf::{GeoShape, LocationObject, Polygon as PidfPolygon, Position, Shape};
-use lmpe_location::{LocationError, ParseOptions, MIME_LOST};
+use lmpe_location::{LocationError, ParseOptions, QualifiedName, MIME_LOST};
 
 use crate::areas::{ServiceArea, ServiceAreas};
 use crate::faults::EcrfFaults;
-use crate::mapping::{map_civic, map_geodetic, to_input};
+use crate::mapping::{map_civic, map_geodetic, to_input, validate_civic};
 use crate::ServiceReply;
 
 /// ECRF settings.
@@ -34,6 +34,12 @@ impl Default for EcrfConfig {
 
 /// The ECRF: answers findService (geodetic and civic), listServices,
 /// listServicesByLocation and getServiceBoundary from [`ServiceAreas`].
+///
+/// A findService with `validateLocation="true"` whose mapped location is a civic address
+/// gets a `locationValidation` listing each element of that address once as valid, invalid or
+/// unchecked, with namespace-qualified names (RFC 5222 8.3.5 / 8.4.2 as updated by RFC 6848
+/// Section 6; the rule is [`crate::mapping::validate_civic`]). RFC 5222 defines validation
+/// for civic location only: a geodetic location is mapped without `locationValidation`.
 #[derive(Debug, Clone)]
 pub struct Ecrf {
     areas: ServiceAreas,
@@ -200,12 +206,11 @@ impl Ecrf {
                     } else {
                         area
                     };
-                    return LostMessage::FindServiceResponse(self.mapping(
-                        area,
-                        service,
-                        fs.service_boundary,
-                        &loc.id,
-                    ));
+                    let mut response = self.mapping(area, service, fs.service_boundary, &loc.id);
+                    if fs.validate_location {
+                        response.location_validation = self.validation(loc);
+                    }
+                    return LostMessage::FindServiceResponse(response);
                 }
                 Located::Nowhere => {
                     return LostMessage::Errors(self.error(
@@ -256,6 +261,26 @@ impl Ecrf {
             }
         }
         Located::Unrecognized
+    }
+
+    /// The `locationValidation` for the location that was mapped: its civic address (the
+    /// first civic or geodetic object, as [`Ecrf::locate`] takes it), `None` for geodetic.
+    fn validation(&self, loc: &Location) -> Option<LocationValidation> {
+        let civic = loc.objects.iter().find_map(|o| match o {
+            LocationObject::Civic(c) => Some(Some(c)),
+            LocationObject::Geodetic { .. } => Some(None),
+            LocationObject::Other(_) => None,
+        })??;
+        let mut v = validate_civic(&self.areas, civic);
+        if self.faults.unqualified_validation {
+            // No namespace: the names are written bare (RFC 5222 Fig. 6).
+            for list in [&mut v.valid, &mut v.invalid, &mut v.unchecked] {
+                for q in list.iter_mut().flatten() {
+                    *q = QualifiedName::new("", &q.local);
+                }
+            }
+        }
+        Some(v)
     }
 
     fn next_area<'a>(&'a self, area: &'a ServiceArea) -> &'a ServiceArea {

@@ -40,11 +40,14 @@ pub struct EcrfFaults {
     pub notfound_always: bool,
     /// Answer with HTTP 500 and an empty body.
     pub http_error: bool,
+    /// Write the element names of `locationValidation` unqualified (`<valid>country A1</valid>`,
+    /// the RFC 5222 Fig. 6 defect that RFC 6848 Section 6 corrects).
+    pub unqualified_validation: bool,
 }
 
 impl EcrfFaults {
     /// Names accepted by [`EcrfFaults::from_name`].
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "ecrf-not-xml",
         "ecrf-malformed-xml",
         "ecrf-wrong-namespace",
@@ -53,6 +56,7 @@ impl EcrfFaults {
         "ecrf-wrong-psap",
         "ecrf-notfound-always",
         "ecrf-http-error",
+        "ecrf-unqualified-validation",
     ];
 
     /// A single fault by name (`ecrf-slow` waits [`SLOW_DELAY`], `ecrf-slow:N` N seconds).
@@ -71,6 +75,7 @@ impl EcrfFaults {
             "ecrf-wrong-psap" => f.wrong_psap = true,
             "ecrf-notfound-always" => f.notfound_always = true,
             "ecrf-http-error" => f.http_error = true,
+            "ecrf-unqualified-validation" => f.unqualified_validation = true,
             _ => return Err(LocsvcError::UnknownFault(name.to_owned())),
         }
         Ok(f)

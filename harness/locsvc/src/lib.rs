@@ -28,6 +28,9 @@
 //! the first area that contains it completely, otherwise to the area with the largest overlap
 //! (ties: file order); no overlap at all is `notFound`. Civic locations match the areas'
 //! `civic` keys (country, and A1/A3 where the key gives them; the most specific key wins).
+//! A civic findService with `validateLocation="true"` is answered with a `locationValidation`
+//! of namespace-qualified names (RFC 5222 8.4.2, RFC 6848 Section 6), see
+//! [`mapping::validate_civic`]; geodetic locations are not validated.
 
 mod areas;
 pub mod client;

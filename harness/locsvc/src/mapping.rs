@@ -7,11 +7,23 @@
 //! else to the area with the largest overlap (ties: file order); a shape overlapping no area
 //! maps nowhere (`notFound`). Civic addresses map by the areas' civic keys (most specific key
 //! wins, ties: file order).
+//!
+//! Civic validation ([`validate_civic`], LoST `validateLocation`, RFC 5222 8.3.5 / 8.4.2 with
+//! the namespace-qualified names of RFC 6848 Section 6) checks the elements the areas' civic
+//! keys know: `country`, `A1` and `A3`, hierarchically (A1 only under a known country, A3 only
+//! under a known country and an A1 that is not invalid). An element is valid when a key
+//! has it, invalid when the data knows values for that level there but none matches, and
+//! unchecked otherwise (also every other element of the address, RFC 6848 extensions
+//! included).
 
 use geo::{Area, BooleanOps, Contains, Coord, Intersects, LineString, Point, Polygon};
-use lmpe_location::pidf::{CivicAddress, Polygon as PidfPolygon, Position, Shape};
+use lmpe_location::lost::LocationValidation;
+use lmpe_location::pidf::{
+    CivicAddress, Polygon as PidfPolygon, Position, Shape, NS_CIVIC_ADDR, NS_CIVIC_ADDR_EXT,
+};
+use lmpe_location::QualifiedName;
 
-use crate::areas::{ServiceArea, ServiceAreas};
+use crate::areas::{CivicKey, ServiceArea, ServiceAreas};
 
 /// Metres per degree of latitude (and of longitude at the equator), spherical approximation.
 const M_PER_DEG: f64 = 111_320.0;
@@ -231,6 +243,128 @@ pub fn map_civic<'a>(
     best.map(|(a, _)| a)
 }
 
+/// The namespace-qualified names of the elements of a civic address, in document order
+/// (RFC 5139 elements, then RFC 6848 `civicAddr:ext` elements, then other extensions), each
+/// name once.
+pub fn civic_element_names(civic: &CivicAddress) -> Vec<QualifiedName> {
+    let mut out: Vec<QualifiedName> = CivicAddress::ELEMENTS
+        .iter()
+        .filter(|n| civic.get(n).is_some())
+        .map(|n| QualifiedName::new(NS_CIVIC_ADDR, n))
+        .collect();
+    let ext = &civic.ext;
+    for (name, v) in [
+        ("PN", &ext.pn),
+        ("MP", &ext.mp),
+        ("STP", &ext.stp),
+        ("HNP", &ext.hnp),
+    ] {
+        if v.is_some() {
+            out.push(QualifiedName::new(NS_CIVIC_ADDR_EXT, name));
+        }
+    }
+    for e in &civic.extensions {
+        let q = QualifiedName::new(&e.ns, &e.name);
+        if !out.contains(&q) {
+            out.push(q);
+        }
+    }
+    out
+}
+
+/// The outcome of checking one element against the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    Valid,
+    Invalid,
+    Unchecked,
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+/// Checks `value` among the values `known` for one level: unchecked when the data knows none.
+fn check_level<'a>(value: Option<&str>, mut known: impl Iterator<Item = &'a str>) -> Check {
+    let Some(v) = value else {
+        return Check::Unchecked;
+    };
+    let mut any = false;
+    for k in known.by_ref() {
+        any = true;
+        if same(k, v) {
+            return Check::Valid;
+        }
+    }
+    if any {
+        Check::Invalid
+    } else {
+        Check::Unchecked
+    }
+}
+
+/// Validates a civic address against the areas' civic keys (the rule in the module
+/// documentation): every element of the address appears in exactly one of the `valid`,
+/// `invalid` and `unchecked` lists, with its namespace-qualified name (RFC 6848 Section 6);
+/// empty lists are left out.
+pub fn validate_civic(areas: &ServiceAreas, civic: &CivicAddress) -> LocationValidation {
+    let keys: Vec<&CivicKey> = areas.areas.iter().flat_map(|a| a.civic.iter()).collect();
+    let country = check_level(
+        civic.country.as_deref(),
+        keys.iter().map(|k| k.country.as_str()),
+    );
+    let in_country: Vec<&CivicKey> = match (country, civic.country.as_deref()) {
+        (Check::Valid, Some(c)) => keys
+            .iter()
+            .copied()
+            .filter(|k| same(&k.country, c))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let a1 = check_level(
+        civic.a1.as_deref(),
+        in_country.iter().filter_map(|k| k.a1.as_deref()),
+    );
+    let a3 = if country == Check::Valid && a1 != Check::Invalid {
+        check_level(
+            civic.a3.as_deref(),
+            in_country
+                .iter()
+                .filter(|k| match (k.a1.as_deref(), civic.a1.as_deref()) {
+                    (None, _) => true,
+                    (Some(k), Some(v)) => same(k, v),
+                    (Some(_), None) => false,
+                })
+                .filter_map(|k| k.a3.as_deref()),
+        )
+    } else {
+        Check::Unchecked
+    };
+    let mut valid = Vec::new();
+    let mut invalid = Vec::new();
+    let mut unchecked = Vec::new();
+    for q in civic_element_names(civic) {
+        let check = match (q.ns.as_str(), q.local.as_str()) {
+            (NS_CIVIC_ADDR, "country") => country,
+            (NS_CIVIC_ADDR, "A1") => a1,
+            (NS_CIVIC_ADDR, "A3") => a3,
+            _ => Check::Unchecked,
+        };
+        match check {
+            Check::Valid => valid.push(q),
+            Check::Invalid => invalid.push(q),
+            Check::Unchecked => unchecked.push(q),
+        }
+    }
+    let list = |v: Vec<QualifiedName>| (!v.is_empty()).then_some(v);
+    LocationValidation {
+        valid: list(valid),
+        invalid: list(invalid),
+        unchecked: list(unchecked),
+        extensions: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,5 +451,53 @@ mod tests {
         assert_eq!(id(map_civic(&a, &c, "urn:service:sos")), Some("area-b"));
         c.a1 = Some("Tirol".into());
         assert_eq!(id(map_civic(&a, &c, "urn:service:sos")), None);
+    }
+
+    fn names(l: &Option<Vec<QualifiedName>>) -> Vec<String> {
+        l.iter()
+            .flatten()
+            .map(|q| {
+                let p = match q.ns.as_str() {
+                    NS_CIVIC_ADDR => "ca",
+                    NS_CIVIC_ADDR_EXT => "cae",
+                    _ => "?",
+                };
+                format!("{p}:{}", q.local)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn civic_validation_checks_country_a1_a3_hierarchically() {
+        let a = areas();
+        let mut c = CivicAddress {
+            country: Some("AT".into()),
+            a1: Some("wien".into()),
+            a3: Some("Wien".into()),
+            rd: Some("Karlsplatz".into()),
+            ..CivicAddress::default()
+        };
+        c.ext.hnp = Some("A".into());
+        let v = validate_civic(&a, &c);
+        assert_eq!(names(&v.valid), ["ca:country", "ca:A1", "ca:A3"]);
+        assert_eq!(v.invalid, None);
+        assert_eq!(names(&v.unchecked), ["ca:RD", "cae:HNP"]);
+        // A wrong A3 under a known A1 is invalid; the rest is unchanged.
+        c.a3 = Some("Graz".into());
+        let v = validate_civic(&a, &c);
+        assert_eq!(names(&v.valid), ["ca:country", "ca:A1"]);
+        assert_eq!(names(&v.invalid), ["ca:A3"]);
+        // Below an invalid A1, A3 is not checked.
+        c.a1 = Some("Tirol".into());
+        let v = validate_civic(&a, &c);
+        assert_eq!(names(&v.valid), ["ca:country"]);
+        assert_eq!(names(&v.invalid), ["ca:A1"]);
+        assert_eq!(names(&v.unchecked), ["ca:A3", "ca:RD", "cae:HNP"]);
+        // An unknown country: invalid, nothing below checked.
+        c.country = Some("DE".into());
+        let v = validate_civic(&a, &c);
+        assert_eq!(v.valid, None);
+        assert_eq!(names(&v.invalid), ["ca:country"]);
+        assert_eq!(names(&v.unchecked), ["ca:A1", "ca:A3", "ca:RD", "cae:HNP"]);
     }
 }

@@ -211,6 +211,100 @@ fn ecrf_faults_break_the_answer_as_named() {
     assert_eq!(error_kind(&nf), Some(ExceptionKind::NotFound));
 }
 
+const CIVIC_NS: &str = "urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr";
+
+/// A civic findService asking for validation (RFC 5222 8.3.5).
+fn validate_civic(a3: &str) -> String {
+    let civic = format!(
+        r#"<ca:civicAddress xmlns:ca="{CIVIC_NS}" xmlns:cae="urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr:ext" xml:lang="de"><ca:country>AT</ca:country><ca:A1>Wien</ca:A1><ca:A3>{a3}</ca:A3><ca:RD>Karlsplatz</ca:RD><ca:HNO>13</ca:HNO><cae:HNP>A</cae:HNP></ca:civicAddress>"#
+    );
+    find_service(&civic, "civic", "urn:service:sos", "reference").replace(
+        "recursive=\"false\"",
+        "recursive=\"false\" validateLocation=\"true\"",
+    )
+}
+
+fn locals(l: &Option<Vec<lmpe_location::QualifiedName>>) -> Vec<(String, String)> {
+    l.iter()
+        .flatten()
+        .map(|q| (q.ns.clone(), q.local.clone()))
+        .collect()
+}
+
+#[test]
+fn validate_location_lists_each_civic_element_once_with_qualified_names() {
+    let e = ecrf();
+    let ns = |local: &str| (CIVIC_NS.to_owned(), local.to_owned());
+    let ext = |local: &str| (format!("{CIVIC_NS}:ext"), local.to_owned());
+    // A wrong A3 under a known country/A1: still mapped (by A1), A3 invalid.
+    let q = validate_civic("Nirgendwo");
+    let r = e.handle(q.as_bytes());
+    assert!(r.body.contains("ca:A3"), "{}", r.body);
+    let LostMessage::FindServiceResponse(f) = lost_answer(&e, &q) else {
+        panic!("not a findServiceResponse")
+    };
+    assert_eq!(f.mappings[0].uris, [PSAP_A]);
+    let v = f.location_validation.expect("locationValidation");
+    assert_eq!(locals(&v.valid), [ns("country"), ns("A1")]);
+    assert_eq!(locals(&v.invalid), [ns("A3")]);
+    assert_eq!(locals(&v.unchecked), [ns("RD"), ns("HNO"), ext("HNP")]);
+    // The right A3 is valid.
+    let LostMessage::FindServiceResponse(f) = lost_answer(&e, &validate_civic("Wien")) else {
+        panic!("not a findServiceResponse")
+    };
+    let v = f.location_validation.expect("locationValidation");
+    assert_eq!(locals(&v.valid), [ns("country"), ns("A1"), ns("A3")]);
+    assert_eq!(v.invalid, None);
+    // Without validateLocation, and for a geodetic location (RFC 5222 validates civic
+    // location only), there is no locationValidation.
+    let plain = validate_civic("Wien").replace(" validateLocation=\"true\"", "");
+    let LostMessage::FindServiceResponse(f) = lost_answer(&e, &plain) else {
+        panic!("not a findServiceResponse")
+    };
+    assert_eq!(f.location_validation, None);
+    let geo = find_service(
+        &point(48.2, 16.2),
+        "geodetic-2d",
+        "urn:service:sos",
+        "reference",
+    )
+    .replace("recursive=\"false\"", "validateLocation=\"true\"");
+    let LostMessage::FindServiceResponse(f) = lost_answer(&e, &geo) else {
+        panic!("not a findServiceResponse")
+    };
+    assert_eq!(f.mappings[0].uris, [PSAP_A]);
+    assert_eq!(f.location_validation, None);
+}
+
+#[test]
+fn ecrf_unqualified_validation_writes_the_rfc5222_fig6_defect() {
+    let mut e = ecrf();
+    e.set_faults(EcrfFaults::from_name("ecrf-unqualified-validation").expect("fault"));
+    let r = e.handle(validate_civic("Nirgendwo").as_bytes());
+    assert!(r.body.contains("<invalid>A3</invalid>"), "{}", r.body);
+    let err = lost::parse(&r.body).expect_err("strict parse rejects unqualified names");
+    assert!(
+        matches!(err, lmpe_location::LocationError::UnqualifiedName { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("RFC 6848"), "{err}");
+    // Read leniently, the names are the civicAddr ones: only the qualification is wrong.
+    let lenient = lost::parse_with(&r.body, &lmpe_location::ParseOptions::lenient());
+    let Ok(LostMessage::FindServiceResponse(f)) = lenient else {
+        panic!("lenient parse: {lenient:?}")
+    };
+    let v = f.location_validation.expect("locationValidation");
+    assert_eq!(locals(&v.invalid), [(CIVIC_NS.to_owned(), "A3".to_owned())]);
+    // Geodetic requests and requests without validation are unaffected.
+    let q = find_service(
+        &point(48.2, 16.2),
+        "geodetic-2d",
+        "urn:service:sos",
+        "reference",
+    );
+    assert_eq!(mapped_uri(&lost_answer(&e, &q)), Some(PSAP_A));
+}
+
 fn held_answer(l: &mut Lis, path: &str, body: &str, client: IpAddr) -> HeldMessage {
     let r = l.handle(path, body.as_bytes(), client);
     assert_eq!(r.status, 200, "{r:?}");
