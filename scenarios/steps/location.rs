@@ -499,25 +499,49 @@ async fn held_error(w: &mut LmpeWorld, codes: String) {
     expr = "the LIS rejects it with a HELD error or an HTTP 4xx within {int} ms \\(RFC 5985 6.3\\)"
 )]
 async fn held_rejects(w: &mut LmpeWorld, ms: u64) {
-    let clause = "RFC 5985 6.3";
-    let r = answer(w, clause);
+    let r = answer(w, "RFC 5985 6.3");
+    let parsed = held::parse(&r.body)
+        .map(|m| (matches!(m, HeldMessage::Error(_)), format!("{m:?}")))
+        .map_err(|e| e.to_string());
+    rejected_promptly(
+        &r,
+        "RFC 5985 6.3",
+        "LIS",
+        "a HELD error",
+        "HELD",
+        ms,
+        parsed,
+    );
+}
+
+/// Checks that a broken request was refused within `ms`: by an HTTP 4xx, or by a 200 carrying
+/// the protocol's error message (`parsed`: whether the body is that error, and the message).
+fn rejected_promptly(
+    r: &ClientResponse,
+    clause: &str,
+    who: &str,
+    error: &str,
+    protocol: &str,
+    ms: u64,
+    parsed: Result<(bool, String), String>,
+) {
     if r.elapsed > Duration::from_millis(ms) {
         panic!(
-            "{clause}: the LIS answers a broken request promptly; it took {:?}",
+            "{clause}: the {who} answers a broken request promptly; it took {:?}",
             r.elapsed
         );
     }
     if (400..500).contains(&r.status) {
         return;
     }
-    match held::parse(&r.body) {
-        Ok(HeldMessage::Error(_)) if r.status == 200 => {}
-        Ok(m) => panic!(
-            "{clause}: a broken request is answered with a HELD error; got HTTP {} {m:?}",
+    match parsed {
+        Ok((true, _)) if r.status == 200 => {}
+        Ok((_, m)) => panic!(
+            "{clause}: a broken request is answered with {error}; got HTTP {} {m}",
             r.status
         ),
         Err(e) => panic!(
-            "{clause}: a broken request is answered with a HELD error (or 4xx); got HTTP {} that is not HELD ({e})\n--- answer ---\n{}",
+            "{clause}: a broken request is answered with {error} (or 4xx); got HTTP {} that is not {protocol} ({e})\n--- answer ---\n{}",
             r.status,
             r.body.chars().take(400).collect::<String>()
         ),
@@ -897,29 +921,19 @@ async fn lost_error(w: &mut LmpeWorld, kind: String) {
     expr = "the ECRF rejects it with a LoST error or an HTTP 4xx within {int} ms \\(RFC 5222 13\\)"
 )]
 async fn lost_rejects(w: &mut LmpeWorld, ms: u64) {
-    let clause = "RFC 5222 13";
-    let r = answer(w, clause);
-    if r.elapsed > Duration::from_millis(ms) {
-        panic!(
-            "{clause}: the ECRF answers a broken request promptly; it took {:?}",
-            r.elapsed
-        );
-    }
-    if (400..500).contains(&r.status) {
-        return;
-    }
-    match lost::parse(&r.body) {
-        Ok(LostMessage::Errors(_)) if r.status == 200 => {}
-        Ok(m) => panic!(
-            "{clause}: a broken request is answered with <errors> (badRequest); got HTTP {} {m:?}",
-            r.status
-        ),
-        Err(e) => panic!(
-            "{clause}: a broken request is answered with <errors> (or 4xx); got HTTP {} that is not LoST ({e})\n--- answer ---\n{}",
-            r.status,
-            r.body.chars().take(400).collect::<String>()
-        ),
-    }
+    let r = answer(w, "RFC 5222 13");
+    let parsed = lost::parse(&r.body)
+        .map(|m| (matches!(m, LostMessage::Errors(_)), format!("{m:?}")))
+        .map_err(|e| e.to_string());
+    rejected_promptly(
+        &r,
+        "RFC 5222 13",
+        "ECRF",
+        "<errors> (badRequest)",
+        "LoST",
+        ms,
+        parsed,
+    );
 }
 
 #[then("the ECRF still maps a valid request")]
