@@ -36,6 +36,8 @@ pub(crate) struct Faults {
     /// 6.1.1: the BCF also trusts client certificates of a CA it was never given (in the
     /// embedded ESInet: the foreign CA a scenario presents).
     pub(crate) bcf_trusts_unknown_ca: bool,
+    /// 6.1.1: the BCF closes idle connections after a third of the 3-minute session timeout.
+    pub(crate) bcf_short_session_timeout: bool,
     /// The embedded ECRF and LIS (`ecrf-…`, `lis-…`).
     pub(crate) loc: LocFaults,
 }
@@ -54,6 +56,8 @@ impl Faults {
             f.loc = l;
         } else if name == "bcf-trusts-unknown-ca" {
             f.bcf_trusts_unknown_ca = true;
+        } else if name == "bcf-short-session-timeout" {
+            f.bcf_short_session_timeout = true;
         } else if let Some((element, p)) = ProxyFaults::by_name(name) {
             if element == "bcf" {
                 f.bcf = p;
@@ -98,6 +102,9 @@ pub(crate) struct EsinetOptions {
     pub(crate) extra_users: Vec<(String, SocketAddr)>,
     /// SIP-1 over TLS on the BCF (6.1.1), on its own port next to UDP and TCP.
     pub(crate) tls: Option<TlsConfig>,
+    /// The BCF's idle timeout for TCP/TLS connections (6.1.1: at least 3 minutes; scaled
+    /// down by scenarios that wait it out). `None`: the transport's default (180 s).
+    pub(crate) bcf_session_timeout: Option<Duration>,
     /// The BCF's simulated capacity: one request per interval, a priority queue behind it.
     pub(crate) bcf_service_interval: Option<Duration>,
     /// The ESRP routes by location through an embedded ECRF and LIS (conformance runs; off
@@ -124,6 +131,7 @@ impl Default for EsinetOptions {
             transfer_target: None,
             extra_users: Vec::new(),
             tls: None,
+            bcf_session_timeout: None,
             bcf_service_interval: None,
             location_routing: false,
             psap_b_override: None,
@@ -225,10 +233,13 @@ impl EmbeddedEsinet {
         )
         .await
         .map_err(|e| format!("ESRP: {e}"))?;
-        let bcf_socket = match opts.tls.clone() {
+        let mut bcf_socket = match opts.tls.clone() {
             Some(tls) => socket(opts.listen).with_tls(tls),
             None => socket(opts.listen),
         };
+        if let Some(t) = opts.bcf_session_timeout {
+            bcf_socket.tcp_idle_timeout = t;
+        }
         let bcf = spawn_endpoint(
             proxy("bcf.esinet.test", ProxyRole::Bcf, &opts.faults.bcf),
             bcf_socket,

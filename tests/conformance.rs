@@ -185,6 +185,11 @@ const BROKEN: &[(&str, &str, &str)] = &[
     ),
     ("bcf-no-flow-reuse", "TP_BCF_SIP1_TLS_BV_02", "6.1.1"),
     (
+        "bcf-short-session-timeout",
+        "TP_BCF_SIP1_TLS_BV_02",
+        "2 TLS connection(s) opened",
+    ),
+    (
         "bcf-no-flow-reuse",
         "TP_BCF_SIP1_TLS_BV_03",
         "went over Udp",

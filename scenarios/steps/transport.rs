@@ -28,6 +28,9 @@ pub(crate) struct TlsSetup {
     pub(crate) fallback: bool,
     /// The APP fell back: it now runs over TCP.
     pub(crate) fallen_back: bool,
+    /// How long the 3-minute session timeout of 6.1.1 lasts in this scenario (embedded:
+    /// scaled; a real BCF: 3 minutes).
+    pub(crate) session_timeout: Option<Duration>,
 }
 
 fn pki<T>(r: Result<T, lmpe_net::NetError>) -> T {
@@ -187,6 +190,32 @@ async fn start_over_tls(w: &mut LmpeWorld, service: String) {
             "the chat could not be established over TCP either",
         );
     }
+}
+
+/// TS 103 698 6.1.1: a session timeout of at least 3 minutes.
+const SESSION_TIMEOUT: Duration = Duration::from_secs(180);
+
+#[given(expr = "the 6.1.1 session timeout of 3 minutes is scaled to {int} ms for the embedded BCF")]
+async fn scaled_session_timeout(w: &mut LmpeWorld, ms: u64) {
+    if w.run.target.is_some() {
+        // A real BCF keeps its own timeout: the scenario waits real minutes.
+        w.tls.session_timeout = Some(SESSION_TIMEOUT);
+        return;
+    }
+    let scaled = Duration::from_millis(ms);
+    w.tls.session_timeout = Some(scaled);
+    // The reference BCF keeps exactly the minimum (or, broken, a third of it).
+    w.esinet_opts.bcf_session_timeout = Some(if w.run.faults.bcf_short_session_timeout {
+        scaled / 3
+    } else {
+        scaled
+    });
+}
+
+#[when("the chat is idle for nine tenths of the 6.1.1 session timeout")]
+async fn idle_session(w: &mut LmpeWorld) {
+    let t = w.tls.session_timeout.unwrap_or(SESSION_TIMEOUT);
+    tokio::time::sleep(t * 9 / 10).await;
 }
 
 #[when(expr = "the chat is idle for {int} ms")]
