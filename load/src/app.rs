@@ -334,6 +334,7 @@ impl LoadApp {
                     sip_call_id: &c.sip_call_id,
                     cseq: c.cseq,
                     location: Some(self.shape.location),
+                    pidf: None,
                     extra: &extra,
                     extra_parts: &[],
                 },

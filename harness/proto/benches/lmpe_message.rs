@@ -35,6 +35,7 @@ fn bench(c: &mut Criterion) {
         sip_call_id: "a56e556d871abc@app.example.net",
         cseq: 1,
         location: Some((48.208_49, 16.372_08)),
+        pidf: None,
         extra: &[],
         extra_parts: &[],
     };

@@ -45,6 +45,7 @@ fn sip(out: &OutgoingChat, from: &str, location: Option<(f64, f64)>) -> SipMessa
             sip_call_id: "sipcall1@test",
             cseq: 1,
             location,
+            pidf: None,
             extra: &[],
             extra_parts: &[],
         },

@@ -127,6 +127,8 @@ pub struct AppRole {
     wire: WireLog,
     seq: u64,
     faults: AppFaults,
+    /// A PIDF-LO sent instead of the point of [`AppConfig::location`].
+    location_pidf: Option<String>,
 }
 
 impl AppRole {
@@ -142,7 +144,15 @@ impl AppRole {
             wire: WireLog::default(),
             seq: 0,
             faults: AppFaults::default(),
+            location_pidf: None,
         }
+    }
+
+    /// Sends `pidf` (a whole PIDF-LO document: a polygon, a circle, a civic address …) as the
+    /// location of later messages instead of the point of [`AppConfig::location`]; `None`
+    /// goes back to the point.
+    pub fn set_location_pidf(&mut self, pidf: Option<String>) {
+        self.location_pidf = pidf;
     }
 
     /// Sets the bound address (called once the driver bound the socket).
@@ -285,6 +295,7 @@ impl AppRole {
     /// alter it before `send_request`.
     pub fn build_message(&mut self, chat: &str, out: &OutgoingChat) -> Option<SipMessage> {
         let location = Some(self.cfg.location);
+        let pidf = self.location_pidf.clone();
         let profile = self.cfg.params.profile.clone();
         let from_uri = self.uri();
         let extra = self.cfg.extra_headers.clone();
@@ -300,6 +311,7 @@ impl AppRole {
                 sip_call_id: &c.sip_call_id,
                 cseq: c.cseq,
                 location,
+                pidf: pidf.as_deref(),
                 extra: &extra,
                 extra_parts: &extra_parts,
             },

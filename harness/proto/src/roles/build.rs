@@ -41,6 +41,9 @@ pub struct Sender<'a> {
     pub cseq: u32,
     /// Location to attach (lat, lon) when the message asks for it.
     pub location: Option<(f64, f64)>,
+    /// A whole PIDF-LO document sent instead of the point of `location` (any RFC 5491 shape,
+    /// civic address): attached when the message asks for location.
+    pub pidf: Option<&'a str>,
     /// Extra headers (e.g. Resource-Priority).
     pub extra: &'a [(String, String)],
     /// Additional body parts (images, vCards, eCall MSD: 6.1.2.8) sent with location.
@@ -86,17 +89,24 @@ pub fn chat_request(out: &OutgoingChat, s: &Sender<'_>) -> SipMessage {
     for (n, v) in s.extra {
         b = b.header(n, v.clone());
     }
-    match (out.with_location, s.location) {
-        (true, Some((lat, lon))) => {
+    let pidf = match (out.with_location, s.pidf, s.location) {
+        (false, _, _) => None,
+        (true, Some(doc), _) => Some(doc.to_owned()),
+        (true, None, Some((lat, lon))) => {
+            Some(pidf_point(s.from_uri, lat, lon, "2026-01-01T00:00:00Z"))
+        }
+        (true, None, None) => None,
+    };
+    match pidf {
+        Some(pidf) => {
             let cid = format!("loc{}{}@{}", s.cseq, s.from_tag, element);
             b = b
                 .header("Geolocation", format!("<cid:{cid}>"))
                 .header("Geolocation-Routing", "yes");
-            let pidf = pidf_point(s.from_uri, lat, lon, "2026-01-01T00:00:00Z");
             let (ct, body) = multipart_body(out.text.as_deref(), &pidf, &cid, s.extra_parts);
             b = b.body(&ct, body);
         }
-        _ => {
+        None => {
             if let Some(t) = &out.text {
                 b = b.body("text/plain; charset=utf-8", t.clone().into_bytes());
             }

@@ -555,6 +555,7 @@ impl PsapRole {
                     sip_call_id: &c.sip_call_id,
                     cseq: c.cseq,
                     location: None,
+                    pidf: None,
                     extra: if f.no_callback_priority {
                         &[]
                     } else {
