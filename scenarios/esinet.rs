@@ -40,6 +40,10 @@ pub(crate) struct Faults {
     pub(crate) bcf_short_session_timeout: bool,
     /// The embedded ECRF and LIS (`ecrf-…`, `lis-…`).
     pub(crate) loc: LocFaults,
+    /// RFC 6881 8 / RFC 5222 8: the ESRP reduces the caller's location to one point (the
+    /// first position of its shape) before asking the ECRF, as an ESRP that understands only
+    /// points would.
+    pub(crate) esrp_points_only: bool,
 }
 
 impl Faults {
@@ -58,6 +62,8 @@ impl Faults {
             f.bcf_trusts_unknown_ca = true;
         } else if name == "bcf-short-session-timeout" {
             f.bcf_short_session_timeout = true;
+        } else if name == "esrp-points-only" {
+            f.esrp_points_only = true;
         } else if let Some((element, p)) = ProxyFaults::by_name(name) {
             if element == "bcf" {
                 f.bcf = p;
@@ -66,7 +72,7 @@ impl Faults {
             }
         } else {
             return Err(format!(
-                "unknown fault {name:?}; known: {}, bcf-trusts-unknown-ca, {}, {}, {}, {} (ecrf-slow:N and lis-slow:N take seconds)",
+                "unknown fault {name:?}; known: {}, bcf-trusts-unknown-ca, bcf-short-session-timeout, esrp-points-only, {}, {}, {}, {} (ecrf-slow:N and lis-slow:N take seconds)",
                 PsapFaults::NAMES.join(", "),
                 ProxyFaults::NAMES.join(", "),
                 AppFaults::NAMES.join(", "),
@@ -341,6 +347,7 @@ impl EmbeddedEsinet {
                 // The ESRP's own lookup timeout bounds the wait; the HTTP budget is longer so
                 // that the fault esrp-no-lookup-timeout shows.
                 timeout: Duration::from_secs(30),
+                points_only: opts.faults.esrp_points_only,
             };
             let glue =
                 crate::location::spawn_glue(esrp.clone(), targets, loc_client.clone()).await?;

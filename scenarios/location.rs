@@ -168,6 +168,26 @@ pub(crate) fn objects_of(p: &Presence) -> Vec<LocationObject> {
         .collect()
 }
 
+/// A geodetic shape reduced to its first position (a point), for the fault `esrp-points-only`.
+fn first_point(o: LocationObject) -> LocationObject {
+    match o {
+        LocationObject::Geodetic {
+            shape,
+            in_gml_location,
+        } => match shape.shape.positions().first() {
+            Some(pos) => LocationObject::Geodetic {
+                shape: pidf::GeoShape::new(pidf::Shape::Point { pos: *pos }),
+                in_gml_location,
+            },
+            None => LocationObject::Geodetic {
+                shape,
+                in_gml_location,
+            },
+        },
+        other => other,
+    }
+}
+
 /// Where the ESRP glue sends its queries.
 #[derive(Debug, Clone)]
 pub(crate) struct LookupTargets {
@@ -177,6 +197,9 @@ pub(crate) struct LookupTargets {
     pub(crate) lis: Option<String>,
     /// Budget of each HTTP exchange.
     pub(crate) timeout: Duration,
+    /// Fault `esrp-points-only`: every shape is reduced to its first position before the
+    /// findService.
+    pub(crate) points_only: bool,
 }
 
 /// Performs one lookup: dereference if needed, then LoST findService, or an RFC 7840 routing
@@ -240,7 +263,10 @@ pub(crate) async fn resolve(
         }
     };
     let presence = pidf::parse(&pidf_text).map_err(|e| failed(format!("PIDF-LO: {e}")))?;
-    let objects = objects_of(&presence);
+    let mut objects = objects_of(&presence);
+    if targets.points_only {
+        objects = objects.into_iter().map(first_point).collect();
+    }
     if objects.is_empty() {
         return Err(failed("the PIDF-LO holds no location".into()));
     }

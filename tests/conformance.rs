@@ -388,6 +388,31 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "TP_ESRP_LOST2_ROBUST_BI_02",
         "6.1.2.9",
     ),
+    (
+        "esrp-lookup-failure-503",
+        "TP_ESRP_LOST2_ROBUST_BI_03",
+        "6.1.2.9",
+    ),
+    (
+        "esrp-lookup-failure-503",
+        "TP_ESRP_LOST2_ROBUST_BI_04",
+        "6.1.2.9",
+    ),
+    (
+        "esrp-lookup-failure-503",
+        "TP_ESRP_LOST2_ROBUST_BI_05",
+        "6.1.2.9",
+    ),
+    (
+        "esrp-lookup-failure-503",
+        "TP_ESRP_LOST2_ROBUST_BI_06",
+        "6.1.2.9",
+    ),
+    (
+        "esrp-points-only",
+        "TP_ESRP_LOST2_SHAPE_BV_01",
+        "RFC 6881 8",
+    ),
 ];
 
 #[test]

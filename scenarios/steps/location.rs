@@ -1051,6 +1051,9 @@ pub(crate) fn reset_target_ecrf() {
             if let Some(e) = s.ecrf.as_mut() {
                 e.set_faults(Default::default());
             }
+            if let Some(l) = s.lis.as_mut() {
+                l.set_faults(Default::default());
+            }
         });
     }
 }
@@ -1096,42 +1099,114 @@ async fn app_at(w: &mut LmpeWorld, lat: f64, lon: f64) {
     w.loc.app_location = Some((lat, lon));
 }
 
-/// The embedded ESInet's ECRF or the harness ECRF (target runs), to switch faults.
-async fn set_ecrf_fault(w: &mut LmpeWorld, faults: LocFaults) {
-    if w.run.target.is_none() {
-        if w.esinet.is_none() {
-            w.esinet_opts.faults.loc = faults;
-            return;
-        }
-        if let Some(s) = w.esinet.as_ref().and_then(|e| e.locsvc.as_ref()) {
-            s.with_services(|s| {
-                if let Some(e) = s.ecrf.as_mut() {
-                    e.set_faults(faults.ecrf.clone());
-                }
-            });
-        }
-        return;
+/// A PIDF-LO with one `tuple` whose location is the WGS 84 polygon `ring` (`"lat lon, lat lon,
+/// …"`, closed here when the last position is not the first), or the reason it is not one.
+fn polygon_pidf(entity: &str, ring: &str) -> Result<String, String> {
+    let mut exterior = Vec::new();
+    for pair in ring.split(',') {
+        let nums: Vec<f64> = pair
+            .split_whitespace()
+            .map(str::parse::<f64>)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{pair:?} is not \"lat lon\": {e}"))?;
+        let [lat, lon] = nums[..] else {
+            return Err(format!("{pair:?} is not \"lat lon\""));
+        };
+        exterior.push(pidf::Position::new(lat, lon));
     }
-    if let Some(s) = target_ecrf() {
+    if exterior.first() != exterior.last() {
+        if let Some(first) = exterior.first().copied() {
+            exterior.push(first);
+        }
+    }
+    if exterior.len() < 4 {
+        return Err("a polygon needs at least three distinct positions".into());
+    }
+    let shape = pidf::GeoShape::new(pidf::Shape::Polygon(pidf::Polygon {
+        exterior,
+        interiors: Vec::new(),
+        pos_list: false,
+    }));
+    Ok(pidf::Presence {
+        entity: entity.to_owned(),
+        tuples: vec![pidf::Tuple {
+            id: "loc1".into(),
+            geopriv: vec![pidf::Geopriv {
+                location_info: pidf::LocationInfo {
+                    objects: vec![LocationObject::Geodetic {
+                        shape,
+                        in_gml_location: false,
+                    }],
+                },
+                method: Some("Derived".into()),
+                ..pidf::Geopriv::default()
+            }],
+            timestamp: Some("2026-01-01T00:00:00Z".into()),
+            ..pidf::Tuple::default()
+        }],
+        ..pidf::Presence::default()
+    }
+    .to_xml())
+}
+
+#[given(expr = "the APP is located in the polygon {string}")]
+async fn app_in_polygon(w: &mut LmpeWorld, ring: String) {
+    let xml = match polygon_pidf("pres:app@lmpe-harness.invalid", &ring) {
+        Ok(x) => x,
+        Err(e) => inconclusive!("the scenario's polygon: {e}"),
+    };
+    let app = w.ensure_app().await;
+    let _ = app.with(move |a, _| a.set_location_pidf(Some(xml))).await;
+}
+
+/// The embedded ESInet's ECRF and LIS, or the harness's (target runs), to switch faults (both
+/// at once: `faults` names the broken one, the other behaves).
+async fn set_loc_faults(w: &mut LmpeWorld, faults: LocFaults) {
+    let apply = |s: &HttpServer| {
         s.with_services(|s| {
             if let Some(e) = s.ecrf.as_mut() {
                 e.set_faults(faults.ecrf.clone());
             }
-        });
+            if let Some(l) = s.lis.as_mut() {
+                l.set_faults(faults.lis.clone());
+            }
+        })
+    };
+    if w.run.target.is_none() {
+        match w.esinet.as_ref() {
+            None => w.esinet_opts.faults.loc = faults.clone(),
+            Some(e) => {
+                if let Some(s) = e.locsvc.as_ref() {
+                    apply(s);
+                }
+            }
+        }
+        return;
+    }
+    if let Some(s) = target_ecrf() {
+        apply(s);
     }
 }
 
 #[given(expr = "the ECRF misbehaves: {string}")]
 async fn ecrf_fault(w: &mut LmpeWorld, name: String) {
-    let Some(f) = LocFaults::by_name(&name) else {
+    let Some(f) = LocFaults::by_name(&name).filter(|_| name.starts_with("ecrf-")) else {
         inconclusive!("unknown ECRF fault {name:?}")
     };
-    set_ecrf_fault(w, f).await;
+    set_loc_faults(w, f).await;
 }
 
-#[when("the ECRF behaves again")]
-async fn ecrf_ok(w: &mut LmpeWorld) {
-    set_ecrf_fault(w, LocFaults::default()).await;
+#[given(expr = "the LIS misbehaves: {string}")]
+async fn lis_fault(w: &mut LmpeWorld, name: String) {
+    let Some(f) = LocFaults::by_name(&name).filter(|_| name.starts_with("lis-")) else {
+        inconclusive!("unknown LIS fault {name:?}")
+    };
+    set_loc_faults(w, f).await;
+}
+
+#[when(regex = r"^the (?:ECRF|LIS) behaves again$")]
+async fn loc_ok(w: &mut LmpeWorld) {
+    set_loc_faults(w, LocFaults::default()).await;
 }
 
 /// Whether PSAP A (the harness PSAP) and PSAP B received a MESSAGE with this Call-ID.
@@ -1295,7 +1370,7 @@ async fn esrp_answers_not_503(w: &mut LmpeWorld, ms: u64) {
             super::verdicts::fail_text(
                 w,
                 &format!(
-                    "TS 103 698 6.1.2.9 / RFC 6881 8: the ESRP answers every request, also when the ECRF fails (a default route or a 5xx other than 503); no final response within {ms} ms (the ESRP crashed or hangs on the ECRF; waited {:?})\n--- what the ECRF exchanged with the ESRP in this scenario ---\n{evidence}",
+                    "TS 103 698 6.1.2.9 / RFC 6881 8: the ESRP answers every request, also when the ECRF fails (a default route or a 5xx other than 503); no final response within {ms} ms (the ESRP crashed or hangs on the ECRF; waited {:?})\n--- what the ECRF and the LIS exchanged with the ESRP in this scenario ---\n{evidence}",
                     started.elapsed()
                 ),
             )
@@ -1369,7 +1444,7 @@ async fn app_location_by_reference(w: &mut LmpeWorld, device: String) {
         .await;
 }
 
-/// The ECRF's side of this scenario (start lines, times since the scenario start, the start of
+/// The ECRF's and LIS's side of this scenario (start lines, times since the scenario start, the start of
 /// each answer body): evidence that the ESRP did get its answer when it then went silent.
 fn ecrf_evidence(w: &LmpeWorld) -> String {
     let records = match &w.run.target {
@@ -1383,7 +1458,7 @@ fn ecrf_evidence(w: &LmpeWorld) -> String {
     };
     let lines: Vec<String> = records
         .iter()
-        .filter(|r| r.note == "ECRF")
+        .filter(|r| r.note == "ECRF" || r.note == "LIS")
         .map(|r| {
             let ms =
                 r.at.duration_since(w.started_wall)
@@ -1398,7 +1473,7 @@ fn ecrf_evidence(w: &LmpeWorld) -> String {
         })
         .collect();
     if lines.is_empty() {
-        "(the ECRF was not asked)".into()
+        "(neither the ECRF nor the LIS was asked)".into()
     } else {
         lines.join("\n")
     }

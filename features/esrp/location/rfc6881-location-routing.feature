@@ -3,7 +3,9 @@
 # PSAP B. Routing decisions are observed on the SIP side. Against a real ESRP the target file
 # gives [harness_psap] (PSAP A), [ecrf] listen (the ECRF URL the SUT is configured with) and
 # [ecrf] psap_b_listen.
-# Clause: RFC 6881 Section 8 (routing the call by LoST mapping of the caller's location);
+# Clause: RFC 6881 Section 8 (routing the call by LoST mapping of the caller's location, of
+# whatever shape: RFC 5222 8 and RFC 5491; the harness's ECRF maps a shape to the area that
+# contains it, else to the one it overlaps most);
 # TS 103 698 6.1.2.9 for the answer when the ECRF fails. Test purpose ids: LOST2 = the ESRP as
 # LoST client.
 @clause-RFC6881-8 @LoST @needs-harness-psap @serial
@@ -60,6 +62,52 @@ Feature: Location-based routing by the ESRP (LoST)
     And the ECRF misbehaves: "ecrf-slow:6"
     When the APP starts a chat to "urn:service:sos" with the text "Help"
     Then the ESRP answers the start with a final response other than 503 within 4000 ms (6.1.2.9)
+
+  @TP_ESRP_LOST2_ROBUST_BI_03 @clause-6.1.2.9 @BI
+  Scenario: An ECRF answer cut off in the middle of its XML gets a final response other than 503, and the ESRP keeps routing
+    Given the APP is located at 48.2, 16.2
+    And the ECRF misbehaves: "ecrf-malformed-xml"
+    When the APP starts a chat to "urn:service:sos" with the text "Help"
+    Then the ESRP answers the start with a final response other than 503 within 4000 ms (6.1.2.9)
+    When the ECRF behaves again
+    And the APP starts a chat to "urn:service:sos" with the text "Help again"
+    Then the start reaches PSAP A only (RFC 6881 8)
+
+  @TP_ESRP_LOST2_ROBUST_BI_04 @clause-6.1.2.9 @BI
+  Scenario: An ECRF answer in a foreign XML namespace gets a final response other than 503, and the ESRP keeps routing
+    Given the APP is located at 48.2, 16.2
+    And the ECRF misbehaves: "ecrf-wrong-namespace"
+    When the APP starts a chat to "urn:service:sos" with the text "Help"
+    Then the ESRP answers the start with a final response other than 503 within 4000 ms (6.1.2.9)
+    When the ECRF behaves again
+    And the APP starts a chat to "urn:service:sos" with the text "Help again"
+    Then the start reaches PSAP A only (RFC 6881 8)
+
+  @TP_ESRP_LOST2_ROBUST_BI_05 @clause-6.1.2.9 @BI
+  Scenario: An ECRF mapping whose service boundary has coordinates of 301 digits gets a final response other than 503, and the ESRP keeps routing
+    Given the APP is located at 48.2, 16.2
+    And the ECRF misbehaves: "ecrf-oversize-coordinates"
+    When the APP starts a chat to "urn:service:sos" with the text "Help"
+    Then the ESRP answers the start with a final response other than 503 within 4000 ms (6.1.2.9)
+    When the ECRF behaves again
+    And the APP starts a chat to "urn:service:sos" with the text "Help again"
+    Then the start reaches PSAP A only (RFC 6881 8)
+
+  @TP_ESRP_LOST2_ROBUST_BI_06 @clause-6.1.2.9 @BI
+  Scenario: A LIS that answers the dereference of a location URI with a body that is not XML gets a final response other than 503, and the ESRP keeps routing
+    Given the APP sends its location by reference, a location URI of "sip:app-b@127.0.0.1" from the LIS
+    And the LIS misbehaves: "lis-not-xml"
+    When the APP starts a chat to "urn:service:sos" with the text "Help, my location is at the LIS"
+    Then the ESRP answers the start with a final response other than 503 within 4000 ms (6.1.2.9)
+    When the LIS behaves again
+    And the APP starts a chat to "urn:service:sos" with the text "Help again"
+    Then the start reaches PSAP B only (RFC 6881 8)
+
+  @TP_ESRP_LOST2_SHAPE_BV_01 @BV
+  Scenario: A chat whose location is a polygon, its first corner in area A and nearly all of it in area B, reaches PSAP B only
+    Given the APP is located in the polygon "48.2 16.38, 48.2 16.78, 48.3 16.78, 48.3 16.38"
+    When the APP starts a chat to "urn:service:sos" with the text "Help, I am somewhere in this area"
+    Then the start reaches PSAP B only (RFC 6881 8)
 
   @TP_ESRP_HELD2_ROUTING_BV_01 @clause-RFC7840-4 @BV
   Scenario: Without an ECRF the ESRP routes by the LIS's routing information for the caller's identity
