@@ -53,8 +53,12 @@ pub struct ServiceArea {
     /// Service URNs served (a URN also covers its sub-services: `urn:service:sos` covers
     /// `urn:service:sos.fire`).
     pub services: Vec<String>,
-    /// PSAP URIs returned in LoST `<uri>` and RFC 7840 `<dest>`.
+    /// PSAP URIs returned in LoST `<uri>` and RFC 7840 `<dest>` (empty for a delegated area).
     pub uris: Vec<String>,
+    /// The LoST application unique string of the server that serves this area instead
+    /// (the feature's `delegate` property, e.g. `ecrf-c.lmpe.test`): the ECRF answers a
+    /// findService for it with a `<redirect>` or by recursion (RFC 5222 8.3.3).
+    pub delegate: Option<String>,
     /// LoST `<displayName>` (English).
     pub display_name: String,
     /// LoST `<serviceNumber>` (e.g. `112`).
@@ -109,7 +113,8 @@ impl ServiceAreas {
     /// `service` (string) or `services` (array), `uri` (string) or `uris` (array),
     /// `displayName`, optional `serviceNumber`, optional `civic` (array of
     /// `{"country": "AT", "A1": "…", "A3": "…"}`, A1/A3 optional), and `id` unless the feature
-    /// has one.
+    /// has one. Instead of `uri`/`uris` a feature may name the LoST server that serves the
+    /// area: `"delegate": "<LoST application unique string>"` (see [`ServiceArea::delegate`]).
     pub fn from_geojson(text: &str) -> Result<Self, LocsvcError> {
         let doc: Value = serde_json::from_str(text).map_err(|source| LocsvcError::Json {
             what: "service boundaries",
@@ -228,9 +233,22 @@ fn feature(i: usize, f: &Value) -> Result<ServiceArea, LocsvcError> {
             .collect::<Result<_, LocsvcError>>()?,
         Some(_) => return Err(data(&what, "`civic` must be an array")),
     };
+    let delegate = match props.get("delegate") {
+        None => None,
+        Some(Value::String(d)) if !d.trim().is_empty() => Some(d.trim().to_owned()),
+        Some(_) => return Err(data(&what, "`delegate` must be a non-empty string")),
+    };
+    let uris = match &delegate {
+        None => strings(props, "uri", "uris", &what)?,
+        Some(_) if props.get("uri").is_some() || props.get("uris").is_some() => {
+            return Err(data(&what, "`delegate` excludes `uri`/`uris`"))
+        }
+        Some(_) => Vec::new(),
+    };
     Ok(ServiceArea {
         services: strings(props, "service", "services", &what)?,
-        uris: strings(props, "uri", "uris", &what)?,
+        uris,
+        delegate,
         display_name: props
             .get("displayName")
             .and_then(Value::as_str)
@@ -315,9 +333,28 @@ mod tests {
     #[test]
     fn sample_data_loads() {
         let a = sample();
-        assert_eq!(a.areas.len(), 2);
+        assert_eq!(a.areas.len(), 3);
         assert_eq!(a.areas[0].uris, ["sip:psap-a@127.0.0.1:5070"]);
+        assert_eq!(a.areas[0].delegate, None);
         assert_eq!(a.areas[1].display_name, "PSAP B");
+        assert_eq!(a.areas[2].id, "area-c");
+        assert!(a.areas[2].uris.is_empty());
+        assert_eq!(
+            a.areas[2].delegate.as_deref(),
+            Some(crate::SAMPLE_FOREST_CHILD_SOURCE)
+        );
+        assert_eq!(a.services(), ["urn:service:sos"]);
+        let child = crate::fill_template(
+            crate::SAMPLE_FOREST_CHILD,
+            &[("PSAP_B", "sip:psap-b@127.0.0.1:5071")],
+        )
+        .ok()
+        .and_then(|t| ServiceAreas::from_geojson(&t).ok())
+        .unwrap_or_default();
+        assert_eq!(child.areas.len(), 1);
+        assert_eq!(child.areas[0].id, "area-c");
+        assert_eq!(child.areas[0].uris, ["sip:psap-b@127.0.0.1:5071"]);
+        assert_eq!(child.areas[0].boundary, a.areas[2].boundary);
         assert!(a.implements("urn:service:sos.fire"));
         assert!(a.implements("urn:service:test.sos.fire"));
         assert!(a.implements("urn:service:sos.test"));
@@ -348,6 +385,35 @@ mod tests {
             .err()
             .map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.contains("WGS 84")));
+    }
+
+    #[test]
+    fn delegate_replaces_uris() {
+        let doc = |props: &str| {
+            format!(
+                r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","id":"x",
+                "properties":{{"service":"urn:service:sos"{props}}},
+                "geometry":{{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}}}]}}"#
+            )
+        };
+        let a = ServiceAreas::from_geojson(&doc(r#","delegate":" ecrf-c.example ""#));
+        let a = a.ok().and_then(|a| a.areas.into_iter().next());
+        assert!(a.as_ref().is_some_and(|a| a.uris.is_empty()));
+        assert_eq!(
+            a.and_then(|a| a.delegate).as_deref(),
+            Some("ecrf-c.example")
+        );
+        for bad in [
+            r#","delegate":"d","uri":"sip:p@h""#,
+            r#","delegate":"""#,
+            r#","delegate":7"#,
+        ] {
+            let e = ServiceAreas::from_geojson(&doc(bad)).err();
+            assert!(
+                matches!(&e, Some(LocsvcError::Data { reason, .. }) if reason.contains("delegate")),
+                "{bad}: {e:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,10 +1,18 @@
 //! The simulated ECRF: a LoST server (RFC 5222) over the service areas, sans-IO.
+//!
+//! A server of a LoST forest: an area may be delegated to another LoST server
+//! ([`ServiceArea::delegate`]); a findService for it is answered iteratively with a
+//! `<redirect>` or recursively (RFC 5222 8.3.3) through [`Ecrf::step`] / [`Ecrf::recursed`],
+//! the HTTP request to the peer being left to the caller ([`crate::http`]).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use lmpe_location::lost::{
     self, DisplayName, ExceptionKind, Expires, FindService, FindServiceResponse,
     GetServiceBoundaryResponse, ListServicesByLocationResponse, ListServicesResponse, Location,
-    LocationValidation, LostErrors, LostMessage, Mapping, MappingBoundary, Path, ServiceBoundary,
-    ServiceBoundaryMode, ServiceBoundaryReference, NS_LOST,
+    LocationValidation, LostErrors, LostMessage, Mapping, MappingBoundary, Message, Path, Redirect,
+    ServiceBoundary, ServiceBoundaryMode, ServiceBoundaryReference, NS_LOST,
 };
 use lmpe_location::pidf::{GeoShape, LocationObject, Polygon as PidfPolygon, Position, Shape};
 use lmpe_location::{LocationError, ParseOptions, QualifiedName, MIME_LOST};
@@ -14,6 +22,14 @@ use crate::faults::EcrfFaults;
 use crate::mapping::{map_civic, map_geodetic, to_input, validate_civic};
 use crate::ServiceReply;
 
+/// Default of [`EcrfConfig::recursion_timeout`].
+pub const RECURSION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A findService whose `<path>` already holds this many `<via>`s is not recursed any further
+/// (answered with `<loop>`), even under the `ecrf-no-loop-detection` fault, so that a
+/// misconfigured forest cannot recurse without end.
+pub const MAX_PATH_VIAS: usize = 16;
+
 /// ECRF settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EcrfConfig {
@@ -21,6 +37,17 @@ pub struct EcrfConfig {
     pub source: String,
     /// `lastUpdated` of every mapping.
     pub last_updated: String,
+    /// The other LoST servers of the forest: application unique string (as in an area's
+    /// `delegate`) → LoST URL (`http://127.0.0.1:7001/lost`). This table stands in for the
+    /// U-NAPTR resolution of an application unique string (RFC 5222 Section 4); a delegate
+    /// missing here is answered with a `<redirect>` even when recursion was asked for.
+    pub peers: BTreeMap<String, String>,
+    /// Answer every findService for a delegated area with a `<redirect>`, even when
+    /// `recursive="true"` ("a server MAY always answer a query by providing a LoST application
+    /// unique string", RFC 5222 8.3.3).
+    pub iterative_only: bool,
+    /// How long the HTTP binding waits for a peer's complete answer when recursing.
+    pub recursion_timeout: Duration,
 }
 
 impl Default for EcrfConfig {
@@ -28,8 +55,54 @@ impl Default for EcrfConfig {
         EcrfConfig {
             source: "ecrf.lmpe-harness.test".into(),
             last_updated: "2026-01-01T00:00:00Z".into(),
+            peers: BTreeMap::new(),
+            iterative_only: false,
+            recursion_timeout: RECURSION_TIMEOUT,
         }
     }
+}
+
+/// What the ECRF does with one request: answer it, or first ask a peer (recursion).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EcrfStep {
+    /// The answer, ready to send.
+    Reply(ServiceReply),
+    /// POST [`Recursion::body`] to [`Recursion::url`], then hand the outcome to
+    /// [`Ecrf::recursed`] for the answer.
+    Recurse(Recursion),
+}
+
+/// A recursion step: the findService to forward to the LoST server serving a delegated area
+/// (RFC 5222 8.3.3), with `recursive="true"` and this server's `<via>` appended to the path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recursion {
+    /// The peer's application unique string (the area's `delegate`).
+    pub peer: String,
+    /// The peer's LoST URL (from [`EcrfConfig::peers`]).
+    pub url: String,
+    /// The forwarded findService (`application/lost+xml`).
+    pub body: String,
+    /// How long to wait for the peer's complete answer.
+    pub timeout: Duration,
+    /// The iterative answer for the same request (what [`Ecrf::handle`] answers instead).
+    pub redirect: Redirect,
+}
+
+/// Why a recursion step got no HTTP answer from the peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecurseFailure {
+    /// No complete answer within [`Recursion::timeout`] (LoST `serverTimeout`).
+    Timeout,
+    /// The peer could not be reached (connection refused, reset; LoST `serverTimeout`).
+    Unreachable(String),
+    /// The peer answered, but not usably (answer too large, broken HTTP; LoST `serverError`).
+    BadAnswer(String),
+}
+
+/// The ECRF's decision on a parsed request.
+enum Decision {
+    Answer(LostMessage),
+    Recurse(Recursion),
 }
 
 /// The ECRF: answers findService (geodetic and civic), listServices,
@@ -40,6 +113,15 @@ impl Default for EcrfConfig {
 /// unchecked, with namespace-qualified names (RFC 5222 8.3.5 / 8.4.2 as updated by RFC 6848
 /// Section 6; the rule is [`crate::mapping::validate_civic`]). RFC 5222 defines validation
 /// for civic location only: a geodetic location is mapped without `locationValidation`.
+///
+/// A findService whose location lies in a delegated area ([`ServiceArea::delegate`]) is
+/// answered with a `<redirect>` to the delegate unless it asks for recursion
+/// (`recursive="true"`), the server is not [`EcrfConfig::iterative_only`] and the delegate is
+/// one of [`EcrfConfig::peers`]; then [`Ecrf::step`] returns a [`Recursion`] (or `<loop>`
+/// when the delegate already is a `<via>` of the request's path, or this server itself).
+/// A findService answered here gets the request's `<via>`s followed by this server's own as
+/// its path (RFC 5222 Section 6); listServices, listServicesByLocation and
+/// getServiceBoundary carry this server's `<via>` only.
 #[derive(Debug, Clone)]
 pub struct Ecrf {
     areas: ServiceAreas,
@@ -80,10 +162,100 @@ impl Ecrf {
         &self.areas
     }
 
+    /// The settings.
+    pub fn config(&self) -> &EcrfConfig {
+        &self.cfg
+    }
+
+    /// The settings, to change (e.g. [`EcrfConfig::iterative_only`] for one scenario).
+    pub fn config_mut(&mut self) -> &mut EcrfConfig {
+        &mut self.cfg
+    }
+
     /// Answers one HTTP request body (a LoST request) with an HTTP answer, faults applied.
     /// LoST-level errors are `<errors>` documents with status 200 (RFC 5222 Section 13).
+    ///
+    /// Never recurses: where [`Ecrf::step`] would ask a peer, this answers the
+    /// `<redirect>` to it instead ([`Recursion::redirect`]), as RFC 5222 8.3.3 allows.
     pub fn handle(&self, body: &[u8]) -> ServiceReply {
-        let parsed = std::str::from_utf8(body)
+        match self.step(body) {
+            EcrfStep::Reply(r) => r,
+            EcrfStep::Recurse(r) => self.render(&LostMessage::Redirect(r.redirect)),
+        }
+    }
+
+    /// The first step of answering one HTTP request body (a LoST request): the answer
+    /// (as [`Ecrf::handle`]), or a [`Recursion`] to perform before [`Ecrf::recursed`] answers.
+    pub fn step(&self, body: &[u8]) -> EcrfStep {
+        match self.parse(body) {
+            Ok(msg) => match self.decide(&msg) {
+                Decision::Answer(a) => EcrfStep::Reply(self.render(&a)),
+                Decision::Recurse(r) => EcrfStep::Recurse(r),
+            },
+            Err((kind, e)) => {
+                EcrfStep::Reply(self.render(&LostMessage::Errors(self.error(kind, &e))))
+            }
+        }
+    }
+
+    /// The answer after a recursion step, from the peer's HTTP answer (`(status, body)`) or
+    /// why there was none. A LoST answer to a findService (`findServiceResponse`, `errors`,
+    /// `redirect`) with status 200 is passed back verbatim (RFC 5222 Section 6: the path is
+    /// not modified on the way back); an HTTP error or anything else is `<serverError>`; a
+    /// timeout or an unreachable peer is `<serverTimeout>`. Faults apply.
+    pub fn recursed(
+        &self,
+        r: &Recursion,
+        outcome: Result<(u16, String), RecurseFailure>,
+    ) -> ServiceReply {
+        let peer = format!("LoST server {} at {}", r.peer, r.url);
+        let fail = |kind, why: String| {
+            self.render(&LostMessage::Errors(
+                self.error(kind, &format!("{peer}: {why}")),
+            ))
+        };
+        let (status, body) = match outcome {
+            Err(RecurseFailure::Timeout) => {
+                return fail(
+                    ExceptionKind::ServerTimeout,
+                    format!("no answer within {:?}", r.timeout),
+                )
+            }
+            Err(RecurseFailure::Unreachable(why)) => {
+                return fail(ExceptionKind::ServerTimeout, format!("unreachable: {why}"))
+            }
+            Err(RecurseFailure::BadAnswer(why)) => return fail(ExceptionKind::ServerError, why),
+            Ok(x) => x,
+        };
+        if status != 200 {
+            return fail(
+                ExceptionKind::ServerError,
+                format!("answered HTTP {status}"),
+            );
+        }
+        match lost::parse_with(&body, &ParseOptions::lenient()) {
+            Ok(LostMessage::FindServiceResponse(mut resp)) if self.faults.path_incomplete => {
+                resp.path.vias.retain(|v| *v != self.cfg.source);
+                self.render(&LostMessage::FindServiceResponse(resp))
+            }
+            Ok(
+                LostMessage::FindServiceResponse(_)
+                | LostMessage::Errors(_)
+                | LostMessage::Redirect(_),
+            ) => self.render_xml(body),
+            Ok(_) => fail(
+                ExceptionKind::ServerError,
+                "answered a LoST message that does not answer findService".into(),
+            ),
+            Err(e) => fail(
+                ExceptionKind::ServerError,
+                format!("answered something that is not LoST: {e}"),
+            ),
+        }
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<LostMessage, (ExceptionKind, String)> {
+        std::str::from_utf8(body)
             .map_err(|e| (ExceptionKind::BadRequest, format!("body is not UTF-8: {e}")))
             .and_then(|s| {
                 lost::parse_with(s, &ParseOptions::lenient()).map_err(|e| {
@@ -97,19 +269,25 @@ impl Ecrf {
                     };
                     (kind, e.to_string())
                 })
-            });
-        let answer = match parsed {
-            Ok(msg) => self.answer(&msg),
-            Err((kind, e)) => LostMessage::Errors(self.error(kind, &e)),
-        };
-        self.render(&answer)
+            })
     }
 
-    /// The typed answer to a typed LoST request (no faults but `wrong-psap` and
-    /// `notfound-always`, which change content rather than encoding).
+    /// The typed answer to a typed LoST request (no faults but those that change content
+    /// rather than encoding: `wrong-psap`, `notfound-always`, the path and redirect faults).
+    /// Like [`Ecrf::handle`], answers a `<redirect>` where [`Ecrf::step`] would recurse.
     pub fn answer(&self, msg: &LostMessage) -> LostMessage {
-        match msg {
-            LostMessage::FindService(fs) => self.find_service(fs),
+        match self.decide(msg) {
+            Decision::Answer(a) => a,
+            Decision::Recurse(r) => LostMessage::Redirect(r.redirect),
+        }
+    }
+
+    fn decide(&self, msg: &LostMessage) -> Decision {
+        let msg = match msg {
+            LostMessage::FindService(fs) => return self.find_service(fs),
+            other => other,
+        };
+        Decision::Answer(match msg {
             LostMessage::ListServices(ls) => {
                 let services = match &ls.service {
                     None => self.areas.services(),
@@ -147,9 +325,9 @@ impl Ecrf {
                                 break;
                             }
                             Located::Invalid(why) => {
-                                return LostMessage::Errors(
+                                return Decision::Answer(LostMessage::Errors(
                                     self.error(ExceptionKind::LocationInvalid, &why),
-                                )
+                                ))
                             }
                             Located::Nowhere | Located::Unrecognized => {}
                         }
@@ -180,27 +358,53 @@ impl Ecrf {
                 "not a LoST request (findService, listServices, listServicesByLocation, \
                  getServiceBoundary)",
             )),
-        }
+        })
     }
 
-    fn find_service(&self, fs: &FindService) -> LostMessage {
+    fn find_service(&self, fs: &FindService) -> Decision {
+        if self.faults.redirect_loop {
+            return Decision::Answer(LostMessage::Redirect(Redirect {
+                target: self.cfg.source.clone(),
+                source: self.cfg.source.clone(),
+                message: Some(en("ask this server again (fault)")),
+                extensions: Vec::new(),
+            }));
+        }
+        Decision::Answer(match self.find_service_here(fs) {
+            Ok(answer) => answer,
+            Err((area, delegate)) => return self.delegated(fs, area, delegate),
+        })
+    }
+
+    /// The answer to a findService, or the delegated area its location lies in.
+    fn find_service_here<'a>(
+        &'a self,
+        fs: &FindService,
+    ) -> Result<LostMessage, (&'a ServiceArea, &'a str)> {
         let Some(service) = fs.service.as_deref() else {
-            return LostMessage::Errors(self.error(ExceptionKind::BadRequest, "no <service>"));
+            return Ok(LostMessage::Errors(
+                self.error(ExceptionKind::BadRequest, "no <service>"),
+            ));
         };
         if !self.areas.implements(service) {
-            return LostMessage::Errors(self.error(
+            return Ok(LostMessage::Errors(self.error(
                 ExceptionKind::ServiceNotImplemented,
                 &format!("{service} is not served here"),
-            ));
+            )));
         }
         if self.faults.notfound_always {
-            return LostMessage::Errors(self.error(ExceptionKind::NotFound, "no area (fault)"));
+            return Ok(LostMessage::Errors(
+                self.error(ExceptionKind::NotFound, "no area (fault)"),
+            ));
         }
         // RFC 5222 Section 8.3.2: use the first location the server understands.
         let mut unrecognized = Vec::new();
         for loc in &fs.locations {
             match self.locate(loc, service) {
                 Located::Area(area) => {
+                    if let Some(d) = area.delegate.as_deref() {
+                        return Err((area, d));
+                    }
                     let area = if self.faults.wrong_psap {
                         self.next_area(area)
                     } else {
@@ -210,16 +414,19 @@ impl Ecrf {
                     if fs.validate_location {
                         response.location_validation = self.validation(loc);
                     }
-                    return LostMessage::FindServiceResponse(response);
+                    response.path = self.direct_path(fs);
+                    return Ok(LostMessage::FindServiceResponse(response));
                 }
                 Located::Nowhere => {
-                    return LostMessage::Errors(self.error(
+                    return Ok(LostMessage::Errors(self.error(
                         ExceptionKind::NotFound,
                         &format!("no {service} area for location {:?}", loc.id),
-                    ))
+                    )))
                 }
                 Located::Invalid(why) => {
-                    return LostMessage::Errors(self.error(ExceptionKind::LocationInvalid, &why))
+                    return Ok(LostMessage::Errors(
+                        self.error(ExceptionKind::LocationInvalid, &why),
+                    ))
                 }
                 Located::Unrecognized => {
                     unrecognized.extend(loc.profile.clone());
@@ -233,7 +440,66 @@ impl Ecrf {
         if let Some(x) = e.exceptions.first_mut() {
             x.unsupported_profiles = unrecognized;
         }
-        LostMessage::Errors(e)
+        Ok(LostMessage::Errors(e))
+    }
+
+    /// A findService for a location in `area`, delegated to `delegate`: redirect, loop or
+    /// recursion (RFC 5222 8.3.3, Section 6).
+    fn delegated(&self, fs: &FindService, area: &ServiceArea, delegate: &str) -> Decision {
+        let redirect = Redirect {
+            target: delegate.to_owned(),
+            source: self.cfg.source.clone(),
+            message: Some(en(&format!("{} is served by {delegate}", area.id))),
+            extensions: Vec::new(),
+        };
+        let recurse = (fs.recursive && !self.cfg.iterative_only) || self.faults.recurses_always;
+        if !recurse {
+            return Decision::Answer(LostMessage::Redirect(redirect));
+        }
+        let mut vias = fs.path.as_ref().map(|p| p.vias.clone()).unwrap_or_default();
+        let seen = vias.iter().any(|v| v.eq_ignore_ascii_case(delegate))
+            || delegate.eq_ignore_ascii_case(&self.cfg.source);
+        if (seen && !self.faults.no_loop_detection) || vias.len() >= MAX_PATH_VIAS {
+            return Decision::Answer(LostMessage::Errors(self.error(
+                ExceptionKind::Loop,
+                &format!(
+                    "{} is served by {delegate}, which is already in the path ({})",
+                    area.id,
+                    vias.join(" ")
+                ),
+            )));
+        }
+        let Some(url) = self.cfg.peers.get(delegate) else {
+            return Decision::Answer(LostMessage::Redirect(redirect));
+        };
+        if vias.last() != Some(&self.cfg.source) {
+            vias.push(self.cfg.source.clone());
+        }
+        let forward = FindService {
+            recursive: true,
+            path: Some(Path { vias }),
+            ..fs.clone()
+        };
+        Decision::Recurse(Recursion {
+            peer: delegate.to_owned(),
+            url: url.clone(),
+            body: forward.to_xml(),
+            timeout: self.cfg.recursion_timeout,
+            redirect,
+        })
+    }
+
+    /// The path of a findService answered here: the request's `<via>`s, then this server's
+    /// own unless it is last already (RFC 5222 Section 6).
+    fn direct_path(&self, fs: &FindService) -> Path {
+        if self.faults.path_incomplete {
+            return Path { vias: Vec::new() };
+        }
+        let mut vias = fs.path.as_ref().map(|p| p.vias.clone()).unwrap_or_default();
+        if vias.last() != Some(&self.cfg.source) {
+            vias.push(self.cfg.source.clone());
+        }
+        Path { vias }
     }
 
     fn locate(&self, loc: &Location, service: &str) -> Located<'_> {
@@ -283,16 +549,13 @@ impl Ecrf {
         Some(v)
     }
 
+    /// The next area after `area` in file order (wrapping) that is not delegated.
     fn next_area<'a>(&'a self, area: &'a ServiceArea) -> &'a ServiceArea {
-        let i = self
-            .areas
-            .areas
-            .iter()
-            .position(|a| a.id == area.id)
-            .unwrap_or(0);
-        self.areas
-            .areas
-            .get((i + 1) % self.areas.areas.len().max(1))
+        let all = &self.areas.areas;
+        let i = all.iter().position(|a| a.id == area.id).unwrap_or(0);
+        (1..=all.len())
+            .filter_map(|k| all.get((i + k) % all.len()))
+            .find(|a| a.delegate.is_none())
             .unwrap_or(area)
     }
 
@@ -377,13 +640,17 @@ impl Ecrf {
     }
 
     fn render(&self, answer: &LostMessage) -> ServiceReply {
+        self.render_xml(answer.to_xml())
+    }
+
+    /// The HTTP answer with LoST document `xml`, faults applied.
+    fn render_xml(&self, mut xml: String) -> ServiceReply {
         let f = &self.faults;
         let mut reply = if f.http_error {
             ServiceReply::status(500, None, String::new())
         } else if f.not_xml {
             ServiceReply::ok(MIME_LOST, "ECRF fault: this body is not XML\n".into())
         } else {
-            let mut xml = answer.to_xml();
             if f.wrong_namespace {
                 xml = xml.replace(NS_LOST, "urn:ietf:params:xml:ns:lost2");
             }
@@ -403,6 +670,14 @@ impl Ecrf {
     }
 }
 
+/// An English LoST message attribute.
+fn en(text: &str) -> Message {
+    Message {
+        text: text.to_owned(),
+        lang: Some("en".into()),
+    }
+}
+
 /// A service boundary whose coordinates are far outside WGS 84 ranges (1e300 degrees, written
 /// out in full: 301 digits each).
 fn oversize_boundary() -> ServiceBoundary {
@@ -418,5 +693,350 @@ fn oversize_boundary() -> ServiceBoundary {
             })),
             in_gml_location: false,
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{fill_template, SAMPLE_AREAS, SAMPLE_FOREST_CHILD, SAMPLE_FOREST_CHILD_SOURCE};
+
+    const PSAP_A: &str = "sip:psap-a@127.0.0.1:5070";
+    const PSAP_B: &str = "sip:psap-b@127.0.0.1:5071";
+    const TOP: &str = "ecrf.lmpe-harness.test";
+    const CHILD: &str = SAMPLE_FOREST_CHILD_SOURCE;
+    const CHILD_URL: &str = "http://127.0.0.1:7001/lost";
+    /// In area C (delegated) and in area A.
+    const IN_C: (f64, f64) = (48.2, 17.0);
+    const IN_A: (f64, f64) = (48.2, 16.2);
+
+    fn areas(text: &str) -> ServiceAreas {
+        fill_template(text, &[("PSAP_A", PSAP_A), ("PSAP_B", PSAP_B)])
+            .ok()
+            .and_then(|t| ServiceAreas::from_geojson(&t).ok())
+            .unwrap_or_default()
+    }
+
+    fn top_cfg() -> EcrfConfig {
+        EcrfConfig {
+            peers: [(CHILD.to_owned(), CHILD_URL.to_owned())].into(),
+            ..EcrfConfig::default()
+        }
+    }
+
+    fn top_with(cfg: EcrfConfig, fault: Option<&str>) -> Ecrf {
+        let mut e = Ecrf::new(areas(SAMPLE_AREAS), cfg);
+        if let Some(f) = fault {
+            e.set_faults(EcrfFaults::from_name(f).unwrap_or_default());
+        }
+        e
+    }
+
+    fn top() -> Ecrf {
+        top_with(top_cfg(), None)
+    }
+
+    fn child() -> Ecrf {
+        Ecrf::new(
+            areas(SAMPLE_FOREST_CHILD),
+            EcrfConfig {
+                source: CHILD.into(),
+                ..EcrfConfig::default()
+            },
+        )
+    }
+
+    /// A findService for a point, built with the typed codec.
+    fn find_service(at: (f64, f64), recursive: bool, path: &[&str]) -> String {
+        let xml = format!(
+            r#"<findService xmlns="urn:ietf:params:xml:ns:lost1"><location id="loc1" profile="geodetic-2d"><gml:Point xmlns:gml="http://www.opengis.net/gml" srsName="urn:ogc:def:crs:EPSG::4326"><gml:pos>{} {}</gml:pos></gml:Point></location><service>urn:service:sos</service></findService>"#,
+            at.0, at.1
+        );
+        let Ok(LostMessage::FindService(mut fs)) = lost::parse(&xml) else {
+            panic!("test request does not parse");
+        };
+        fs.recursive = recursive;
+        fs.path = (!path.is_empty()).then(|| Path {
+            vias: path.iter().map(|v| (*v).to_owned()).collect(),
+        });
+        fs.to_xml()
+    }
+
+    fn parse(r: &ServiceReply) -> LostMessage {
+        assert_eq!(r.status, 200, "{r:?}");
+        lost::parse(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
+    }
+
+    fn reply(s: EcrfStep) -> LostMessage {
+        match s {
+            EcrfStep::Reply(r) => parse(&r),
+            EcrfStep::Recurse(r) => panic!("recursion, not an answer: {r:?}"),
+        }
+    }
+
+    fn recursion(s: EcrfStep) -> Recursion {
+        match s {
+            EcrfStep::Recurse(r) => r,
+            EcrfStep::Reply(r) => panic!("an answer, not a recursion: {r:?}"),
+        }
+    }
+
+    fn error_kind(m: &LostMessage) -> Option<ExceptionKind> {
+        match m {
+            LostMessage::Errors(e) => e.exceptions.first().map(|x| x.kind),
+            _ => None,
+        }
+    }
+
+    fn vias(m: &LostMessage) -> Vec<String> {
+        match m {
+            LostMessage::FindServiceResponse(r) => r.path.vias.clone(),
+            other => panic!("not a findServiceResponse: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn iterative_answers_a_redirect_to_the_delegate() {
+        for (e, recursive) in [
+            (top(), false),
+            (top_with(EcrfConfig::default(), None), true), // peer unknown
+            (
+                top_with(
+                    EcrfConfig {
+                        iterative_only: true,
+                        ..top_cfg()
+                    },
+                    None,
+                ),
+                true,
+            ),
+        ] {
+            let m = reply(e.step(find_service(IN_C, recursive, &[]).as_bytes()));
+            let LostMessage::Redirect(r) = m else {
+                panic!("not a redirect: {m:?}")
+            };
+            assert_eq!(r.target, CHILD);
+            assert_eq!(r.source, TOP);
+            assert_eq!(
+                r.message.and_then(|m| m.lang).as_deref(),
+                Some("en"),
+                "message with xml:lang"
+            );
+        }
+    }
+
+    #[test]
+    fn recursive_forwards_with_the_path_and_passes_the_answer_back_verbatim() {
+        let top = top();
+        let r = recursion(top.step(find_service(IN_C, true, &[]).as_bytes()));
+        assert_eq!(r.peer, CHILD);
+        assert_eq!(r.url, CHILD_URL);
+        assert_eq!(r.timeout, RECURSION_TIMEOUT);
+        let Ok(LostMessage::FindService(fwd)) = lost::parse(&r.body) else {
+            panic!("forwarded request: {}", r.body)
+        };
+        assert!(fwd.recursive);
+        assert_eq!(fwd.service.as_deref(), Some("urn:service:sos"));
+        assert_eq!(fwd.locations.len(), 1);
+        assert_eq!(fwd.path.map(|p| p.vias), Some(vec![TOP.to_owned()]));
+
+        // The child answers the forwarded request itself: path [top, child].
+        let answer = child().handle(r.body.as_bytes());
+        let reply = top.recursed(&r, Ok((200, answer.body.clone())));
+        assert_eq!(reply.body, answer.body, "verbatim");
+        let m = parse(&reply);
+        assert_eq!(vias(&m), [TOP, CHILD]);
+        let LostMessage::FindServiceResponse(f) = m else {
+            unreachable!()
+        };
+        assert_eq!(f.mappings[0].uris, [PSAP_B]);
+        assert_eq!(f.mappings[0].source, CHILD);
+
+        // Errors and redirects of the peer come back verbatim too.
+        for peer_answer in [
+            LostMessage::Errors(LostErrors::single(CHILD, ExceptionKind::NotFound, "x")),
+            LostMessage::Redirect(Redirect {
+                target: "elsewhere.example".into(),
+                source: CHILD.into(),
+                message: None,
+                extensions: Vec::new(),
+            }),
+        ] {
+            let body = peer_answer.to_xml();
+            assert_eq!(top.recursed(&r, Ok((200, body.clone()))).body, body);
+        }
+        // handle() does not recurse: the redirect instead.
+        let m = parse(&top.handle(find_service(IN_C, true, &[]).as_bytes()));
+        assert!(
+            matches!(m, LostMessage::Redirect(ref x) if x.target == CHILD),
+            "{m:?}"
+        );
+        assert!(matches!(
+            top.answer(
+                &lost::parse(&find_service(IN_C, true, &[])).unwrap_or_else(|e| panic!("{e}"))
+            ),
+            LostMessage::Redirect(_)
+        ));
+    }
+
+    #[test]
+    fn failed_recursion_is_server_timeout_or_server_error() {
+        let top = top();
+        let r = recursion(top.step(find_service(IN_C, true, &[]).as_bytes()));
+        let kind = |o| error_kind(&parse(&top.recursed(&r, o)));
+        assert_eq!(
+            kind(Err(RecurseFailure::Timeout)),
+            Some(ExceptionKind::ServerTimeout)
+        );
+        assert_eq!(
+            kind(Err(RecurseFailure::Unreachable("refused".into()))),
+            Some(ExceptionKind::ServerTimeout)
+        );
+        assert_eq!(
+            kind(Err(RecurseFailure::BadAnswer("too large".into()))),
+            Some(ExceptionKind::ServerError)
+        );
+        let list = LostMessage::ListServicesResponse(ListServicesResponse {
+            services: vec!["urn:service:sos".into()],
+            warnings: Vec::new(),
+            path: Path {
+                vias: vec![CHILD.into()],
+            },
+            extensions: Vec::new(),
+        })
+        .to_xml();
+        let ok = child().handle(r.body.as_bytes()).body;
+        for (status, body) in [
+            (500, String::new()),
+            (404, ok.clone()),
+            (200, "not XML".into()),
+            (200, "<a/>".into()),
+            (200, ok.replace(NS_LOST, "urn:x")),
+            (200, list),
+        ] {
+            assert_eq!(
+                kind(Ok((status, body.clone()))),
+                Some(ExceptionKind::ServerError),
+                "{status} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_delegate_in_the_path_is_a_loop() {
+        let top = top();
+        for path in [&[CHILD][..], &["x.example", CHILD]] {
+            let m = reply(top.step(find_service(IN_C, true, path).as_bytes()));
+            assert_eq!(error_kind(&m), Some(ExceptionKind::Loop), "{path:?}");
+        }
+        // Delegated to itself.
+        let mut own = areas(SAMPLE_AREAS);
+        for a in &mut own.areas {
+            if a.delegate.is_some() {
+                a.delegate = Some(TOP.into());
+            }
+        }
+        let e = Ecrf::new(
+            own,
+            EcrfConfig {
+                peers: [(TOP.to_owned(), CHILD_URL.to_owned())].into(),
+                ..EcrfConfig::default()
+            },
+        );
+        let m = reply(e.step(find_service(IN_C, true, &[]).as_bytes()));
+        assert_eq!(error_kind(&m), Some(ExceptionKind::Loop));
+        // Iteratively, a redirect all the same (the querier's business).
+        let m = reply(top.step(find_service(IN_C, false, &[CHILD]).as_bytes()));
+        assert!(matches!(m, LostMessage::Redirect(_)), "{m:?}");
+    }
+
+    #[test]
+    fn direct_answers_extend_the_request_path() {
+        let top = top();
+        let at = |path: &[&str]| vias(&reply(top.step(find_service(IN_A, true, path).as_bytes())));
+        assert_eq!(at(&[]), [TOP]);
+        assert_eq!(at(&["a.example"]), ["a.example", TOP]);
+        assert_eq!(at(&["a.example", TOP]), ["a.example", TOP]);
+        // Other queries: this server's via only.
+        let ls = top.answer(&LostMessage::ListServices(lost::ListServices {
+            service: None,
+            path: Some(Path {
+                vias: vec!["a.example".into()],
+            }),
+            extensions: Vec::new(),
+        }));
+        assert!(matches!(ls, LostMessage::ListServicesResponse(ref r) if r.path.vias == [TOP]));
+    }
+
+    #[test]
+    fn delegated_area_in_other_queries() {
+        let top = top();
+        let lsl = find_service(IN_C, false, &[])
+            .replace("<findService", "<listServicesByLocation")
+            .replace("</findService>", "</listServicesByLocation>")
+            .replace("<service>urn:service:sos</service>", "");
+        let m = parse(&top.handle(lsl.as_bytes()));
+        assert!(
+            matches!(&m, LostMessage::ListServicesByLocationResponse(r) if r.services == ["urn:service:sos"]),
+            "{m:?}"
+        );
+        let gsb = r#"<getServiceBoundary xmlns="urn:ietf:params:xml:ns:lost1" key="area-c"/>"#;
+        let m = parse(&top.handle(gsb.as_bytes()));
+        assert!(
+            matches!(&m, LostMessage::GetServiceBoundaryResponse(r) if r.boundaries[0].contains(48.2, 17.0)),
+            "{m:?}"
+        );
+        // wrong-psap skips the delegated area: B → A.
+        let e = top_with(top_cfg(), Some("ecrf-wrong-psap"));
+        let m = reply(e.step(find_service((48.2, 16.6), false, &[]).as_bytes()));
+        assert!(
+            matches!(&m, LostMessage::FindServiceResponse(r) if r.mappings[0].uris == [PSAP_A]),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn forest_faults_change_the_outcome() {
+        // ecrf-redirect-loop: a redirect to itself, for every findService.
+        let e = top_with(top_cfg(), Some("ecrf-redirect-loop"));
+        for at in [IN_A, IN_C] {
+            let m = reply(e.step(find_service(at, true, &[]).as_bytes()));
+            assert!(
+                matches!(&m, LostMessage::Redirect(r) if r.target == TOP && r.source == TOP),
+                "{m:?}"
+            );
+        }
+        // ecrf-recurses-always: recursion although recursive="false".
+        let e = top_with(top_cfg(), Some("ecrf-recurses-always"));
+        let r = recursion(e.step(find_service(IN_C, false, &[]).as_bytes()));
+        assert_eq!(r.url, CHILD_URL);
+        // ecrf-no-loop-detection: recursion with the delegate already in the path, until
+        // MAX_PATH_VIAS.
+        let e = top_with(top_cfg(), Some("ecrf-no-loop-detection"));
+        let r = recursion(e.step(find_service(IN_C, true, &[CHILD]).as_bytes()));
+        let Ok(LostMessage::FindService(fwd)) = lost::parse(&r.body) else {
+            panic!("{}", r.body)
+        };
+        assert_eq!(
+            fwd.path.map(|p| p.vias),
+            Some(vec![CHILD.into(), TOP.into()])
+        );
+        let long: Vec<&str> = std::iter::repeat_n(CHILD, MAX_PATH_VIAS).collect();
+        let m = reply(e.step(find_service(IN_C, true, &long).as_bytes()));
+        assert_eq!(error_kind(&m), Some(ExceptionKind::Loop));
+        // ecrf-path-incomplete: the recursive answer loses this server's via, a direct
+        // answer has none.
+        let e = top_with(top_cfg(), Some("ecrf-path-incomplete"));
+        let r = recursion(e.step(find_service(IN_C, true, &[]).as_bytes()));
+        let answer = child().handle(r.body.as_bytes()).body;
+        assert_eq!(vias(&parse(&e.recursed(&r, Ok((200, answer))))), [CHILD]);
+        let direct = e.handle(find_service(IN_A, false, &[]).as_bytes());
+        assert!(lost::parse(&direct.body).is_err(), "{}", direct.body);
+        assert!(!direct.body.contains("via"), "{}", direct.body);
+        // Encoding faults apply to recursive answers too.
+        let e = top_with(top_cfg(), Some("ecrf-http-error"));
+        let r = recursion(e.step(find_service(IN_C, true, &[]).as_bytes()));
+        let answer = child().handle(r.body.as_bytes()).body;
+        assert_eq!(e.recursed(&r, Ok((200, answer))).status, 500);
     }
 }

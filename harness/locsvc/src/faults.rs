@@ -43,11 +43,23 @@ pub struct EcrfFaults {
     /// Write the element names of `locationValidation` unqualified (`<valid>country A1</valid>`,
     /// the RFC 5222 Fig. 6 defect that RFC 6848 Section 6 corrects).
     pub unqualified_validation: bool,
+    /// Answer every findService with a `<redirect>` whose `target` is this server's own
+    /// source (a redirect loop).
+    pub redirect_loop: bool,
+    /// Recurse to the delegate's peer even when the request says `recursive="false"`
+    /// (RFC 5222 8.3.3: the server "MUST NOT recurse if the attribute is false").
+    pub recurses_always: bool,
+    /// Leave this server's `<via>` out of the path: a recursive answer is passed back with
+    /// it removed, a direct answer has no `<via>` at all (RFC 5222 Section 6).
+    pub path_incomplete: bool,
+    /// Recurse even when the delegate is already a `<via>` of the request's path (no
+    /// `<loop>` error; a hard limit of [`crate::MAX_PATH_VIAS`] still ends the recursion).
+    pub no_loop_detection: bool,
 }
 
 impl EcrfFaults {
     /// Names accepted by [`EcrfFaults::from_name`].
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 13] = [
         "ecrf-not-xml",
         "ecrf-malformed-xml",
         "ecrf-wrong-namespace",
@@ -57,6 +69,10 @@ impl EcrfFaults {
         "ecrf-notfound-always",
         "ecrf-http-error",
         "ecrf-unqualified-validation",
+        "ecrf-redirect-loop",
+        "ecrf-recurses-always",
+        "ecrf-path-incomplete",
+        "ecrf-no-loop-detection",
     ];
 
     /// A single fault by name (`ecrf-slow` waits [`SLOW_DELAY`], `ecrf-slow:N` N seconds).
@@ -76,6 +92,10 @@ impl EcrfFaults {
             "ecrf-notfound-always" => f.notfound_always = true,
             "ecrf-http-error" => f.http_error = true,
             "ecrf-unqualified-validation" => f.unqualified_validation = true,
+            "ecrf-redirect-loop" => f.redirect_loop = true,
+            "ecrf-recurses-always" => f.recurses_always = true,
+            "ecrf-path-incomplete" => f.path_incomplete = true,
+            "ecrf-no-loop-detection" => f.no_loop_detection = true,
             _ => return Err(LocsvcError::UnknownFault(name.to_owned())),
         }
         Ok(f)
@@ -133,9 +153,15 @@ mod tests {
 
     #[test]
     fn every_name_parses_to_a_distinct_fault() {
+        let mut seen = Vec::new();
         for n in EcrfFaults::NAMES {
             let f = EcrfFaults::from_name(n).ok();
-            assert!(f.is_some_and(|f| f != EcrfFaults::default()), "{n}");
+            assert!(
+                f.as_ref().is_some_and(|f| *f != EcrfFaults::default()),
+                "{n}"
+            );
+            assert!(!seen.contains(&f), "{n} is not distinct");
+            seen.push(f);
         }
         for n in LisFaults::NAMES {
             let f = LisFaults::from_name(n).ok();

@@ -20,6 +20,13 @@
 //! `lis-slow:N` with a delay in seconds). The `lmpe-locsvc` binary serves both services
 //! stand-alone.
 //!
+//! LoST forest (RFC 5222 8.3.3): an area may be delegated to another LoST server (GeoJSON
+//! property `delegate`, [`ServiceArea::delegate`]); the ECRF answers a findService for it
+//! with a `<redirect>` (iterative) or, for `recursive="true"` and a delegate listed in
+//! [`EcrfConfig::peers`], by asking that server ([`Ecrf::step`] → [`EcrfStep::Recurse`], the
+//! HTTP binding POSTs and hands the outcome to [`Ecrf::recursed`]), with `<loop>` detection
+//! on the request's `<path>`. [`SAMPLE_AREAS`] delegates area C to [`SAMPLE_FOREST_CHILD`].
+//!
 //! [`client::LocClient`] is the other side: a small HTTP client for HELD and LoST requests
 //! (the harness's ESRP glue and its LIS/ECRF conformance checks), recording into an [`HttpLog`].
 //!
@@ -45,7 +52,9 @@ mod reply;
 mod template;
 
 pub use areas::{CivicKey, ServiceArea, ServiceAreas};
-pub use ecrf::{Ecrf, EcrfConfig};
+pub use ecrf::{
+    Ecrf, EcrfConfig, EcrfStep, RecurseFailure, Recursion, MAX_PATH_VIAS, RECURSION_TIMEOUT,
+};
 pub use error::LocsvcError;
 pub use faults::{EcrfFaults, LisFaults, SLOW_DELAY};
 pub use lis::{DeviceEntry, DeviceLocation, Lis, LisConfig, LisTable};
@@ -53,7 +62,16 @@ pub use log::{HttpDirection, HttpLog, HttpRecord};
 pub use reply::ServiceReply;
 pub use template::fill_template;
 
-/// The sample service boundaries (two adjacent PSAP areas, `${PSAP_A}`/`${PSAP_B}` URIs).
+/// The sample service boundaries (WGS 84, `${PSAP_A}`/`${PSAP_B}` URIs): area A
+/// (16.0-16.4 E, 48.0-48.4 N) → `${PSAP_A}`, area B (16.4-16.8 E, 48.0-48.4 N) →
+/// `${PSAP_B}`, and area C (16.8-17.2 E, 48.0-48.4 N), delegated to the LoST server
+/// [`SAMPLE_FOREST_CHILD_SOURCE`] (see [`SAMPLE_FOREST_CHILD`]).
 pub const SAMPLE_AREAS: &str = include_str!("../data/areas.geojson");
+/// The application unique string that area C of [`SAMPLE_AREAS`] is delegated to.
+pub const SAMPLE_FOREST_CHILD_SOURCE: &str = "ecrf-c.lmpe.test";
+/// The service boundaries of the child ECRF of the sample forest (run it with
+/// `EcrfConfig { source: SAMPLE_FOREST_CHILD_SOURCE, .. }`): area C (16.8-17.2 E,
+/// 48.0-48.4 N, id `area-c`) → `${PSAP_B}`.
+pub const SAMPLE_FOREST_CHILD: &str = include_str!("../data/forest-child.geojson");
 /// The sample LIS table.
 pub const SAMPLE_LIS: &str = include_str!("../data/lis.json");

@@ -508,6 +508,10 @@ impl Lis {
             LocationObject::Civic(c) => map_civic(&self.areas, c, service),
             LocationObject::Other(_) => None,
         })?;
+        // A delegated area has no PSAP URI here: no routing information.
+        if area.uris.is_empty() {
+            return None;
+        }
         Some(RoutingInformation {
             services: vec![RoutingService {
                 service_uri: service.to_owned(),
