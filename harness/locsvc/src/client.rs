@@ -19,6 +19,15 @@ use crate::{HttpDirection, HttpLog, HttpRecord, LocsvcError};
 /// Largest answer body accepted (4 MiB).
 pub const MAX_ANSWER: usize = 4 * 1024 * 1024;
 
+/// The start of the `reason` of a [`LocsvcError::Http`] when the answer exceeded
+/// [`MAX_ANSWER`].
+const TOO_LARGE: &str = "answer larger than";
+
+/// Whether the `reason` of a [`LocsvcError::Http`] says the answer was larger than [`MAX_ANSWER`].
+pub(crate) fn is_too_large(reason: &str) -> bool {
+    reason.starts_with(TOO_LARGE)
+}
+
 /// One HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientResponse {
@@ -127,7 +136,7 @@ impl LocClient {
             let bytes = match Limited::new(body, MAX_ANSWER).collect().await {
                 Ok(c) => c.to_bytes().to_vec(),
                 Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                    return Err(http(format!("answer larger than {MAX_ANSWER} bytes")))
+                    return Err(http(format!("{TOO_LARGE} {MAX_ANSWER} bytes")))
                 }
                 Err(e) => return Err(http(format!("reading the answer: {e}"))),
             };

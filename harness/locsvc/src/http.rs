@@ -1,6 +1,12 @@
 //! The HTTP binding: the ECRF on `POST /lost` (`application/lost+xml`), the LIS on
 //! `POST /held` and its location URIs on `POST /loc/<token>` (`application/held+xml`), every
 //! HTTP message recorded in an [`HttpLog`]. The only module here that does I/O.
+//!
+//! When the ECRF recurses ([`crate::EcrfStep::Recurse`], RFC 5222 8.3.3) the server POSTs the
+//! forwarded findService to the peer with a [`LocClient`] (bounded by
+//! [`crate::EcrfConfig::recursion_timeout`] and [`crate::client::MAX_ANSWER`]), records that
+//! exchange in the same log with the note [`PEER_NOTE`], and answers with
+//! [`crate::Ecrf::recursed`].
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,7 +21,15 @@ use lmpe_location::{MIME_HELD, MIME_LOST};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::{Ecrf, HttpDirection, HttpLog, HttpRecord, Lis, LocsvcError, ServiceReply};
+use crate::client::LocClient;
+use crate::{
+    Ecrf, EcrfStep, HttpDirection, HttpLog, HttpRecord, Lis, LocsvcError, RecurseFailure,
+    Recursion, ServiceReply,
+};
+
+/// [`HttpRecord::note`] of the ECRF's own request to a peer LoST server and of the peer's
+/// answer (a failed exchange: the note followed by `: <why>`).
+pub const PEER_NOTE: &str = "ECRF -> peer";
 
 /// The services behind one HTTP server (either may be absent: 404).
 #[derive(Debug, Default)]
@@ -37,6 +51,7 @@ struct AppState {
     services: Shared,
     log: HttpLog,
     local: SocketAddr,
+    peer_client: LocClient,
 }
 
 /// A running LIS/ECRF HTTP server; stops when dropped.
@@ -101,6 +116,7 @@ pub async fn serve(addr: SocketAddr, mut services: LocServices) -> Result<HttpSe
     let services: Shared = Arc::new(Mutex::new(services));
     let state = AppState {
         services: services.clone(),
+        peer_client: LocClient::new(log.clone(), PEER_NOTE),
         log: log.clone(),
         local,
     };
@@ -159,7 +175,7 @@ fn service_name(path: &str) -> &'static str {
     }
 }
 
-/// Routes one request to the sans-IO service.
+/// Routes one request to the sans-IO service: the answer, or an ECRF recursion step.
 fn dispatch(
     st: &AppState,
     method: &Method,
@@ -167,10 +183,11 @@ fn dispatch(
     ctype: &str,
     body: &[u8],
     peer: SocketAddr,
-) -> ServiceReply {
-    let not_found = || ServiceReply::status(404, None, String::new());
+) -> EcrfStep {
+    let reply = EcrfStep::Reply;
+    let not_found = || reply(ServiceReply::status(404, None, String::new()));
     if method != Method::POST {
-        return ServiceReply::status(405, None, String::new());
+        return reply(ServiceReply::status(405, None, String::new()));
     }
     let mut s = lock(&st.services);
     if path == "/lost" {
@@ -178,9 +195,9 @@ fn dispatch(
             return not_found();
         };
         if ctype != MIME_LOST {
-            return ServiceReply::status(415, None, String::new());
+            return reply(ServiceReply::status(415, None, String::new()));
         }
-        return ecrf.handle(body);
+        return ecrf.step(body);
     }
     if path == "/held" || path.starts_with("/loc/") {
         let Some(lis) = s.lis.as_mut() else {
@@ -188,11 +205,33 @@ fn dispatch(
         };
         // A dereference may come without a body (and so without a type).
         if ctype != MIME_HELD && !(path.starts_with("/loc/") && body.is_empty()) {
-            return ServiceReply::status(415, None, String::new());
+            return reply(ServiceReply::status(415, None, String::new()));
         }
-        return lis.handle(path, body, peer.ip());
+        return reply(lis.handle(path, body, peer.ip()));
     }
     not_found()
+}
+
+/// Performs an ECRF recursion step: POSTs the forwarded findService to the peer and lets the
+/// ECRF answer from the outcome.
+async fn recurse(st: &AppState, r: &Recursion) -> ServiceReply {
+    let outcome = st
+        .peer_client
+        .post(&r.url, MIME_LOST, r.body.clone().into_bytes(), r.timeout)
+        .await
+        .map(|resp| (resp.status, resp.body))
+        .map_err(|e| match e {
+            LocsvcError::Timeout { .. } => RecurseFailure::Timeout,
+            LocsvcError::Http { ref reason, .. } if crate::client::is_too_large(reason) => {
+                RecurseFailure::BadAnswer(e.to_string())
+            }
+            other => RecurseFailure::Unreachable(other.to_string()),
+        });
+    let s = lock(&st.services);
+    match s.ecrf.as_ref() {
+        Some(ecrf) => ecrf.recursed(r, outcome),
+        None => ServiceReply::status(404, None, String::new()),
+    }
 }
 
 async fn handle(
@@ -215,7 +254,10 @@ async fn handle(
         body: String::from_utf8_lossy(&body).into_owned(),
         note: service_name(uri.path()).into(),
     });
-    let reply = dispatch(&st, &method, uri.path(), &media_type(&headers), &body, peer);
+    let reply = match dispatch(&st, &method, uri.path(), &media_type(&headers), &body, peer) {
+        EcrfStep::Reply(r) => r,
+        EcrfStep::Recurse(r) => recurse(&st, &r).await,
+    };
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
