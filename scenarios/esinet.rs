@@ -44,6 +44,11 @@ pub(crate) struct Faults {
     /// first position of its shape) before asking the ECRF, as an ESRP that understands only
     /// points would.
     pub(crate) esrp_points_only: bool,
+    /// RFC 5222 8.3.3 / 13.3: the ESRP treats a LoST `<redirect>` as a failed lookup instead of
+    /// asking the server it names.
+    pub(crate) esrp_ignores_redirect: bool,
+    /// RFC 5222 6: the ESRP follows redirects without a loop check (up to 50).
+    pub(crate) esrp_redirect_loops: bool,
 }
 
 impl Faults {
@@ -64,6 +69,10 @@ impl Faults {
             f.bcf_short_session_timeout = true;
         } else if name == "esrp-points-only" {
             f.esrp_points_only = true;
+        } else if name == "esrp-ignores-redirect" {
+            f.esrp_ignores_redirect = true;
+        } else if name == "esrp-redirect-loops" {
+            f.esrp_redirect_loops = true;
         } else if let Some((element, p)) = ProxyFaults::by_name(name) {
             if element == "bcf" {
                 f.bcf = p;
@@ -72,7 +81,7 @@ impl Faults {
             }
         } else {
             return Err(format!(
-                "unknown fault {name:?}; known: {}, bcf-trusts-unknown-ca, bcf-short-session-timeout, esrp-points-only, {}, {}, {}, {} (ecrf-slow:N and lis-slow:N take seconds)",
+                "unknown fault {name:?}; known: {}, bcf-trusts-unknown-ca, bcf-short-session-timeout, esrp-points-only, esrp-ignores-redirect, esrp-redirect-loops, {}, {}, {}, {} (ecrf-slow:N and lis-slow:N take seconds)",
                 PsapFaults::NAMES.join(", "),
                 ProxyFaults::NAMES.join(", "),
                 AppFaults::NAMES.join(", "),
@@ -165,6 +174,8 @@ pub(crate) struct EmbeddedEsinet {
     pub(crate) transferor: TransferorService,
     /// The embedded ECRF and LIS (with location routing).
     pub(crate) locsvc: Option<lmpe_locsvc::http::HttpServer>,
+    /// The second LoST server of the forest (area C), which the ECRF redirects or recurses to.
+    pub(crate) locsvc_child: Option<lmpe_locsvc::http::HttpServer>,
     /// The ESRP's HTTP client (its lookups).
     pub(crate) loc_client: lmpe_locsvc::client::LocClient,
     /// The task performing the ESRP's lookups.
@@ -325,9 +336,10 @@ impl EmbeddedEsinet {
         // reference PSAP B (or the one in the options); the static routes stay for requests
         // without a location.
         let loc_client = crate::location::esrp_client();
-        let (locsvc, glue) = if opts.location_routing {
+        let (locsvc, locsvc_child, glue) = if opts.location_routing {
             let b = opts.psap_b_override.unwrap_or(psap_b_addr);
-            let server = crate::location::start_services(
+            let servers = crate::location::start_services(
+                any_local(),
                 any_local(),
                 &format!("sip:psap@{route_to}"),
                 &format!("sip:psap-b@{b}"),
@@ -342,18 +354,21 @@ impl EmbeddedEsinet {
                 .await
                 .map_err(|e| e.to_string())?;
             let targets = LookupTargets {
-                ecrf: (!opts.lis_routing_only).then(|| server.url("/lost")),
-                lis: Some(server.url("/held")),
+                ecrf: (!opts.lis_routing_only).then(|| servers.main.url("/lost")),
+                lis: Some(servers.main.url("/held")),
                 // The ESRP's own lookup timeout bounds the wait; the HTTP budget is longer so
                 // that the fault esrp-no-lookup-timeout shows.
                 timeout: Duration::from_secs(30),
                 points_only: opts.faults.esrp_points_only,
+                lost_servers: crate::location::lost_servers(&servers),
+                ignores_redirect: opts.faults.esrp_ignores_redirect,
+                redirect_loops: opts.faults.esrp_redirect_loops,
             };
             let glue =
                 crate::location::spawn_glue(esrp.clone(), targets, loc_client.clone()).await?;
-            (Some(server), Some(glue))
+            (Some(servers.main), Some(servers.child), Some(glue))
         } else {
-            (None, None)
+            (None, None, None)
         };
         let extra_users = opts.extra_users.clone();
         let capacity = opts.bcf_service_interval;
@@ -383,6 +398,7 @@ impl EmbeddedEsinet {
             transferee,
             transferor,
             locsvc,
+            locsvc_child,
             loc_client,
             glue,
         })
@@ -391,7 +407,7 @@ impl EmbeddedEsinet {
     /// Every HTTP message of the ECRF/LIS (server side) and of the ESRP's lookups (client side).
     pub(crate) fn take_loc_http(&self) -> Vec<lmpe_locsvc::HttpRecord> {
         let mut v = self.loc_client.log().take();
-        if let Some(s) = &self.locsvc {
+        for s in [&self.locsvc, &self.locsvc_child].into_iter().flatten() {
             v.extend(s.log().take());
         }
         v

@@ -17,7 +17,7 @@ use lmpe_locsvc::client::LocClient;
 use lmpe_locsvc::http::{serve, HttpServer, LocServices};
 use lmpe_locsvc::{
     fill_template, Ecrf, EcrfConfig, EcrfFaults, HttpLog, Lis, LisConfig, LisFaults, LisTable,
-    ServiceAreas, SAMPLE_AREAS, SAMPLE_LIS,
+    ServiceAreas, SAMPLE_AREAS, SAMPLE_FOREST_CHILD, SAMPLE_FOREST_CHILD_SOURCE, SAMPLE_LIS,
 };
 use lmpe_net::EndpointHandle;
 use lmpe_reference::proxy::{LookupError, LookupRequest, PidfOrUri, RouteDecision};
@@ -71,23 +71,57 @@ impl LocFaults {
     }
 }
 
+/// The location services of a run: the ECRF and LIS on one HTTP server, and the second LoST
+/// server of the forest (the ECRF leaves area C to it, `ecrf-c.lmpe.test`: RFC 5222 8.3.3).
+#[derive(Debug)]
+pub(crate) struct LocServers {
+    /// ECRF (`/lost`) and LIS (`/held`, `/loc/…`).
+    pub(crate) main: HttpServer,
+    /// The ECRF of area C (`/lost`), named [`SAMPLE_FOREST_CHILD_SOURCE`].
+    pub(crate) child: HttpServer,
+}
+
 /// Starts an ECRF and a LIS on one HTTP server at `listen` over the sample service areas, with
-/// PSAP A's and PSAP B's URIs filled into the data.
+/// PSAP A's and PSAP B's URIs filled into the data, and the ECRF of area C at `child_listen`
+/// (mapping to PSAP B), which the first one recurses to or redirects to. `faults` apply to
+/// the first server; the child behaves.
 pub(crate) async fn start_services(
     listen: SocketAddr,
+    child_listen: SocketAddr,
     psap_a: &str,
     psap_b: &str,
     faults: &LocFaults,
-) -> Result<HttpServer, String> {
+) -> Result<LocServers, String> {
+    let child_text =
+        fill_template(SAMPLE_FOREST_CHILD, &[("PSAP_B", psap_b)]).map_err(|e| e.to_string())?;
+    let child_areas = ServiceAreas::from_geojson(&child_text).map_err(|e| e.to_string())?;
+    let child = serve(
+        child_listen,
+        LocServices {
+            ecrf: Some(Ecrf::new(
+                child_areas,
+                EcrfConfig {
+                    source: SAMPLE_FOREST_CHILD_SOURCE.into(),
+                    ..EcrfConfig::default()
+                },
+            )),
+            lis: None,
+        },
+    )
+    .await
+    .map_err(|e| format!("ECRF of area C on {child_listen}: {e}"))?;
     let text = fill_template(SAMPLE_AREAS, &[("PSAP_A", psap_a), ("PSAP_B", psap_b)])
         .map_err(|e| e.to_string())?;
     let areas = ServiceAreas::from_geojson(&text).map_err(|e| e.to_string())?;
     let table = LisTable::from_json(SAMPLE_LIS).map_err(|e| e.to_string())?;
-    let mut ecrf = Ecrf::new(areas.clone(), EcrfConfig::default());
+    let mut cfg = EcrfConfig::default();
+    cfg.peers
+        .insert(SAMPLE_FOREST_CHILD_SOURCE.into(), child.url("/lost"));
+    let mut ecrf = Ecrf::new(areas.clone(), cfg);
     ecrf.set_faults(faults.ecrf.clone());
     let mut lis = Lis::new(table, areas, LisConfig::default());
     lis.set_faults(faults.lis.clone());
-    serve(
+    let main = serve(
         listen,
         LocServices {
             ecrf: Some(ecrf),
@@ -95,7 +129,22 @@ pub(crate) async fn start_services(
         },
     )
     .await
-    .map_err(|e| format!("ECRF/LIS on {listen}: {e}"))
+    .map_err(|e| format!("ECRF/LIS on {listen}: {e}"))?;
+    Ok(LocServers { main, child })
+}
+
+/// The name → URL table a LoST client of these servers resolves redirect targets with.
+pub(crate) fn lost_servers(s: &LocServers) -> std::collections::BTreeMap<String, String> {
+    let source = s
+        .main
+        .with_services(|l| l.ecrf.as_ref().map(|e| e.config().source.clone()))
+        .unwrap_or_else(|| EcrfConfig::default().source);
+    [
+        (source, s.main.url("/lost")),
+        (SAMPLE_FOREST_CHILD_SOURCE.to_string(), s.child.url("/lost")),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// A HELD `locationRequest`: `kinds` (`any` or a list such as `geodetic civic`), `exact`, an
@@ -200,6 +249,13 @@ pub(crate) struct LookupTargets {
     /// Fault `esrp-points-only`: every shape is reduced to its first position before the
     /// findService.
     pub(crate) points_only: bool,
+    /// LoST servers a `<redirect>` may name, by application unique string, with their URLs
+    /// (what U-NAPTR resolution, RFC 5222 4, gives a deployed ESRP).
+    pub(crate) lost_servers: std::collections::BTreeMap<String, String>,
+    /// Fault `esrp-ignores-redirect`: a `<redirect>` is a failed lookup.
+    pub(crate) ignores_redirect: bool,
+    /// Fault `esrp-redirect-loops`: no loop check on redirects, up to 50 of them.
+    pub(crate) redirect_loops: bool,
 }
 
 /// Performs one lookup: dereference if needed, then LoST findService, or an RFC 7840 routing
@@ -270,40 +326,121 @@ pub(crate) async fn resolve(
     if objects.is_empty() {
         return Err(failed("the PIDF-LO holds no location".into()));
     }
-    let body = find_service(objects, &req.service, ServiceBoundaryMode::Reference, false);
-    let r = client
-        .post(ecrf, MIME_LOST, body.into_bytes(), targets.timeout)
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    if r.status != 200 {
-        return Err(failed(format!("ECRF answered HTTP {}", r.status)));
-    }
-    match lost::parse(&r.body) {
-        Ok(LostMessage::FindServiceResponse(f)) => f
-            .mappings
-            .iter()
-            .flat_map(|m| m.uris.iter())
-            .find(|u| u.starts_with("sip:") || u.starts_with("sips:"))
-            .map(|uri| RouteDecision { uri: uri.clone() })
-            .ok_or_else(|| failed("the ECRF's mapping has no SIP URI".into())),
-        Ok(LostMessage::Errors(e)) => {
-            let kinds: Vec<String> = e
-                .exceptions
-                .iter()
-                .map(|x| format!("{:?}", x.kind))
-                .collect();
-            if e.exceptions
-                .iter()
-                .any(|x| x.kind == ExceptionKind::NotFound)
-            {
-                Err(LookupError::NotFound(kinds.join(", ")))
-            } else {
-                Err(failed(format!("ECRF errors: {}", kinds.join(", "))))
-            }
+    lost_route(client, targets, ecrf, objects, &req.service).await
+}
+
+/// Most redirects the reference ESRP follows for one lookup (RFC 5222 leaves the bound to the
+/// client; a loop is also caught by the path).
+pub(crate) const MAX_REDIRECTS: usize = 3;
+
+/// LoST findService at `ecrf`, following `<redirect>` answers (RFC 5222 8.3.3, 13.3) to the
+/// servers [`LookupTargets::lost_servers`] names: each further query carries in its `<path>`
+/// every server already contacted (RFC 5222 6), and a redirect to one of them is a loop.
+async fn lost_route(
+    client: &LocClient,
+    targets: &LookupTargets,
+    ecrf: &str,
+    objects: Vec<LocationObject>,
+    service: &str,
+) -> Result<RouteDecision, LookupError> {
+    let failed = |why: String| LookupError::Failed(why);
+    let profile = match objects.first() {
+        Some(LocationObject::Civic(_)) => Some("civic".to_string()),
+        Some(LocationObject::Geodetic { .. }) => Some("geodetic-2d".to_string()),
+        _ => None,
+    };
+    let mut query = FindService {
+        locations: vec![Location {
+            id: "loc1".into(),
+            profile,
+            objects,
+        }],
+        service: Some(service.to_string()),
+        path: None,
+        validate_location: false,
+        service_boundary: ServiceBoundaryMode::Reference,
+        recursive: false,
+        extensions: Vec::new(),
+    };
+    let mut url = ecrf.to_owned();
+    let mut contacted: Vec<String> = Vec::new();
+    let max = if targets.redirect_loops {
+        50
+    } else {
+        MAX_REDIRECTS
+    };
+    for _ in 0..=max {
+        let body = LostMessage::FindService(query.clone()).to_xml();
+        let r = client
+            .post(&url, MIME_LOST, body.into_bytes(), targets.timeout)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if r.status != 200 {
+            return Err(failed(format!("ECRF answered HTTP {}", r.status)));
         }
-        Ok(_) => Err(failed("the ECRF answered with another LoST message".into())),
-        Err(e) => Err(failed(format!("ECRF answer: {e}"))),
+        match lost::parse(&r.body) {
+            Ok(LostMessage::FindServiceResponse(f)) => {
+                return f
+                    .mappings
+                    .iter()
+                    .flat_map(|m| m.uris.iter())
+                    .find(|u| u.starts_with("sip:") || u.starts_with("sips:"))
+                    .map(|uri| RouteDecision { uri: uri.clone() })
+                    .ok_or_else(|| failed("the ECRF's mapping has no SIP URI".into()))
+            }
+            Ok(LostMessage::Errors(e)) => {
+                let kinds: Vec<String> = e
+                    .exceptions
+                    .iter()
+                    .map(|x| format!("{:?}", x.kind))
+                    .collect();
+                return if e
+                    .exceptions
+                    .iter()
+                    .any(|x| x.kind == ExceptionKind::NotFound)
+                {
+                    Err(LookupError::NotFound(kinds.join(", ")))
+                } else {
+                    Err(failed(format!("ECRF errors: {}", kinds.join(", "))))
+                };
+            }
+            Ok(LostMessage::Redirect(rd)) => {
+                if targets.ignores_redirect {
+                    return Err(failed(format!(
+                        "the ECRF redirected to {} (not followed)",
+                        rd.target
+                    )));
+                }
+                if !contacted.contains(&rd.source) {
+                    contacted.push(rd.source.clone());
+                }
+                if !targets.redirect_loops && contacted.contains(&rd.target) {
+                    return Err(failed(format!(
+                        "LoST redirect loop: {} redirects to {}, already asked (path {})",
+                        rd.source,
+                        rd.target,
+                        contacted.join(" > ")
+                    )));
+                }
+                let Some(next) = targets.lost_servers.get(&rd.target) else {
+                    return Err(failed(format!(
+                        "the ECRF redirected to {}, a LoST server this ESRP cannot resolve",
+                        rd.target
+                    )));
+                };
+                url = next.clone();
+                query.path = Some(lost::Path {
+                    vias: contacted.clone(),
+                });
+            }
+            Ok(_) => return Err(failed("the ECRF answered with another LoST message".into())),
+            Err(e) => return Err(failed(format!("ECRF answer: {e}"))),
+        }
     }
+    Err(failed(format!(
+        "more than {max} LoST redirects (path {})",
+        contacted.join(" > ")
+    )))
 }
 
 /// Drives the ESRP's lookups until the ESRP stops; every HTTP message goes into `client`'s log.

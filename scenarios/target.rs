@@ -97,6 +97,20 @@ pub(crate) struct EcrfTarget {
     /// Where the harness's PSAP B listens (the ECRF maps area B to `sip:psap-b@<this>`).
     #[serde(default)]
     pub(crate) psap_b_listen: Option<SocketAddr>,
+    /// A WGS 84 point `[lat, lon]` the ECRF under test leaves to another LoST server of its
+    /// forest (RFC 5222 8.3.3: recursion, iteration, loops; default for the embedded ECRF:
+    /// area C, `[48.2, 17.0]`). Without it a real ECRF's forest scenarios are skipped.
+    #[serde(default)]
+    pub(crate) forest_point: Option<[f64; 2]>,
+    /// The application unique string of the LoST server that serves `forest_point`.
+    #[serde(default)]
+    pub(crate) forest_server: Option<String>,
+    /// (ESRP under test) Where the harness's second ECRF listens, the one the harness's ECRF
+    /// redirects area C to by the name `ecrf-c.lmpe.test`: the SUT must resolve that name to
+    /// `http://<this>/lost` (U-NAPTR, RFC 5222 4, or a static table). Without it the redirect
+    /// scenarios are skipped.
+    #[serde(default)]
+    pub(crate) redirect_listen: Option<SocketAddr>,
 }
 
 /// A SIP address and transport.

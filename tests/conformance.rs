@@ -413,6 +413,31 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "TP_ESRP_LOST2_SHAPE_BV_01",
         "RFC 6881 8",
     ),
+    (
+        "esrp-ignores-redirect",
+        "TP_ESRP_LOST2_REDIRECT_BV_01",
+        "RFC 6881 8",
+    ),
+    (
+        "esrp-redirect-loops",
+        "TP_ESRP_LOST2_REDIRECT_BI_01",
+        "RFC 5222 6",
+    ),
+    (
+        "ecrf-path-incomplete",
+        "TP_ECRF_LOST1_RECURSIVE_BV_01",
+        "RFC 5222 6",
+    ),
+    (
+        "ecrf-recurses-always",
+        "TP_ECRF_LOST1_ITERATIVE_BV_01",
+        "RFC 5222 8.3.3",
+    ),
+    (
+        "ecrf-no-loop-detection",
+        "TP_ECRF_LOST1_LOOP_BI_01",
+        "RFC 5222 13",
+    ),
 ];
 
 #[test]

@@ -17,7 +17,7 @@ use lmpe_location::xml::Element;
 use lmpe_location::{LocationError, QualifiedName, MIME_HELD, MIME_LOST};
 use lmpe_locsvc::client::{ClientResponse, LocClient};
 use lmpe_locsvc::http::HttpServer;
-use lmpe_locsvc::HttpLog;
+use lmpe_locsvc::{HttpLog, SAMPLE_FOREST_CHILD_SOURCE};
 use lmpe_net::{spawn_endpoint, EndpointHandle, SipSocketConfig};
 use lmpe_proto::endpoint::TransportKind;
 use lmpe_proto::roles::{PsapConfig, PsapRole, RoleEvent};
@@ -26,6 +26,7 @@ use lmpe_proto::ua::UaConfig;
 
 use crate::location::{
     find_service, find_service_point, held_request, objects_of, start_services, LocFaults,
+    LocServers,
 };
 use crate::world::{inconclusive, skip, LmpeWorld, Sent};
 
@@ -35,6 +36,8 @@ const IUT_PSAP_B: &str = "sip:psap-b@127.0.0.1:5071";
 /// The sample data's area A point and a point no area serves.
 const POINT_A: [f64; 2] = [48.2, 16.2];
 const OUTSIDE: [f64; 2] = [47.0, 10.0];
+/// A point of area C, which the embedded ECRF leaves to the second server of its forest.
+const FOREST_POINT: [f64; 2] = [48.2, 17.0];
 /// The sample data's area A address (as the sample LIS has it for `sip:app-civic@127.0.0.1`)
 /// and a city no civic key of the sample data knows under AT/Wien.
 const CIVIC_A: &[(&str, &str)] = &[
@@ -58,7 +61,7 @@ const HTTP_BUDGET: Duration = Duration::from_secs(5);
 pub(crate) struct LocState {
     /// An ECRF/LIS the harness runs: the IUT stand-in (embedded runs) or the harness-played
     /// ECRF behind a real ESRP.
-    server: Option<HttpServer>,
+    server: Option<LocServers>,
     /// The harness's HELD/LoST client.
     client: Option<LocClient>,
     /// LIS and ECRF under test.
@@ -86,7 +89,8 @@ impl LocState {
             v.extend(c.log().take());
         }
         if let Some(s) = &self.server {
-            v.extend(s.log().take());
+            v.extend(s.main.log().take());
+            v.extend(s.child.log().take());
         }
         v
     }
@@ -142,6 +146,7 @@ async fn own_services(w: &mut LmpeWorld) -> String {
         let faults = w.run.faults.loc.clone();
         match start_services(
             SocketAddr::from(([127, 0, 0, 1], 0)),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
             IUT_PSAP_A,
             IUT_PSAP_B,
             &faults,
@@ -152,7 +157,11 @@ async fn own_services(w: &mut LmpeWorld) -> String {
             Err(e) => inconclusive!("the embedded ECRF/LIS did not start: {e}"),
         }
     }
-    w.loc.server.as_ref().map(|s| s.url("")).unwrap_or_default()
+    w.loc
+        .server
+        .as_ref()
+        .map(|s| s.main.url(""))
+        .unwrap_or_default()
 }
 
 #[given("a LIS under test")]
@@ -635,6 +644,139 @@ async fn lost_broken(w: &mut LmpeWorld, kind: String) {
     post(w, url, MIME_LOST, broken_body(&kind, &valid)).await;
 }
 
+/// The point the ECRF under test leaves to another LoST server, and that server's name:
+/// `[ecrf] forest_point` / `forest_server`, or area C of the embedded forest.
+fn forest(w: &LmpeWorld) -> ([f64; 2], String) {
+    match &w.run.target {
+        None => (FOREST_POINT, SAMPLE_FOREST_CHILD_SOURCE.to_string()),
+        Some(t) => {
+            let e = t.ecrf.as_ref();
+            match (
+                e.and_then(|e| e.forest_point),
+                e.and_then(|e| e.forest_server.clone()),
+            ) {
+                (Some(p), Some(n)) => (p, n),
+                _ => skip!(
+                    "needs a location the ECRF leaves to another LoST server: add [ecrf] forest_point = [lat, lon] and forest_server = \"<its application unique string>\" to the target file"
+                ),
+            }
+        }
+    }
+}
+
+/// A findService for a WGS 84 point with `recursive` and an optional `<path>` of `vias`.
+fn find_service_forest(p: [f64; 2], service: &str, recursive: bool, vias: &[String]) -> String {
+    let path = if vias.is_empty() {
+        String::new()
+    } else {
+        let v: String = vias
+            .iter()
+            .map(|s| format!("<via source=\"{s}\"/>"))
+            .collect();
+        format!("<path>{v}</path>")
+    };
+    format!(
+        "<?xml version=\"1.0\"?>\n<findService xmlns=\"urn:ietf:params:xml:ns:lost1\" serviceBoundary=\"reference\" recursive=\"{recursive}\"><location id=\"loc1\" profile=\"geodetic-2d\"><gml:Point xmlns:gml=\"{}\" srsName=\"urn:ogc:def:crs:EPSG::4326\"><gml:pos>{} {}</gml:pos></gml:Point></location><service>{service}</service>{path}</findService>\n",
+        crate::location::NS_GML,
+        p[0],
+        p[1]
+    )
+}
+
+#[when(
+    expr = "the harness asks the ECRF {word} for {string} at a point another LoST server serves"
+)]
+async fn lost_forest(w: &mut LmpeWorld, mode: String, service: String) {
+    let (p, _) = forest(w);
+    let recursive = match mode.as_str() {
+        "recursively" => true,
+        "iteratively" => false,
+        other => inconclusive!("\"{other}\": say recursively or iteratively"),
+    };
+    w.loc.asked_point = Some(p);
+    post_lost(w, find_service_forest(p, &service, recursive, &[])).await;
+}
+
+#[when(
+    expr = "the harness asks the ECRF recursively for {string} at a point another LoST server serves, with a path that already names that server"
+)]
+async fn lost_forest_loop(w: &mut LmpeWorld, service: String) {
+    let (p, server) = forest(w);
+    w.loc.asked_point = Some(p);
+    post_lost(w, find_service_forest(p, &service, true, &[server])).await;
+}
+
+#[then(
+    expr = "the ECRF answers with that server's mapping, its path naming the ECRF and then that server \\(RFC 5222 6\\)"
+)]
+async fn lost_recursed(w: &mut LmpeWorld) {
+    let clause = "RFC 5222 6";
+    let (_, server) = forest(w);
+    match lost_answer(w, clause) {
+        LostMessage::FindServiceResponse(f) => {
+            let vias = &f.path.vias;
+            let at = vias.iter().position(|v| v.eq_ignore_ascii_case(&server));
+            let ok = at.is_some_and(|i| i >= 1) && !f.mappings.is_empty();
+            if !ok {
+                panic!(
+                    "{clause}: every server of a recursive query is in the <path> of the answer, the first server to receive it first; the answer for a location {server} serves has path {vias:?} (expected the ECRF's own <via> and then {server:?}) and {} mapping(s)",
+                    f.mappings.len()
+                );
+            }
+        }
+        // RFC 5222 8.3.3: "a server MAY always answer a query by providing a LoST application
+        // unique string": legal, but the recursion itself is then untested.
+        LostMessage::Redirect(r) if r.target.eq_ignore_ascii_case(&server) => {
+            w.notes.push(format!(
+                "RFC 5222 8.3.3: the ECRF answered the recursive query with a redirect to {} (allowed: a server may always answer by indirection); its recursion was not exercised",
+                r.target
+            ));
+        }
+        other => panic!(
+            "RFC 5222 8.3.3: a recursive findService for a location {server} serves is answered with {server}'s mapping (or a redirect to it); got {other:?}"
+        ),
+    }
+}
+
+#[then("the ECRF does not recurse: it redirects to that server or answers itself (RFC 5222 8.3.3)")]
+async fn lost_not_recursed(w: &mut LmpeWorld) {
+    let clause = "RFC 5222 8.3.3";
+    let (_, server) = forest(w);
+    match lost_answer(w, clause) {
+        LostMessage::Redirect(r) => {
+            if r.target.is_empty() || r.target.eq_ignore_ascii_case(&r.source) {
+                panic!(
+                    "RFC 5222 13.3: a <redirect> names in 'target' the server to ask instead and in 'source' the server that redirects; got target {:?}, source {:?}",
+                    r.target, r.source
+                );
+            }
+            if !r.target.eq_ignore_ascii_case(&server) {
+                w.notes.push(format!(
+                    "the ECRF redirected to {:?}, not to {server:?} (the server the target file names for this location)",
+                    r.target
+                ));
+            }
+        }
+        LostMessage::FindServiceResponse(f) => {
+            if f.path.vias.len() > 1
+                || f
+                    .path
+                    .vias
+                    .iter()
+                    .any(|v| v.eq_ignore_ascii_case(&server))
+            {
+                panic!(
+                    "{clause}: a server \"MUST NOT recurse if the attribute is 'false'\"; the answer to an iterative findService has path {:?}: other servers were asked",
+                    f.path.vias
+                );
+            }
+        }
+        other => panic!(
+            "{clause}: an iterative findService for a location {server} serves is answered with a <redirect> to it (or the ECRF's own mapping); got {other:?}"
+        ),
+    }
+}
+
 /// The civic address to validate: `[ecrf] civic` or the sample data's area A address, in RFC
 /// 5139 element order, with its A3 replaced by one the ECRF does not know.
 fn civic_to_validate(w: &LmpeWorld) -> (Vec<(String, String)>, String) {
@@ -996,7 +1138,7 @@ async fn esrp_setup(w: &mut LmpeWorld) {
 /// by the first scenario that talks to the SUT. Area A maps to the harness PSAP
 /// (`[harness_psap] listen`), area B to `[ecrf] psap_b_listen`. Scenarios that break it on
 /// purpose are `@serial` and restore it at their end.
-static TARGET_ECRF: tokio::sync::OnceCell<Result<HttpServer, String>> =
+static TARGET_ECRF: tokio::sync::OnceCell<Result<LocServers, String>> =
     tokio::sync::OnceCell::const_new();
 
 /// Starts the run's harness ECRF when the target names `[ecrf] listen` (no-op otherwise).
@@ -1018,8 +1160,15 @@ pub(crate) async fn ensure_target_ecrf(w: &LmpeWorld) {
         .and_then(|e| e.psap_b_listen)
         .map(|b| format!("sip:psap-b@{b}"))
         .unwrap_or_else(|| "sip:psap-b@127.0.0.1:9".into());
+    let child = t
+        .ecrf
+        .as_ref()
+        .and_then(|e| e.redirect_listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     let r = TARGET_ECRF
-        .get_or_init(|| async move { start_services(listen, &a, &b, &LocFaults::default()).await })
+        .get_or_init(|| async move {
+            start_services(listen, child, &a, &b, &LocFaults::default()).await
+        })
         .await;
     if let Err(e) = r {
         inconclusive!("the harness ECRF for the SUT did not start on {listen}: {e}")
@@ -1028,18 +1177,25 @@ pub(crate) async fn ensure_target_ecrf(w: &LmpeWorld) {
 
 /// The run's harness ECRF, if started.
 fn target_ecrf() -> Option<&'static HttpServer> {
+    target_forest().map(|s| &s.main)
+}
+
+/// The run's harness ECRF and the second LoST server of its forest, if started.
+fn target_forest() -> Option<&'static LocServers> {
     TARGET_ECRF.get().and_then(|r| r.as_ref().ok())
 }
 
 /// HELD/LoST messages of the run's harness ECRF since `since` (target runs; the ladder).
 pub(crate) fn target_ecrf_http(since: std::time::SystemTime) -> Vec<lmpe_locsvc::HttpRecord> {
-    target_ecrf()
+    target_forest()
         .map(|s| {
-            s.log()
-                .records()
+            let mut v: Vec<_> = [&s.main, &s.child]
                 .into_iter()
+                .flat_map(|s| s.log().records())
                 .filter(|r| r.at >= since)
-                .collect()
+                .collect();
+            v.sort_by_key(|r| r.at);
+            v
         })
         .unwrap_or_default()
 }
@@ -1050,6 +1206,7 @@ pub(crate) fn reset_target_ecrf() {
         s.with_services(|s| {
             if let Some(e) = s.ecrf.as_mut() {
                 e.set_faults(Default::default());
+                e.config_mut().iterative_only = false;
             }
             if let Some(l) = s.lis.as_mut() {
                 l.set_faults(Default::default());
@@ -1097,6 +1254,111 @@ async fn start_psap_b(w: &mut LmpeWorld, listen: SocketAddr) -> EndpointHandle<P
 #[given(expr = "the APP is located at {float}, {float}")]
 async fn app_at(w: &mut LmpeWorld, lat: f64, lon: f64) {
     w.loc.app_location = Some((lat, lon));
+}
+
+/// The ECRF the ESRP queries and the second server of its forest: the embedded ESInet's, or
+/// the harness's for a real ESRP.
+fn esrp_forest(w: &LmpeWorld) -> Option<(&HttpServer, &HttpServer)> {
+    match &w.run.target {
+        None => w
+            .esinet
+            .as_ref()
+            .and_then(|e| Some((e.locsvc.as_ref()?, e.locsvc_child.as_ref()?))),
+        Some(_) => target_forest().map(|f| (&f.main, &f.child)),
+    }
+}
+
+/// LoST requests `server` received since the scenario started.
+fn lost_requests_since(w: &LmpeWorld, server: &HttpServer) -> Vec<lmpe_locsvc::HttpRecord> {
+    server
+        .log()
+        .records()
+        .into_iter()
+        .filter(|r| r.at >= w.started_wall)
+        .filter(|r| r.direction == lmpe_locsvc::HttpDirection::Request && r.note == "ECRF")
+        .collect()
+}
+
+#[given("the ECRF answers every query for a location another LoST server serves with a redirect")]
+async fn ecrf_iterative_only(w: &mut LmpeWorld) {
+    if let Some(t) = &w.run.target {
+        if t.ecrf.as_ref().and_then(|e| e.redirect_listen).is_none() {
+            skip!(
+                "needs the harness's second LoST server where the SUT finds it: add [ecrf] redirect_listen = \"IP:port\" to the target file and make the SUT resolve {SAMPLE_FOREST_CHILD_SOURCE} to http://<redirect_listen>/lost"
+            )
+        }
+        ensure_target_ecrf(w).await;
+    } else {
+        w.ensure_esinet().await;
+    }
+    let Some((main, _)) = esrp_forest(w) else {
+        inconclusive!("the ECRF behind the ESRP is not running")
+    };
+    main.with_services(|s| {
+        if let Some(e) = s.ecrf.as_mut() {
+            e.config_mut().iterative_only = true;
+        }
+    });
+}
+
+#[then("the ESRP's query to the other LoST server names the ECRF in its path (RFC 5222 6)")]
+async fn esrp_redirect_path(w: &mut LmpeWorld) {
+    let clause = "RFC 5222 6";
+    let Some((main, child)) = esrp_forest(w) else {
+        inconclusive!("the ECRF behind the ESRP is not running")
+    };
+    let first = main
+        .with_services(|s| s.ecrf.as_ref().map(|e| e.config().source.clone()))
+        .unwrap_or_default();
+    let asked = lost_requests_since(w, child);
+    let Some(last) = asked.last() else {
+        super::verdicts::fail_text(
+            w,
+            &format!(
+                "RFC 5222 8.3.3 / 13.3: the ESRP follows the ECRF's <redirect> to {SAMPLE_FOREST_CHILD_SOURCE}; that server was never asked"
+            ),
+        )
+    };
+    let vias = match lost::parse(&last.body) {
+        Ok(LostMessage::FindService(f)) => f.path.map(|p| p.vias).unwrap_or_default(),
+        Ok(other) => super::verdicts::fail_text(
+            w,
+            &format!("{clause}: the ESRP asks the redirect target with a findService; it sent {other:?}"),
+        ),
+        Err(e) => super::verdicts::fail_text(
+            w,
+            &format!(
+                "{clause}: the ESRP's query to {SAMPLE_FOREST_CHILD_SOURCE} is a valid LoST findService; {e}\n--- request ---\n{}",
+                last.body
+            ),
+        ),
+    };
+    if !vias.iter().any(|v| v.eq_ignore_ascii_case(&first)) {
+        super::verdicts::fail_text(
+            w,
+            &format!(
+                "{clause}: \"if a query is answered iteratively, the querier includes all servers that it has already contacted\" in <path>; the ESRP's findService to {SAMPLE_FOREST_CHILD_SOURCE} has path {vias:?}, without {first:?} (the ECRF that redirected)\n--- request ---\n{}",
+                last.body
+            ),
+        )
+    }
+}
+
+#[then(expr = "the ESRP asked the ECRF at most {int} times \\(RFC 5222 6\\)")]
+async fn esrp_bounded_queries(w: &mut LmpeWorld, most: usize) {
+    let Some((main, _)) = esrp_forest(w) else {
+        inconclusive!("the ECRF behind the ESRP is not running")
+    };
+    let asked = lost_requests_since(w, main);
+    if asked.len() > most {
+        super::verdicts::fail_text(
+            w,
+            &format!(
+                "RFC 5222 6: the <path> of a query exists \"to prevent loops\": a redirect to a server already asked is a loop, not a reason to ask again; the ESRP asked the ECRF {} times for one start (at most {most} expected)",
+                asked.len()
+            ),
+        )
+    }
 }
 
 /// A PIDF-LO with one `tuple` whose location is the WGS 84 polygon `ring` (`"lat lon, lat lon,

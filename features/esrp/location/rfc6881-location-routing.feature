@@ -1,6 +1,7 @@
 # IUT: the ESRP (through the BCF). The harness plays the APP, the ECRF the ESRP queries, and two
 # PSAPs: the ECRF maps area A (16.0-16.4 E, 48.0-48.4 N) to PSAP A and area B (16.4-16.8 E) to
-# PSAP B. Routing decisions are observed on the SIP side. Against a real ESRP the target file
+# PSAP B, and leaves area C (16.8-17.2 E) to a second LoST server, ecrf-c.lmpe.test, which
+# maps it to PSAP B (a real ESRP must resolve that name to [ecrf] redirect_listen). Routing decisions are observed on the SIP side. Against a real ESRP the target file
 # gives [harness_psap] (PSAP A), [ecrf] listen (the ECRF URL the SUT is configured with) and
 # [ecrf] psap_b_listen.
 # Clause: RFC 6881 Section 8 (routing the call by LoST mapping of the caller's location, of
@@ -108,6 +109,22 @@ Feature: Location-based routing by the ESRP (LoST)
     Given the APP is located in the polygon "48.2 16.38, 48.2 16.78, 48.3 16.78, 48.3 16.38"
     When the APP starts a chat to "urn:service:sos" with the text "Help, I am somewhere in this area"
     Then the start reaches PSAP B only (RFC 6881 8)
+
+  @TP_ESRP_LOST2_REDIRECT_BV_01 @clause-RFC5222-8.3.3 @BV
+  Scenario: A chat in area C, which the ECRF leaves to another LoST server with a redirect, reaches the PSAP that server names
+    Given the ECRF answers every query for a location another LoST server serves with a redirect
+    And the APP is located at 48.2, 17.0
+    When the APP starts a chat to "urn:service:sos" with the text "Help, I am in area C"
+    Then the start reaches PSAP B only (RFC 6881 8)
+    And the ESRP's query to the other LoST server names the ECRF in its path (RFC 5222 6)
+
+  @TP_ESRP_LOST2_REDIRECT_BI_01 @clause-RFC5222-6 @BI
+  Scenario: An ECRF that redirects to itself does not make the ESRP loop: a bounded number of queries and a final response other than 503
+    Given the APP is located at 48.2, 16.2
+    And the ECRF misbehaves: "ecrf-redirect-loop"
+    When the APP starts a chat to "urn:service:sos" with the text "Help"
+    Then the ESRP answers the start with a final response other than 503 within 4000 ms (6.1.2.9)
+    And the ESRP asked the ECRF at most 2 times (RFC 5222 6)
 
   @TP_ESRP_HELD2_ROUTING_BV_01 @clause-RFC7840-4 @BV
   Scenario: Without an ECRF the ESRP routes by the LIS's routing information for the caller's identity
