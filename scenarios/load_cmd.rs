@@ -89,12 +89,41 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
         Err(e) => return bad_input(e),
     };
     let mut esinet = None;
+    // A real ESRP that routes by location asks the harness's ECRF ([ecrf] listen): it maps the
+    // load's location (area A) to the harness PSAP for the whole run.
+    let mut loc_servers = None;
     let sut = match &target {
         Some(t) => {
             let resolved = match t.target() {
                 Ok(r) => r,
                 Err(e) => return bad_input(format!("target: {e}")),
             };
+            if let Some(listen) = t.ecrf.as_ref().and_then(|e| e.listen) {
+                let psap_a = format!("sip:psap@{psap_listen}");
+                let psap_b = t
+                    .ecrf
+                    .as_ref()
+                    .and_then(|e| e.psap_b_listen)
+                    .map(|b| format!("sip:psap-b@{b}"))
+                    .unwrap_or_else(|| "sip:psap-b@127.0.0.1:9".into());
+                let child = t
+                    .ecrf
+                    .as_ref()
+                    .and_then(|e| e.redirect_listen)
+                    .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+                match crate::location::start_services(
+                    listen,
+                    child,
+                    &psap_a,
+                    &psap_b,
+                    &crate::location::LocFaults::default(),
+                )
+                .await
+                {
+                    Ok(s) => loc_servers = Some(s),
+                    Err(e) => return bad_input(format!("the harness ECRF on {listen}: {e}")),
+                }
+            }
             let Some(bcf) = resolved.bcf else {
                 return bad_input("target: a load run needs a BCF ([bcf] in the target file)");
             };
@@ -154,6 +183,10 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
     let result = prepared.run(sut).await;
     if let Some(e) = esinet {
         e.shutdown().await;
+    }
+    if let Some(s) = loc_servers {
+        s.main.shutdown().await;
+        s.child.shutdown().await;
     }
     let data = match result {
         Ok(d) => d,

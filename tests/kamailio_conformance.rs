@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::{free_port, run_conformance, verdict};
+use crate::support::{free_port, run_conformance, run_harness, verdict};
 
 #[path = "../harness/locsvc/tests/common/kamailio.rs"]
 mod launch;
@@ -193,5 +193,86 @@ fn kamailio_as_esrp_passes_the_suite_with_its_waivers() {
         "the ladder shows Kamailio's LoST query"
     );
     drop(kamailio.lock().unwrap_or_else(|p| p.into_inner()).take());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 5's CI gate through a real element: the smoke load profile with Kamailio as the ESRP
+/// (every start routed by Kamailio's LoST query to the harness's ECRF, every in-chat and stop
+/// relayed by it), the harness playing the APPs and the PSAP; the counts reconcile and every
+/// message gets through.
+#[test]
+fn the_smoke_load_through_kamailio_reconciles() {
+    let test = "kamailio_smoke_load";
+    let Some(modules) = launch::kamailio_modules(test) else {
+        return;
+    };
+    let (ecrf_port, psap) = (free_port(), free_port());
+    let ecrf = format!("http://127.0.0.1:{ecrf_port}");
+    let mut kamailio = launch::Kamailio::start(
+        modules,
+        &format!("{ecrf}/lost"),
+        &format!("{ecrf}/held"),
+        HTTP_TIMEOUT_S,
+    );
+    let dir = std::env::temp_dir().join(format!("lmpe-it-{}-kamailio-load", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("report dir");
+    let target = dir.join("kamailio.toml");
+    std::fs::write(
+        &target,
+        format!(
+            "name = \"Kamailio (smoke load)\"\n\
+             [bcf]\naddress = \"{k}\"\ntransport = \"udp\"\n\
+             [harness_psap]\nlisten = \"127.0.0.1:{psap}\"\nreply_to = \"sip:psap@127.0.0.1:{psap}\"\n\
+             [ecrf]\nlisten = \"127.0.0.1:{ecrf_port}\"\n",
+            k = kamailio.addr
+        ),
+    )
+    .expect("write target file");
+    let out = dir.join("out");
+    let (code, stdout, stderr) = run_harness(&[
+        "load".into(),
+        "--profile".into(),
+        "load/profiles/smoke.toml".into(),
+        "--target".into(),
+        target.display().to_string(),
+        "--report-dir".into(),
+        out.display().to_string(),
+    ]);
+    let log = if kamailio.alive() {
+        String::new()
+    } else {
+        kamailio.log_tail()
+    };
+    let text = std::fs::read_to_string(out.join("load.json"))
+        .unwrap_or_else(|e| panic!("no load.json ({e}):\n{stdout}\n{stderr}\n{log}"));
+    let r: serde_json::Value = serde_json::from_str(&text).expect("valid load.json");
+    assert_eq!(
+        r["reconciled"], true,
+        "the counts reconcile through Kamailio: {}\n{stderr}",
+        r["reconciliation"]
+    );
+    assert_eq!(
+        code, 0,
+        "smoke through Kamailio:\n{stdout}\n{stderr}\n{log}"
+    );
+    let mut arrived = 0;
+    for class in ["esnet.0", "esnet.1", "esnet.2", "none"] {
+        let c = &r["counts"]["chats"][class];
+        let n = c["arrived"].as_u64().unwrap_or(0);
+        arrived += n;
+        assert_eq!(c["completed"].as_u64(), Some(n), "{class}: {c}");
+        for kind in ["start", "in-chat", "stop"] {
+            let m = &r["counts"]["messages"][class][kind];
+            assert_eq!(m["delivered"], m["sent"], "{class} {kind}: {m}");
+        }
+    }
+    assert_eq!(arrived, 30, "3 chats/s for 10 s");
+    assert!(
+        r["target"].as_str().is_some_and(|t| t.contains("Kamailio")),
+        "{}",
+        r["target"]
+    );
+    drop(kamailio);
     let _ = std::fs::remove_dir_all(&dir);
 }
