@@ -437,7 +437,11 @@ impl Ecrf {
             ExceptionKind::LocationProfileUnrecognized,
             "no location in a profile this server understands (geodetic-2d, civic)",
         );
-        if let Some(x) = e.exceptions.first_mut() {
+        if let Some(x) = e
+            .exceptions
+            .first_mut()
+            .filter(|x| x.kind == ExceptionKind::LocationProfileUnrecognized)
+        {
             x.unsupported_profiles = unrecognized;
         }
         Ok(LostMessage::Errors(e))
@@ -635,7 +639,14 @@ impl Ecrf {
         }
     }
 
+    /// A LoST error from this server; `ecrf-generic-errors` turns every kind into
+    /// `internalError`.
     fn error(&self, kind: ExceptionKind, message: &str) -> LostErrors {
+        let kind = if self.faults.generic_errors {
+            ExceptionKind::InternalError
+        } else {
+            kind
+        };
         LostErrors::single(&self.cfg.source, kind, message)
     }
 
@@ -1038,5 +1049,45 @@ mod tests {
         let r = recursion(e.step(find_service(IN_C, true, &[]).as_bytes()));
         let answer = child().handle(r.body.as_bytes()).body;
         assert_eq!(e.recursed(&r, Ok((200, answer))).status, 500);
+    }
+
+    #[test]
+    fn request_errors_follow_rfc5222_13_1_and_the_generic_errors_fault_hides_them() {
+        let req = |location: &str, service: &str| {
+            format!(
+                r#"<findService xmlns="urn:ietf:params:xml:ns:lost1">{location}<service>{service}</service></findService>"#
+            )
+        };
+        let point = |lat: f64, lon: f64| {
+            format!(
+                r#"<location id="loc1" profile="geodetic-2d"><gml:Point xmlns:gml="http://www.opengis.net/gml" srsName="urn:ogc:def:crs:EPSG::4326"><gml:pos>{lat} {lon}</gml:pos></gml:Point></location>"#
+            )
+        };
+        let unknown_profile = r#"<location id="loc1" profile="urn:lmpe:unknown-profile"><x:place xmlns:x="urn:lmpe:test:unknown-location">somewhere</x:place></location>"#;
+        let cases = [
+            (
+                req(&point(IN_A.0, IN_A.1), "urn:service:counseling.children"),
+                ExceptionKind::ServiceNotImplemented,
+            ),
+            (
+                req(&point(95.0, IN_A.1), "urn:service:sos"),
+                ExceptionKind::LocationInvalid,
+            ),
+            (
+                req(unknown_profile, "urn:service:sos"),
+                ExceptionKind::LocationProfileUnrecognized,
+            ),
+        ];
+        for (body, kind) in &cases {
+            let m = parse(&top().handle(body.as_bytes()));
+            assert_eq!(error_kind(&m), Some(*kind), "{body}: {m:?}");
+        }
+        let faulty = top_with(top_cfg(), Some("ecrf-generic-errors"));
+        for (body, _) in &cases {
+            let m = parse(&faulty.handle(body.as_bytes()));
+            assert_eq!(error_kind(&m), Some(ExceptionKind::InternalError), "{body}");
+        }
+        let ok = parse(&faulty.handle(find_service(IN_A, false, &[]).as_bytes()));
+        assert!(matches!(ok, LostMessage::FindServiceResponse(_)), "{ok:?}");
     }
 }

@@ -55,11 +55,14 @@ pub struct EcrfFaults {
     /// Recurse even when the delegate is already a `<via>` of the request's path (no
     /// `<loop>` error; a hard limit of [`crate::MAX_PATH_VIAS`] still ends the recursion).
     pub no_loop_detection: bool,
+    /// Answer every LoST error with `<internalError>` instead of the one RFC 5222 13.1
+    /// prescribes (`serviceNotImplemented`, `locationInvalid`, `notFound`, …).
+    pub generic_errors: bool,
 }
 
 impl EcrfFaults {
     /// Names accepted by [`EcrfFaults::from_name`].
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 14] = [
         "ecrf-not-xml",
         "ecrf-malformed-xml",
         "ecrf-wrong-namespace",
@@ -73,6 +76,7 @@ impl EcrfFaults {
         "ecrf-recurses-always",
         "ecrf-path-incomplete",
         "ecrf-no-loop-detection",
+        "ecrf-generic-errors",
     ];
 
     /// A single fault by name (`ecrf-slow` waits [`SLOW_DELAY`], `ecrf-slow:N` N seconds).
@@ -96,6 +100,7 @@ impl EcrfFaults {
             "ecrf-recurses-always" => f.recurses_always = true,
             "ecrf-path-incomplete" => f.path_incomplete = true,
             "ecrf-no-loop-detection" => f.no_loop_detection = true,
+            "ecrf-generic-errors" => f.generic_errors = true,
             _ => return Err(LocsvcError::UnknownFault(name.to_owned())),
         }
         Ok(f)
@@ -116,16 +121,28 @@ pub struct LisFaults {
     pub slow: Option<Duration>,
     /// Answer every locationRequest and dereference with the HELD error `locationUnknown`.
     pub location_unknown: bool,
+    /// Answer every HELD error with the code `generalLisError` instead of the one RFC 5985
+    /// 5.1 / 6.3 or RFC 6155 prescribes (`cannotProvideLiType`, `unsupportedMessage`, …).
+    pub generic_errors: bool,
+    /// Not understand RFC 6915 flow identity: a request naming its Target by `<flow>` only
+    /// is answered with `locationUnknown`.
+    pub ignores_flow: bool,
+    /// Understand only the RFC 6155 `uri` and `ip` device identifiers: a `device` with any
+    /// other (`msisdn`, `imsi`, `mac`, …) is answered with `badIdentifier`.
+    pub uri_only: bool,
 }
 
 impl LisFaults {
     /// Names accepted by [`LisFaults::from_name`].
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 8] = [
         "lis-no-routing",
         "lis-bad-uri",
         "lis-not-xml",
         "lis-slow",
         "lis-location-unknown",
+        "lis-generic-errors",
+        "lis-ignores-flow",
+        "lis-uri-only",
     ];
 
     /// A single fault by name (`lis-slow` waits [`SLOW_DELAY`], `lis-slow:N` N seconds).
@@ -141,6 +158,9 @@ impl LisFaults {
             "lis-not-xml" => f.not_xml = true,
             "lis-slow" => f.slow = Some(SLOW_DELAY),
             "lis-location-unknown" => f.location_unknown = true,
+            "lis-generic-errors" => f.generic_errors = true,
+            "lis-ignores-flow" => f.ignores_flow = true,
+            "lis-uri-only" => f.uri_only = true,
             _ => return Err(LocsvcError::UnknownFault(name.to_owned())),
         }
         Ok(f)
@@ -163,9 +183,15 @@ mod tests {
             assert!(!seen.contains(&f), "{n} is not distinct");
             seen.push(f);
         }
+        let mut seen = Vec::new();
         for n in LisFaults::NAMES {
             let f = LisFaults::from_name(n).ok();
-            assert!(f.is_some_and(|f| f != LisFaults::default()), "{n}");
+            assert!(
+                f.as_ref().is_some_and(|f| *f != LisFaults::default()),
+                "{n}"
+            );
+            assert!(!seen.contains(&f), "{n} is not distinct");
+            seen.push(f);
         }
         assert!(EcrfFaults::from_name("lis-slow").is_err());
         assert_eq!(

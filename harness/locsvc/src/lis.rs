@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use lmpe_location::held::{
-    self, DeviceIdentifier, ErrorCode, HeldError, HeldMessage, LocationKind, LocationRequest,
+    self, DeviceIdentifier, ErrorCode, Flow, HeldError, HeldMessage, LocationKind, LocationRequest,
     LocationResponse, LocationUriSet, RoutingInformation, RoutingService,
 };
 use lmpe_location::pidf::{
@@ -149,6 +149,23 @@ impl LisTable {
                 .and_then(|a| a.trim().parse::<IpAddr>().ok())
                 .is_some_and(|a| a == ip)
         })
+    }
+
+    /// RFC 6915 Section 3: the Target is the flow's `src` end, or its `dst` end with
+    /// `target="dst"`; its address is matched against the table's `ip`.
+    fn by_flow(&self, flow: &Flow) -> Option<usize> {
+        let end = if flow.target_is_dst {
+            &flow.dst
+        } else {
+            &flow.src
+        };
+        end.address
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .ok()
+            .and_then(|ip| self.by_ip(ip))
     }
 }
 
@@ -312,36 +329,69 @@ impl Lis {
         }
     }
 
-    fn error(e: HeldError) -> ServiceReply {
+    /// A HELD error answer (HTTP 200, RFC 5985 6.3); `lis-generic-errors` turns every code
+    /// into `generalLisError`.
+    fn error(&self, mut e: HeldError) -> ServiceReply {
+        if self.faults.generic_errors {
+            e.code = ErrorCode::GeneralLisError;
+        }
         ServiceReply::ok(MIME_HELD, e.to_xml())
+    }
+
+    /// The device row a locationRequest names: by RFC 6155 device identity, else by RFC 6915
+    /// flow identity, else by the HTTP client's address (RFC 5985 5.1).
+    fn target_row(&self, req: &LocationRequest, client: IpAddr) -> Result<usize, HeldError> {
+        let unknown = |why: &str| HeldError::new(ErrorCode::LocationUnknown, why);
+        if let Some(dev) = &req.device {
+            if self.faults.uri_only {
+                if let Some(other) = dev
+                    .identifiers
+                    .iter()
+                    .find(|i| !matches!(i, DeviceIdentifier::Uri(_) | DeviceIdentifier::Ip { .. }))
+                {
+                    return Err(HeldError::new(
+                        ErrorCode::BadIdentifier,
+                        &format!("identifier not supported (fault): {other:?}"),
+                    ));
+                }
+            }
+            return dev
+                .identifiers
+                .iter()
+                .find_map(|i| self.table.by_identifier(i))
+                .ok_or_else(|| unknown("no location for this device"));
+        }
+        if let Some(flow) = &req.flow {
+            if self.faults.ignores_flow {
+                return Err(unknown("flow identity is not understood (fault)"));
+            }
+            return self
+                .table
+                .by_flow(flow)
+                .ok_or_else(|| unknown("no device at that end of the flow"));
+        }
+        self.table
+            .by_ip(client)
+            .ok_or_else(|| unknown("no location for this device"))
     }
 
     fn location_request(&mut self, body: &[u8], client: IpAddr) -> ServiceReply {
         let req = match Self::parse(body) {
             Ok(Some(r)) => r,
             Ok(None) => {
-                return Self::error(HeldError::new(
+                return self.error(HeldError::new(
                     ErrorCode::XmlError,
                     "empty body: a locationRequest is needed",
                 ))
             }
-            Err(e) => return Self::error(e),
+            Err(e) => return self.error(e),
         };
         if self.faults.location_unknown {
-            return Self::error(HeldError::new(ErrorCode::LocationUnknown, "fault"));
+            return self.error(HeldError::new(ErrorCode::LocationUnknown, "fault"));
         }
-        let row = match &req.device {
-            Some(dev) => dev
-                .identifiers
-                .iter()
-                .find_map(|i| self.table.by_identifier(i)),
-            None => self.table.by_ip(client),
-        };
-        let Some(row) = row else {
-            return Self::error(HeldError::new(
-                ErrorCode::LocationUnknown,
-                "no location for this device",
-            ));
+        let row = match self.target_row(&req, client) {
+            Ok(row) => row,
+            Err(e) => return self.error(e),
         };
         let kinds = req
             .location_type
@@ -360,7 +410,7 @@ impl Lis {
             .contains(&LocationKind::LocationUri)
             .then(|| self.mint(row));
         if presence.is_none() && uri_set.is_none() || exact && !self.provides_all(row, &kinds) {
-            return Self::error(HeldError::new(
+            return self.error(HeldError::new(
                 ErrorCode::CannotProvideLiType,
                 "the requested location type is not available",
             ));
@@ -384,18 +434,26 @@ impl Lis {
 
     fn dereference(&mut self, token: &str, body: &[u8]) -> ServiceReply {
         if self.faults.location_unknown {
-            return Self::error(HeldError::new(ErrorCode::LocationUnknown, "fault"));
+            return self.error(HeldError::new(ErrorCode::LocationUnknown, "fault"));
         }
         let Some(&row) = self.minted.get(token) else {
             return ServiceReply::status(
                 404,
                 Some(MIME_HELD),
-                HeldError::new(ErrorCode::LocationUnknown, "unknown location URI").to_xml(),
+                HeldError::new(
+                    if self.faults.generic_errors {
+                        ErrorCode::GeneralLisError
+                    } else {
+                        ErrorCode::LocationUnknown
+                    },
+                    "unknown location URI",
+                )
+                .to_xml(),
             );
         };
         let req = match Self::parse(body) {
             Ok(r) => r.unwrap_or_else(LocationRequest::dereference_get_equivalent),
-            Err(e) => return Self::error(e),
+            Err(e) => return self.error(e),
         };
         // RFC 6753 Section 6: a dereference never yields a location URI.
         let kinds: Vec<LocationKind> = req
@@ -419,7 +477,7 @@ impl Lis {
                 }
                 .to_xml(),
             ),
-            None => Self::error(HeldError::new(
+            None => self.error(HeldError::new(
                 ErrorCode::CannotProvideLiType,
                 "the requested location type is not available",
             )),
@@ -521,5 +579,129 @@ impl Lis {
             }],
             extensions: Vec::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SAMPLE_LIS;
+
+    const CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    const NS: &str = r#"xmlns="urn:ietf:params:xml:ns:geopriv:held""#;
+
+    fn lis(fault: Option<&str>) -> Lis {
+        let table = LisTable::from_json(SAMPLE_LIS).unwrap_or_default();
+        let mut l = Lis::new(table, ServiceAreas::default(), LisConfig::default());
+        if let Some(f) = fault {
+            l.set_faults(LisFaults::from_name(f).unwrap_or_default());
+        }
+        l
+    }
+
+    fn answer(l: &mut Lis, body: &str) -> HeldMessage {
+        let r = l.handle("/held", body.as_bytes(), CLIENT);
+        assert_eq!(r.status, 200, "{r:?}");
+        held::parse(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
+    }
+
+    fn code(m: &HeldMessage) -> Option<&str> {
+        match m {
+            HeldMessage::Error(e) => Some(e.code.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The first geodetic position of a locationResponse (circle centre or point).
+    fn located_at(m: &HeldMessage) -> Option<(f64, f64)> {
+        let HeldMessage::LocationResponse(r) = m else {
+            return None;
+        };
+        r.presence.as_ref()?.geopriv().find_map(|g| {
+            g.location_info.objects.iter().find_map(|o| match o {
+                LocationObject::Geodetic { shape, .. } => match &shape.shape {
+                    Shape::Point { pos } | Shape::Circle { center: pos, .. } => {
+                        Some((pos.lat, pos.lon))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+        })
+    }
+
+    fn by_flow(src: &str, dst: &str, target: &str) -> String {
+        format!(
+            r#"<locationRequest {NS}><locationType exact="false">any</locationType><flow xmlns="urn:ietf:params:xml:ns:geopriv:held:flow" layer3="ipv4" layer4="tcp"{target}><src><address>{src}</address><port>49152</port></src><dst><address>{dst}</address><port>443</port></dst></flow></locationRequest>"#
+        )
+    }
+
+    fn by_id(id: &str) -> String {
+        format!(
+            r#"<locationRequest {NS}><locationType exact="false">any</locationType><device xmlns="urn:ietf:params:xml:ns:geopriv:held:id">{id}</device></locationRequest>"#
+        )
+    }
+
+    #[test]
+    fn flow_identity_locates_the_target_end_of_the_flow() {
+        let mut l = lis(None);
+        // app-b (192.0.2.2) is a circle around 48.2 N 16.6 E; the client (127.0.0.1) is app-a.
+        let src = answer(&mut l, &by_flow("192.0.2.2", "198.51.100.238", ""));
+        assert_eq!(located_at(&src), Some((48.2, 16.6)), "{src:?}");
+        let dst = answer(
+            &mut l,
+            &by_flow("198.51.100.238", "192.0.2.2", r#" target="dst""#),
+        );
+        assert_eq!(located_at(&dst), Some((48.2, 16.6)), "{dst:?}");
+        // target="dst" names the other end: the source address is not the Target.
+        let wrong_end = answer(
+            &mut l,
+            &by_flow("192.0.2.2", "198.51.100.238", r#" target="dst""#),
+        );
+        assert_eq!(code(&wrong_end), Some("locationUnknown"), "{wrong_end:?}");
+        let unknown = answer(&mut l, &by_flow("203.0.113.9", "198.51.100.238", ""));
+        assert_eq!(code(&unknown), Some("locationUnknown"), "{unknown:?}");
+        let mut faulty = lis(Some("lis-ignores-flow"));
+        let ignored = answer(&mut faulty, &by_flow("192.0.2.2", "198.51.100.238", ""));
+        assert_eq!(code(&ignored), Some("locationUnknown"), "{ignored:?}");
+    }
+
+    #[test]
+    fn rfc6155_identifiers_other_than_uri_locate_the_device() {
+        let mut l = lis(None);
+        let m = answer(&mut l, &by_id("<msisdn>436641000002</msisdn>"));
+        assert_eq!(located_at(&m), Some((48.2, 16.6)), "{m:?}");
+        let m = answer(&mut l, &by_id(r#"<ip v="4">192.0.2.2</ip>"#));
+        assert_eq!(located_at(&m), Some((48.2, 16.6)), "{m:?}");
+        let m = answer(&mut l, &by_id("<msisdn>436641999999</msisdn>"));
+        assert_eq!(code(&m), Some("locationUnknown"), "{m:?}");
+        let mut faulty = lis(Some("lis-uri-only"));
+        let m = answer(&mut faulty, &by_id("<msisdn>436641000002</msisdn>"));
+        assert_eq!(code(&m), Some("badIdentifier"), "{m:?}");
+        let m = answer(&mut faulty, &by_id("<uri>sip:app-b@127.0.0.1</uri>"));
+        assert_eq!(located_at(&m), Some((48.2, 16.6)), "{m:?}");
+    }
+
+    #[test]
+    fn error_codes_follow_rfc5985_and_the_generic_errors_fault_hides_them() {
+        let exact_civic = format!(
+            r#"<locationRequest {NS}><locationType exact="true">civic</locationType><device xmlns="urn:ietf:params:xml:ns:geopriv:held:id"><uri>sip:app-a@127.0.0.1</uri></device></locationRequest>"#
+        );
+        let response = format!(
+            r#"<locationResponse {NS}><locationUriSet expires="2099-01-01T00:00:00Z"><locationURI>https://lis.example/loc/1</locationURI></locationUriSet></locationResponse>"#
+        );
+        let mut l = lis(None);
+        let m = answer(&mut l, &exact_civic);
+        assert_eq!(code(&m), Some("cannotProvideLiType"), "{m:?}");
+        let m = answer(&mut l, &response);
+        assert_eq!(code(&m), Some("unsupportedMessage"), "{m:?}");
+        let mut faulty = lis(Some("lis-generic-errors"));
+        for body in [exact_civic.as_str(), response.as_str(), "not XML"] {
+            let m = answer(&mut faulty, body);
+            assert_eq!(code(&m), Some("generalLisError"), "{m:?}");
+        }
+        // Successful answers are unchanged.
+        let m = answer(&mut faulty, &by_id("<msisdn>436641000002</msisdn>"));
+        assert_eq!(located_at(&m), Some((48.2, 16.6)), "{m:?}");
     }
 }
