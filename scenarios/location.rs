@@ -29,6 +29,9 @@ use tokio::task::JoinHandle;
 pub(crate) const NS_HELD: &str = "urn:ietf:params:xml:ns:geopriv:held";
 /// HELD device identity namespace (RFC 6155).
 pub(crate) const NS_HELD_ID: &str = "urn:ietf:params:xml:ns:geopriv:held:id";
+/// HELD flow identity namespace (RFC 6915).
+pub(crate) const NS_HELD_FLOW: &str = "urn:ietf:params:xml:ns:geopriv:held:flow";
+
 /// HELD routing information namespace (RFC 7840).
 pub(crate) const NS_HELD_RI: &str = "urn:ietf:params:xml:ns:geopriv:held:ri";
 /// GML namespace.
@@ -167,6 +170,48 @@ pub(crate) fn held_request(
         .unwrap_or_default();
     format!(
         "<?xml version=\"1.0\"?>\n<locationRequest xmlns=\"{NS_HELD}\"{rt}><locationType exact=\"{exact}\">{kinds}</locationType>{dev}{ri}</locationRequest>\n"
+    )
+}
+
+/// A HELD `locationRequest` for `kinds` (`any` or a list), not exact, in `emergencyRouting`
+/// time, whose Target is named by `target` (an RFC 6155 `device` or RFC 6915 `flow` element).
+pub(crate) fn held_request_for(kinds: &str, target: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<locationRequest xmlns=\"{NS_HELD}\" responseTime=\"emergencyRouting\"><locationType exact=\"false\">{kinds}</locationType>{target}</locationRequest>\n"
+    )
+}
+
+/// An RFC 6155 `device` element with one `msisdn` (digits only, checked by the caller).
+pub(crate) fn held_device_msisdn(msisdn: &str) -> String {
+    format!("<device xmlns=\"{NS_HELD_ID}\"><msisdn>{msisdn}</msisdn></device>")
+}
+
+/// An RFC 6915 `flow` element: a TCP flow from `src` (the Target, `target` left at its
+/// default `src`) port 49152 to 198.51.100.238 (or 2001:db8::238) port 443.
+pub(crate) fn held_flow_from(src: std::net::IpAddr) -> String {
+    let (layer3, dst) = match src {
+        std::net::IpAddr::V4(_) => ("ipv4", "198.51.100.238"),
+        std::net::IpAddr::V6(_) => ("ipv6", "2001:db8::238"),
+    };
+    format!(
+        "<flow xmlns=\"{NS_HELD_FLOW}\" layer3=\"{layer3}\" layer4=\"tcp\"><src><address>{src}</address><port>49152</port></src><dst><address>{dst}</address><port>443</port></dst></flow>"
+    )
+}
+
+/// A HELD `locationResponse` (a location URI set): a valid HELD document that is not a
+/// request, for a LIS to refuse with `unsupportedMessage` (RFC 5985 5.1).
+pub(crate) fn held_location_response() -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<locationResponse xmlns=\"{NS_HELD}\"><locationUriSet expires=\"2099-12-31T23:59:59Z\"><locationURI>https://lis.example.invalid/loc/0</locationURI></locationUriSet></locationResponse>\n"
+    )
+}
+
+/// A LoST `findService` for `service` at a location in a profile no LoST server knows
+/// (`urn:lmpe:unknown-profile`, its content in a foreign namespace): RFC 5222 12, 13.1
+/// `locationProfileUnrecognized`.
+pub(crate) fn find_service_unknown_profile(service: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<findService xmlns=\"urn:ietf:params:xml:ns:lost1\" serviceBoundary=\"reference\"><location id=\"loc1\" profile=\"urn:lmpe:unknown-profile\"><x:place xmlns:x=\"urn:lmpe:test:unknown-location\">somewhere</x:place></location><service>{service}</service></findService>\n"
     )
 }
 

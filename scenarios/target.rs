@@ -62,6 +62,20 @@ pub(crate) struct LisTarget {
     /// `sip:app-civic@127.0.0.1`).
     #[serde(default)]
     pub(crate) civic_device: Option<String>,
+    /// An identity (RFC 6155 `uri`) the LIS locates but has no civic address for, so that an
+    /// exact request for `civic` must be answered with `cannotProvideLiType` (RFC 5985 6.2.1;
+    /// default: the sample LIS's `sip:app-a@127.0.0.1`, a point). Without it a real LIS's
+    /// scenario is skipped.
+    #[serde(default)]
+    pub(crate) geodetic_only_device: Option<String>,
+    /// The MSISDN (RFC 6155 3.7, 6 to 15 digits) of a device the LIS locates (default: the
+    /// sample LIS's `436641000002`, sip:app-b). Without it a real LIS's scenario is skipped.
+    #[serde(default)]
+    pub(crate) msisdn: Option<String>,
+    /// An IP address the LIS locates as the source of a flow (RFC 6915 3; default: the
+    /// sample LIS's `192.0.2.2`, sip:app-b). Without it a real LIS's scenario is skipped.
+    #[serde(default)]
+    pub(crate) flow_ip: Option<String>,
 }
 
 /// A real ECRF under test (`url`) and/or the harness-played ECRF for a real ESRP (`listen`).
@@ -90,6 +104,10 @@ pub(crate) struct EcrfTarget {
     /// A city (A3) the ECRF does not know under that country and A1 (default `Nirgendwo`).
     #[serde(default)]
     pub(crate) wrong_a3: Option<String>,
+    /// A service URN the ECRF does not serve at `point`, answered with
+    /// `serviceNotImplemented` (RFC 5222 13.1; default `urn:service:counseling.children`).
+    #[serde(default)]
+    pub(crate) unserved_service: Option<String>,
     /// The real ESRP queries the harness's ECRF and LIS here (`IP:port`; the SUT is configured
     /// with `http://<listen>/lost` and `http://<listen>/held`).
     #[serde(default)]

@@ -438,6 +438,37 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "TP_ECRF_LOST1_LOOP_BI_01",
         "RFC 5222 13",
     ),
+    (
+        "lis-generic-errors",
+        "TP_LIS_HELD1_ERROR_BI_02",
+        "RFC 5985 6.2.1, 6.3: the LIS answers with the HELD error code cannotProvideLiType",
+    ),
+    (
+        "lis-generic-errors",
+        "TP_LIS_HELD1_ERROR_BI_03",
+        "RFC 5985 5.1: the LIS answers with the HELD error code unsupportedMessage",
+    ),
+    (
+        "lis-uri-only",
+        "TP_LIS_HELD2_IDENTITY_BV_01",
+        "RFC 6155 3.7",
+    ),
+    ("lis-ignores-flow", "TP_LIS_HELD2_FLOW_BV_01", "RFC 6915 3"),
+    (
+        "ecrf-generic-errors",
+        "TP_ECRF_LOST1_ERROR_BI_01",
+        "RFC 5222 13.1: the ECRF answers with <errors><serviceNotImplemented/>",
+    ),
+    (
+        "ecrf-generic-errors",
+        "TP_ECRF_LOST1_ERROR_BI_02",
+        "RFC 5222 13.1: the ECRF answers with <errors><locationInvalid/>",
+    ),
+    (
+        "ecrf-generic-errors",
+        "TP_ECRF_LOST1_ERROR_BI_03",
+        "RFC 5222 13.1: the ECRF answers with <errors><locationProfileUnrecognized/>",
+    ),
 ];
 
 #[test]

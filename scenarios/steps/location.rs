@@ -25,9 +25,11 @@ use lmpe_proto::session::{ChatParams, SessionEvent};
 use lmpe_proto::ua::UaConfig;
 
 use crate::location::{
-    find_service, find_service_point, held_request, objects_of, start_services, LocFaults,
-    LocServers,
+    find_service, find_service_point, find_service_unknown_profile, held_device_msisdn,
+    held_flow_from, held_location_response, held_request, held_request_for, objects_of,
+    start_services, LocFaults, LocServers,
 };
+use crate::target::LisTarget;
 use crate::world::{inconclusive, skip, LmpeWorld, Sent};
 
 /// PSAP URIs of the harness's own ECRF/LIS when it is the IUT (nothing listens there).
@@ -53,6 +55,12 @@ const WRONG_A3: &str = "Nirgendwo";
 const KNOWN_DEVICE: &str = "sip:app-a@127.0.0.1";
 const UNKNOWN_DEVICE: &str = "sip:nobody@192.0.2.1";
 const CIVIC_DEVICE: &str = "sip:app-civic@127.0.0.1";
+/// The sample LIS's app-b by its MSISDN (RFC 6155 3.7) and by its IP address (as the source
+/// of a flow, RFC 6915).
+const KNOWN_MSISDN: &str = "436641000002";
+const FLOW_IP: &str = "192.0.2.2";
+/// A service the sample ECRF does not serve.
+const UNSERVED_SERVICE: &str = "urn:service:counseling.children";
 /// Budget of one HTTP exchange with the IUT.
 const HTTP_BUDGET: Duration = Duration::from_secs(5);
 
@@ -219,6 +227,32 @@ fn unknown_device(w: &LmpeWorld) -> String {
         .unwrap_or_else(|| UNKNOWN_DEVICE.into())
 }
 
+/// A `[lis]` key of a real LIS (skipped with `why` when absent), or `default` for the
+/// embedded LIS.
+fn lis_key(
+    w: &LmpeWorld,
+    key: fn(&LisTarget) -> Option<String>,
+    default: &str,
+    why: &str,
+) -> String {
+    match &w.run.target {
+        None => default.to_owned(),
+        Some(t) => match t.lis.as_ref().and_then(key) {
+            Some(v) => v,
+            None => skip!("{why}"),
+        },
+    }
+}
+
+fn unserved_service(w: &LmpeWorld) -> String {
+    w.run
+        .target
+        .as_ref()
+        .and_then(|t| t.ecrf.as_ref())
+        .and_then(|e| e.unserved_service.clone())
+        .unwrap_or_else(|| UNSERVED_SERVICE.into())
+}
+
 fn mapped_point(w: &LmpeWorld) -> [f64; 2] {
     w.run
         .target
@@ -296,6 +330,54 @@ async fn held_exact_civic(w: &mut LmpeWorld, kinds: String) {
 async fn held_unknown(w: &mut LmpeWorld, kinds: String) {
     let d = unknown_device(w);
     post_held(w, held_request(&kinds, false, None, Some(&d), None)).await;
+}
+
+#[when(expr = "the harness requests {string} location by the MSISDN of a device the LIS knows")]
+async fn held_by_msisdn(w: &mut LmpeWorld, kinds: String) {
+    let msisdn = lis_key(
+        w,
+        |l| l.msisdn.clone(),
+        KNOWN_MSISDN,
+        "needs the MSISDN of a device the LIS locates: add [lis] msisdn = \"<6-15 digits>\" to the target file",
+    );
+    if !(6..=15).contains(&msisdn.len()) || !msisdn.bytes().all(|b| b.is_ascii_digit()) {
+        inconclusive!("[lis] msisdn {msisdn:?} is not 6 to 15 digits (RFC 6155 3.7)")
+    }
+    post_held(w, held_request_for(&kinds, &held_device_msisdn(&msisdn))).await;
+}
+
+#[when(
+    expr = "the harness requests {string} location by the flow identity of a device the LIS knows, the device being the flow's source"
+)]
+async fn held_by_flow(w: &mut LmpeWorld, kinds: String) {
+    let ip = lis_key(
+        w,
+        |l| l.flow_ip.clone(),
+        FLOW_IP,
+        "needs an IP address the LIS locates as a flow's source: add [lis] flow_ip = \"<address>\" to the target file",
+    );
+    let Ok(ip) = ip.trim().parse::<std::net::IpAddr>() else {
+        inconclusive!("[lis] flow_ip {ip:?} is not an IP address (RFC 6915 3)")
+    };
+    post_held(w, held_request_for(&kinds, &held_flow_from(ip))).await;
+}
+
+#[when(
+    expr = "the harness requests exactly {string} location for a device the LIS has no civic location for"
+)]
+async fn held_exact_geodetic_only(w: &mut LmpeWorld, kinds: String) {
+    let d = lis_key(
+        w,
+        |l| l.geodetic_only_device.clone(),
+        KNOWN_DEVICE,
+        "needs a device the LIS locates without a civic address: add [lis] geodetic_only_device = \"<RFC 6155 uri>\" to the target file",
+    );
+    post_held(w, held_request(&kinds, true, None, Some(&d), None)).await;
+}
+
+#[when("the harness sends the LIS a HELD locationResponse instead of a request")]
+async fn held_not_a_request(w: &mut LmpeWorld) {
+    post_held(w, held_location_response()).await;
 }
 
 #[when(expr = "the harness requests routing information for {string} for the known device")]
@@ -403,9 +485,9 @@ fn location_response(w: &LmpeWorld, clause: &str) -> LocationResponse {
     }
 }
 
-#[then("the LIS answers with a PIDF-LO holding a location (RFC 5985 6.2)")]
-async fn held_pidf(w: &mut LmpeWorld) {
-    let clause = "RFC 5985 6.2";
+#[then(regex = r"^the LIS answers with a PIDF-LO holding a location \((RFC [^)]+)\)$")]
+async fn held_pidf(w: &mut LmpeWorld, clause: String) {
+    let clause = clause.as_str();
     let lr = location_response(w, clause);
     let Some(p) = lr.presence else {
         panic!(
@@ -504,6 +586,27 @@ async fn held_error(w: &mut LmpeWorld, codes: String) {
     }
 }
 
+#[then(regex = r#"^the LIS answers with the HELD error "(\w+)" \((RFC [^)]+)\)$"#)]
+async fn held_error_exactly(w: &mut LmpeWorld, code: String, clause: String) {
+    let clause = clause.as_str();
+    match held_answer(w, clause) {
+        HeldMessage::Error(e) if e.code.as_str() == code => {}
+        HeldMessage::Error(e) => panic!(
+            "{clause}: the LIS answers with the HELD error code {code}; it answered {}\n--- answer ---\n{}",
+            e.code.as_str(),
+            answer(w, clause).body
+        ),
+        other => panic!(
+            "{clause}: the LIS answers with the HELD error {code}, not a {}\n--- answer ---\n{}",
+            match other {
+                HeldMessage::LocationResponse(_) => "locationResponse",
+                _ => "HELD message of another kind",
+            },
+            answer(w, clause).body
+        ),
+    }
+}
+
 #[then(
     expr = "the LIS rejects it with a HELD error or an HTTP 4xx within {int} ms \\(RFC 5985 6.3\\)"
 )]
@@ -585,6 +688,24 @@ async fn lost_find_value(w: &mut LmpeWorld, service: String) {
     let p = mapped_point(w);
     w.loc.asked_point = Some(p);
     post_lost(w, find_service_point(p[0], p[1], &service, "value")).await;
+}
+
+#[when("the harness asks the ECRF for a service it does not serve at the mapped point")]
+async fn lost_unserved(w: &mut LmpeWorld) {
+    let p = mapped_point(w);
+    let service = unserved_service(w);
+    post_lost(w, find_service_point(p[0], p[1], &service, "reference")).await;
+}
+
+#[when(expr = "the harness asks the ECRF for {string} at a latitude of {float} degrees")]
+async fn lost_bad_latitude(w: &mut LmpeWorld, service: String, lat: f64) {
+    let p = mapped_point(w);
+    post_lost(w, find_service_point(lat, p[1], &service, "reference")).await;
+}
+
+#[when(expr = "the harness asks the ECRF for {string} at a location in a profile it does not know")]
+async fn lost_unknown_profile(w: &mut LmpeWorld, service: String) {
+    post_lost(w, find_service_unknown_profile(&service)).await;
 }
 
 #[when(expr = "the harness asks the ECRF for {string} outside every service area")]
@@ -1047,15 +1168,20 @@ async fn lost_lists(w: &mut LmpeWorld, service: String) {
     }
 }
 
-#[then(expr = "the ECRF answers with the LoST error {string} \\(RFC 5222 13\\)")]
-async fn lost_error(w: &mut LmpeWorld, kind: String) {
-    let clause = "RFC 5222 13";
+#[then(regex = r#"^the ECRF answers with the LoST error "(\w+)" \((RFC 5222 [0-9.]+)\)$"#)]
+async fn lost_error(w: &mut LmpeWorld, kind: String, clause: String) {
+    let clause = clause.as_str();
     match lost_answer(w, clause) {
         LostMessage::Errors(e)
             if e.exceptions
                 .iter()
                 .any(|x| format!("{:?}", x.kind).eq_ignore_ascii_case(&kind)) => {}
-        other => panic!("{clause}: the ECRF answers with <errors><{kind}/>; got {other:?}"),
+        other => {
+            panic!(
+            "{clause}: the ECRF answers with <errors><{kind}/>; got {other:?}\n--- answer ---\n{}",
+            answer(w, clause).body.chars().take(2000).collect::<String>()
+        )
+        }
     }
 }
 

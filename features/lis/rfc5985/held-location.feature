@@ -1,8 +1,10 @@
 # IUT: a LIS. The harness is the HELD client (RFC 5985; device identity RFC 6155; dereference
-# RFC 6753; routing information RFC 7840). Embedded runs test the lmpe-locsvc LIS; a real one is
-# named in the target file ([lis] url, optional device / unknown_device).
+# RFC 6753; routing information RFC 7840; flow identity RFC 6915). Embedded runs test the
+# lmpe-locsvc LIS; a real one is named in the target file ([lis] url, optional device /
+# unknown_device / civic_device / geodetic_only_device / msisdn / flow_ip).
 # Test purpose ids: HELD1 = RFC 5985 core requests and errors, HELD2 = the extensions
-# (location URIs and their dereference, routing information).
+# (device identity other than uri, flow identity, location URIs and their dereference, routing
+# information).
 @HELD @location-iut
 Feature: HELD location requests (LIS, RFC 5985)
 
@@ -23,6 +25,26 @@ Feature: HELD location requests (LIS, RFC 5985)
   Scenario: An exact request for civic location gets a civic address only
     When the harness requests exactly "civic" location for the civic device
     Then the PIDF-LO holds only "civic" locations (RFC 5985 6.1 exact)
+
+  @TP_LIS_HELD1_ERROR_BI_02 @clause-RFC5985-6.2.1 @BI
+  Scenario: An exact request for a type the device's location does not have gets cannotProvideLiType
+    When the harness requests exactly "civic" location for a device the LIS has no civic location for
+    Then the LIS answers with the HELD error "cannotProvideLiType" (RFC 5985 6.2.1, 6.3)
+
+  @TP_LIS_HELD1_ERROR_BI_03 @clause-RFC5985-5.1 @BI
+  Scenario: A HELD message that is not a locationRequest gets unsupportedMessage
+    When the harness sends the LIS a HELD locationResponse instead of a request
+    Then the LIS answers with the HELD error "unsupportedMessage" (RFC 5985 5.1)
+
+  @TP_LIS_HELD2_IDENTITY_BV_01 @clause-RFC6155-3 @BV
+  Scenario: A request naming the device by its MSISDN gets the device's location
+    When the harness requests "any" location by the MSISDN of a device the LIS knows
+    Then the LIS answers with a PIDF-LO holding a location (RFC 6155 3.7)
+
+  @TP_LIS_HELD2_FLOW_BV_01 @clause-RFC6915-3 @BV
+  Scenario: A request naming the device by a flow it is the source of gets the device's location
+    When the harness requests "any" location by the flow identity of a device the LIS knows, the device being the flow's source
+    Then the LIS answers with a PIDF-LO holding a location (RFC 6915 3)
 
   @TP_LIS_HELD2_LOCURI_BV_01 @clause-RFC6753-4 @BV
   Scenario: An exact request for a location URI gets one that dereferences to a PIDF-LO
