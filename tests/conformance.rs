@@ -293,8 +293,8 @@ const BROKEN: &[(&str, &str, &str)] = &[
     // Location services (features/{lis,ecrf,esrp/location}; faults of the embedded lmpe-locsvc
     // ECRF/LIS and of the reference ESRP's location routing).
     ("lis-not-xml", "TP_LIS_HELD1_LOCREQ_BV_01", "RFC 5985 6.2"),
-    ("lis-not-xml", "TP_LIS_HELD1_LOCREQ_BV_02", "RFC 5985 6.1"),
-    ("lis-not-xml", "TP_LIS_HELD1_LOCREQ_BV_03", "RFC 5985 6.1"),
+    ("lis-not-xml", "TP_LIS_HELD1_LOCREQ_BV_02", "RFC 5985 6.2.1"),
+    ("lis-not-xml", "TP_LIS_HELD1_LOCREQ_BV_03", "RFC 5985 6.2.1"),
     ("lis-not-xml", "TP_LIS_HELD1_ERROR_BI_01", "RFC 5985 6.3"),
     ("lis-not-xml", "TP_LIS_HELD1_ROBUST_BI_01", "RFC 5985 6.3"),
     ("lis-not-xml", "TP_LIS_HELD1_ROBUST_BI_02", "RFC 5985 6.3"),

@@ -500,9 +500,9 @@ async fn held_pidf(w: &mut LmpeWorld, clause: String) {
     }
 }
 
-#[then(expr = "the PIDF-LO holds only {string} locations \\(RFC 5985 6.1 exact\\)")]
+#[then(expr = "the PIDF-LO holds only {string} locations \\(RFC 5985 6.2.1 exact\\)")]
 async fn held_only(w: &mut LmpeWorld, kind: String) {
-    let clause = "RFC 5985 6.1";
+    let clause = "RFC 5985 6.2.1";
     let lr = location_response(w, clause);
     let objects = lr.presence.as_ref().map(objects_of).unwrap_or_default();
     if objects.is_empty() {

@@ -16,15 +16,15 @@ Feature: HELD location requests (LIS, RFC 5985)
     When the harness requests "any" location for the known device
     Then the LIS answers with a PIDF-LO holding a location (RFC 5985 6.2)
 
-  @TP_LIS_HELD1_LOCREQ_BV_02 @clause-RFC5985-6.1 @BV
+  @TP_LIS_HELD1_LOCREQ_BV_02 @clause-RFC5985-6.2.1 @BV
   Scenario: An exact request for geodetic location gets geodetic location only
     When the harness requests exactly "geodetic" location for the known device
-    Then the PIDF-LO holds only "geodetic" locations (RFC 5985 6.1 exact)
+    Then the PIDF-LO holds only "geodetic" locations (RFC 5985 6.2.1 exact)
 
-  @TP_LIS_HELD1_LOCREQ_BV_03 @clause-RFC5985-6.1 @BV
+  @TP_LIS_HELD1_LOCREQ_BV_03 @clause-RFC5985-6.2.1 @BV
   Scenario: An exact request for civic location gets a civic address only
     When the harness requests exactly "civic" location for the civic device
-    Then the PIDF-LO holds only "civic" locations (RFC 5985 6.1 exact)
+    Then the PIDF-LO holds only "civic" locations (RFC 5985 6.2.1 exact)
 
   @TP_LIS_HELD1_ERROR_BI_02 @clause-RFC5985-6.2.1 @BI
   Scenario: An exact request for a type the device's location does not have gets cannotProvideLiType
