@@ -292,7 +292,7 @@ const BROKEN: &[(&str, &str, &str)] = &[
     ),
     // Location services (features/{lis,ecrf,esrp/location}; faults of the embedded lmpe-locsvc
     // ECRF/LIS and of the reference ESRP's location routing).
-    ("lis-not-xml", "TP_LIS_HELD1_LOCREQ_BV_01", "RFC 5985 6.2"),
+    ("lis-not-xml", "TP_LIS_HELD1_LOCREQ_BV_01", "RFC 5985 5.2"),
     ("lis-not-xml", "TP_LIS_HELD1_LOCREQ_BV_02", "RFC 5985 6.2.1"),
     ("lis-not-xml", "TP_LIS_HELD1_LOCREQ_BV_03", "RFC 5985 6.2.1"),
     ("lis-not-xml", "TP_LIS_HELD1_ERROR_BI_01", "RFC 5985 6.3"),
@@ -303,7 +303,7 @@ const BROKEN: &[(&str, &str, &str)] = &[
     (
         "lis-bad-uri",
         "TP_LIS_HELD2_LOCURI_BV_01",
-        "RFC 5985 6.2: location URI",
+        "RFC 5985 6.5.1: location URI",
     ),
     ("lis-no-routing", "TP_LIS_HELD2_ROUTING_BV_01", "RFC 7840 4"),
     (

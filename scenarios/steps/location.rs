@@ -527,16 +527,16 @@ async fn held_only(w: &mut LmpeWorld, kind: String) {
 #[then("the LIS answers with a location URI that dereferences to a PIDF-LO (RFC 6753 4)")]
 async fn held_uri_then_deref(w: &mut LmpeWorld) {
     let clause = "RFC 6753 4";
-    let lr = location_response(w, "RFC 5985 6.2");
+    let lr = location_response(w, "RFC 5985 6.5");
     let Some(set) = lr.location_uri_set else {
         panic!(
-            "RFC 5985 6.2: a locationURI request is answered with a locationUriSet; none\n--- answer ---\n{}",
+            "RFC 5985 6.5: a locationURI request is answered with a locationUriSet; none\n--- answer ---\n{}",
             answer(w, clause).body
         )
     };
     for u in &set.uris {
         if let Err(issue) = held::check_location_uri(u) {
-            panic!("RFC 5985 6.2: location URI {u:?} is malformed: {issue:?}");
+            panic!("RFC 5985 6.5.1: location URI {u:?} is malformed: {issue:?}");
         }
     }
     held_dereference(w).await;
@@ -663,10 +663,10 @@ fn rejected_promptly(
 #[then("the LIS still answers a valid request")]
 async fn lis_still_answers(w: &mut LmpeWorld) {
     held_any(w, "any".into()).await;
-    let r = answer(w, "RFC 5985 6.2 (after a broken request)");
+    let r = answer(w, "RFC 5985 5.2 (after a broken request)");
     if !matches!(held::parse(&r.body), Ok(HeldMessage::LocationResponse(_))) {
         panic!(
-            "RFC 5985 6.2: after a broken request the LIS still serves valid requests; got HTTP {}\n{}",
+            "RFC 5985 5.2: after a broken request the LIS still serves valid requests; got HTTP {}\n{}",
             r.status, r.body
         );
     }

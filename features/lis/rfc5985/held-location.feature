@@ -11,10 +11,10 @@ Feature: HELD location requests (LIS, RFC 5985)
   Background:
     Given a LIS under test
 
-  @TP_LIS_HELD1_LOCREQ_BV_01 @clause-RFC5985-6.2 @BV
+  @TP_LIS_HELD1_LOCREQ_BV_01 @clause-RFC5985-5.2 @BV
   Scenario: A locationRequest for any type in emergencyRouting time, by device identity, gets a PIDF-LO
     When the harness requests "any" location for the known device
-    Then the LIS answers with a PIDF-LO holding a location (RFC 5985 6.2)
+    Then the LIS answers with a PIDF-LO holding a location (RFC 5985 5.2)
 
   @TP_LIS_HELD1_LOCREQ_BV_02 @clause-RFC5985-6.2.1 @BV
   Scenario: An exact request for geodetic location gets geodetic location only
