@@ -98,30 +98,12 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
                 Ok(r) => r,
                 Err(e) => return bad_input(format!("target: {e}")),
             };
-            if let Some(listen) = t.ecrf.as_ref().and_then(|e| e.listen) {
+            if let Some(ecrf) = &t.ecrf {
                 let psap_a = format!("sip:psap@{psap_listen}");
-                let psap_b = t
-                    .ecrf
-                    .as_ref()
-                    .and_then(|e| e.psap_b_listen)
-                    .map(|b| format!("sip:psap-b@{b}"))
-                    .unwrap_or_else(|| "sip:psap-b@127.0.0.1:9".into());
-                let child = t
-                    .ecrf
-                    .as_ref()
-                    .and_then(|e| e.redirect_listen)
-                    .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
-                match crate::location::start_services(
-                    listen,
-                    child,
-                    &psap_a,
-                    &psap_b,
-                    &crate::location::LocFaults::default(),
-                )
-                .await
-                {
-                    Ok(s) => loc_servers = Some(s),
-                    Err(e) => return bad_input(format!("the harness ECRF on {listen}: {e}")),
+                match crate::location::start_for_target(ecrf, &psap_a).await {
+                    Some(Ok(s)) => loc_servers = Some(s),
+                    Some(Err(e)) => return bad_input(e),
+                    None => {}
                 }
             }
             let Some(bcf) = resolved.bcf else {

@@ -136,6 +136,28 @@ pub(crate) async fn start_services(
     Ok(LocServers { main, child })
 }
 
+/// The harness's ECRF and LIS for a real ESRP (`[ecrf] listen` of a target; `None` without
+/// it): area A maps to `psap_a`, area B to `[ecrf] psap_b_listen`, and area C is left to the
+/// second server at `[ecrf] redirect_listen` (any free port without it).
+pub(crate) async fn start_for_target(
+    e: &crate::target::EcrfTarget,
+    psap_a: &str,
+) -> Option<Result<LocServers, String>> {
+    let listen = e.listen?;
+    let psap_b = e
+        .psap_b_listen
+        .map(|b| format!("sip:psap-b@{b}"))
+        .unwrap_or_else(|| "sip:psap-b@127.0.0.1:9".into());
+    let child = e
+        .redirect_listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    Some(
+        start_services(listen, child, psap_a, &psap_b, &LocFaults::default())
+            .await
+            .map_err(|err| format!("the harness ECRF on {listen}: {err}")),
+    )
+}
+
 /// The name → URL table a LoST client of these servers resolves redirect targets with.
 pub(crate) fn lost_servers(s: &LocServers) -> std::collections::BTreeMap<String, String> {
     let source = s
@@ -215,19 +237,19 @@ pub(crate) fn find_service_unknown_profile(service: &str) -> String {
     )
 }
 
-/// A LoST `findService` for the location objects, typed and serialised by lmpe-location.
-pub(crate) fn find_service(
+/// A LoST `findService` for the location objects (profile from the first object), typed.
+pub(crate) fn find_service_query(
     objects: Vec<LocationObject>,
     service: &str,
     boundary: ServiceBoundaryMode,
     validate: bool,
-) -> String {
+) -> FindService {
     let profile = match objects.first() {
         Some(LocationObject::Civic(_)) => Some("civic".to_string()),
         Some(LocationObject::Geodetic { .. }) => Some("geodetic-2d".to_string()),
         _ => None,
     };
-    LostMessage::FindService(FindService {
+    FindService {
         locations: vec![Location {
             id: "loc1".into(),
             profile,
@@ -239,8 +261,17 @@ pub(crate) fn find_service(
         service_boundary: boundary,
         recursive: false,
         extensions: Vec::new(),
-    })
-    .to_xml()
+    }
+}
+
+/// A LoST `findService` for the location objects, typed and serialised by lmpe-location.
+pub(crate) fn find_service(
+    objects: Vec<LocationObject>,
+    service: &str,
+    boundary: ServiceBoundaryMode,
+    validate: bool,
+) -> String {
+    LostMessage::FindService(find_service_query(objects, service, boundary, validate)).to_xml()
 }
 
 /// A `findService` for a WGS 84 point.
@@ -389,24 +420,7 @@ async fn lost_route(
     service: &str,
 ) -> Result<RouteDecision, LookupError> {
     let failed = |why: String| LookupError::Failed(why);
-    let profile = match objects.first() {
-        Some(LocationObject::Civic(_)) => Some("civic".to_string()),
-        Some(LocationObject::Geodetic { .. }) => Some("geodetic-2d".to_string()),
-        _ => None,
-    };
-    let mut query = FindService {
-        locations: vec![Location {
-            id: "loc1".into(),
-            profile,
-            objects,
-        }],
-        service: Some(service.to_string()),
-        path: None,
-        validate_location: false,
-        service_boundary: ServiceBoundaryMode::Reference,
-        recursive: false,
-        extensions: Vec::new(),
-    };
+    let mut query = find_service_query(objects, service, ServiceBoundaryMode::Reference, false);
     let mut url = ecrf.to_owned();
     let mut contacted: Vec<String> = Vec::new();
     let max = if targets.redirect_loops {

@@ -1272,7 +1272,7 @@ pub(crate) async fn ensure_target_ecrf(w: &LmpeWorld) {
     let Some(t) = w.run.target.clone() else {
         return;
     };
-    let Some(listen) = t.ecrf.as_ref().and_then(|e| e.listen) else {
+    let Some(ecrf) = t.ecrf.clone().filter(|e| e.listen.is_some()) else {
         return;
     };
     let a = t
@@ -1280,24 +1280,15 @@ pub(crate) async fn ensure_target_ecrf(w: &LmpeWorld) {
         .as_ref()
         .map(|h| format!("sip:psap@{}", h.listen))
         .unwrap_or_else(|| "sip:psap@127.0.0.1:9".into());
-    let b = t
-        .ecrf
-        .as_ref()
-        .and_then(|e| e.psap_b_listen)
-        .map(|b| format!("sip:psap-b@{b}"))
-        .unwrap_or_else(|| "sip:psap-b@127.0.0.1:9".into());
-    let child = t
-        .ecrf
-        .as_ref()
-        .and_then(|e| e.redirect_listen)
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     let r = TARGET_ECRF
         .get_or_init(|| async move {
-            start_services(listen, child, &a, &b, &LocFaults::default()).await
+            crate::location::start_for_target(&ecrf, &a)
+                .await
+                .unwrap_or_else(|| Err("no [ecrf] listen".into()))
         })
         .await;
     if let Err(e) = r {
-        inconclusive!("the harness ECRF for the SUT did not start on {listen}: {e}")
+        inconclusive!("the harness ECRF for the SUT did not start: {e}")
     }
 }
 
