@@ -140,6 +140,7 @@ struct Outputs<K> {
     next_seq: u64,
     transmits: VecDeque<(K, Arc<[u8]>)>,
     events: VecDeque<(K, ClientEvent)>,
+    removed: VecDeque<K>,
     stats: TableStats,
 }
 
@@ -214,6 +215,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
                 next_seq: 0,
                 transmits: VecDeque::new(),
                 events: VecDeque::new(),
+                removed: VecDeque::new(),
                 stats: TableStats::default(),
             },
         }
@@ -283,6 +285,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
         };
         if self.out.settle(key, entry) {
             self.entries.remove(key);
+            self.out.removed.push_back(key.clone());
         }
         self.maintain_heap();
         Ok(disposition)
@@ -346,6 +349,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
         server.send_response(now, status, bytes)?;
         if self.out.settle(key, entry) {
             self.entries.remove(key);
+            self.out.removed.push_back(key.clone());
         }
         self.maintain_heap();
         Ok(())
@@ -366,6 +370,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
         }
         if self.out.settle(key, entry) {
             self.entries.remove(key);
+            self.out.removed.push_back(key.clone());
         }
         self.maintain_heap();
         true
@@ -379,6 +384,12 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
     /// Next client event (provisional, final, timeout, transport error).
     pub fn poll_event(&mut self) -> Option<(K, ClientEvent)> {
         self.out.events.pop_front()
+    }
+
+    /// Next key of a transaction that terminated and was removed, in order of removal. Callers
+    /// that keep per-transaction data use this to drop it; the queue grows until it is polled.
+    pub fn poll_removed(&mut self) -> Option<K> {
+        self.out.removed.pop_front()
     }
 
     /// The earliest deadline among all live transactions.
@@ -418,6 +429,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
             }
             if self.out.settle(&item.key, entry) {
                 self.entries.remove(&item.key);
+                self.out.removed.push_back(item.key);
             }
         }
         self.maintain_heap();

@@ -26,4 +26,4 @@ pub use message::{canonical_name, Header, Method, SipMessage, StartLine};
 pub use parser::{RsipParser, SipParser};
 pub use uri::{check_uri, is_hvalue_char, percent_decode, percent_encode, SipUri};
 pub use validate::{Defect, Severity};
-pub use via::Via;
+pub use via::{Via, ViaRef};
