@@ -22,6 +22,11 @@ pub struct ThroughputConfig {
     pub body_bytes: usize,
     /// Give up this long after the last intended send.
     pub drain: Duration,
+    /// At most this many transactions open at once (0: no limit). A send that is due while the
+    /// limit is reached waits for an answer and is still measured from its intended time, so a
+    /// receiver that falls behind shows as latency instead of driving the sender into Timer E
+    /// retransmissions (which cost the receiver more work and end in a collapse).
+    pub max_in_flight: usize,
 }
 
 impl Default for ThroughputConfig {
@@ -31,6 +36,7 @@ impl Default for ThroughputConfig {
             rate: 0.0,
             body_bytes: 200,
             drain: Duration::from_secs(40),
+            max_in_flight: 2048,
         }
     }
 }
@@ -71,7 +77,11 @@ pub struct Uac {
     start: Option<Instant>,
     next: u64,
     body: Vec<u8>,
-    intended: HashMap<u64, Instant>,
+    /// Request-URI and To URI, From (with tag): the same for every request.
+    uri: String,
+    to: String,
+    from: String,
+    intended: HashMap<u64, Instant, ahash::RandomState>,
     hist: Histogram<u64>,
     report: ThroughputReport,
     last_answer: Option<Instant>,
@@ -88,10 +98,13 @@ impl Uac {
             ua: UserAgent::new(ua),
             dest,
             body: vec![b'x'; cfg.body_bytes],
+            uri: format!("sip:uas@{dest}"),
+            to: NameAddr::new(format!("sip:uas@{dest}")).to_string(),
+            from: String::new(),
             cfg,
             start: None,
             next: 0,
-            intended: HashMap::new(),
+            intended: HashMap::default(),
             hist,
             report: empty_report(),
             last_answer: None,
@@ -101,6 +114,7 @@ impl Uac {
     /// Sets the bound address.
     pub fn set_local(&mut self, local: SocketAddr) {
         self.ua.set_local(local);
+        self.from = from_header(local);
     }
 
     /// Starts the schedule at `now`.
@@ -120,21 +134,23 @@ impl Uac {
     fn send_due(&mut self, now: Instant) {
         // Bound the burst per wake-up so responses keep being read when unthrottled.
         let mut budget = 256;
-        while self.next < self.cfg.count && budget > 0 {
+        if self.from.is_empty() {
+            self.from = from_header(self.ua.local());
+        }
+        while self.next < self.cfg.count && budget > 0 && !self.throttled() {
             let Some(at) = self.intended_at(self.next) else {
                 return;
             };
             if at > now {
                 break;
             }
-            let local = self.ua.local();
-            let req = RequestBuilder::new(Method::Message, format!("sip:uas@{}", self.dest))
+            let req = RequestBuilder::new(Method::Message, self.uri.as_str())
                 .header("Max-Forwards", "70")
-                .from(&NameAddr::new(format!("sip:uac@{local}")).with_param("tag", Some("uac")))
-                .to(&NameAddr::new(format!("sip:uas@{}", self.dest)))
+                .header("From", self.from.as_str())
+                .header("To", self.to.as_str())
                 .call_id(&format!("{}@load", self.next))
-                .cseq(1)
-                .body("text/plain; charset=utf-8", self.body.clone())
+                .header("CSeq", "1 MESSAGE")
+                .body("text/plain; charset=utf-8", self.body.as_slice())
                 .build();
             match self
                 .ua
@@ -149,6 +165,11 @@ impl Uac {
             self.next += 1;
             budget -= 1;
         }
+    }
+
+    /// Whether the in-flight limit holds back the next send.
+    fn throttled(&self) -> bool {
+        self.cfg.max_in_flight > 0 && self.intended.len() >= self.cfg.max_in_flight
     }
 
     fn pump(&mut self, now: Instant) {
@@ -219,6 +240,13 @@ impl Uac {
     }
 }
 
+/// The UAC's From header value.
+fn from_header(local: SocketAddr) -> String {
+    NameAddr::new(format!("sip:uac@{local}"))
+        .with_param("tag", Some("uac"))
+        .to_string()
+}
+
 fn empty_report() -> ThroughputReport {
     ThroughputReport {
         sent: 0,
@@ -255,7 +283,7 @@ impl Endpoint for Uac {
         self.ua.poll_transmit()
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
-        let next_send = if self.next < self.cfg.count {
+        let next_send = if self.next < self.cfg.count && !self.throttled() {
             self.intended_at(self.next)
         } else {
             None
