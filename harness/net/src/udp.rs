@@ -1,4 +1,5 @@
-//! The UDP socket: binding with large kernel buffers, batched receive, queued send.
+//! The UDP socket: binding with large kernel buffers, batched receive, queued send in batches
+//! (`sendmmsg`).
 
 use std::collections::VecDeque;
 use std::io;
@@ -6,7 +7,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use lmpe_proto::endpoint::TransportKind;
+use std::io::IoSlice;
+
+use rustix::net::{sendmmsg, MMsgHdr, SendAncillaryBuffer, SendFlags, SocketAddrAny};
 use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 use crate::transport::SOCKET_BUFFER;
@@ -53,17 +58,11 @@ pub(crate) fn register(socket: std::net::UdpSocket) -> Result<UdpSocket, NetErro
     })
 }
 
-/// Outcome of handing one datagram to [`UdpOut::send`].
-pub(crate) enum SendOutcome {
-    /// Written to the socket.
-    Sent,
-    /// Kept for [`UdpOut::flush`] (kernel buffer full or older datagrams still waiting).
-    Queued,
-    /// Failed; tell the endpoint.
-    Failed(io::Error),
-}
+/// Datagrams handed to the kernel per `sendmmsg` call.
+const SEND_BATCH: usize = 64;
 
-/// The UDP socket plus datagrams waiting for send-buffer space (kept in order).
+/// The UDP socket plus datagrams waiting to be sent (kept in order): queued during a wake-up,
+/// sent together with `sendmmsg`, and kept while the kernel's send buffer is full.
 #[derive(Debug)]
 pub(crate) struct UdpOut {
     pub(crate) socket: UdpSocket,
@@ -78,41 +77,78 @@ impl UdpOut {
         }
     }
 
-    /// Whether datagrams wait for the socket to become writable.
+    /// Whether datagrams wait to be sent.
     pub(crate) fn has_pending(&self) -> bool {
         !self.pending.is_empty()
     }
 
-    /// Sends now if possible, else queues (bounded).
-    pub(crate) fn send(&mut self, remote: SocketAddr, bytes: Arc<[u8]>) -> SendOutcome {
-        if self.pending.is_empty() {
-            match self.socket.try_send_to(&bytes, remote) {
-                Ok(_) => return SendOutcome::Sent,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return SendOutcome::Failed(e),
-            }
-        }
+    /// Datagrams waiting to be sent.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Queues a datagram for the next [`UdpOut::flush`] (bounded).
+    pub(crate) fn queue(&mut self, remote: SocketAddr, bytes: Arc<[u8]>) -> Result<(), io::Error> {
         if self.pending.len() >= PENDING_LIMIT {
-            return SendOutcome::Failed(io::Error::new(
+            return Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
                 "UDP send queue full",
             ));
         }
         self.pending.push_back((remote, bytes));
-        SendOutcome::Queued
+        Ok(())
     }
 
-    /// Sends queued datagrams until the kernel refuses again. Returns how many were sent, and
-    /// calls `failed` for each that failed for good.
+    /// Sends queued datagrams, up to [`SEND_BATCH`] per `sendmmsg`, until the queue is empty or
+    /// the kernel refuses (send buffer full: the rest waits for writability). Returns how many
+    /// were sent, and calls `failed` for each that failed for good (e.g. `EMSGSIZE`).
+    /// Large datagrams are fragmented as with `sendto` (no don't-fragment option is set).
     pub(crate) fn flush(&mut self, mut failed: impl FnMut(SocketAddr, io::Error)) -> u64 {
-        let mut sent = 0;
-        while let Some((remote, bytes)) = self.pending.front() {
-            match self.socket.try_send_to(bytes, *remote) {
-                Ok(_) => sent += 1,
+        let mut sent = 0u64;
+        let mut addrs: Vec<SocketAddrAny> = Vec::with_capacity(SEND_BATCH);
+        while !self.pending.is_empty() {
+            let n = self.pending.len().min(SEND_BATCH);
+            addrs.clear();
+            addrs.extend(
+                self.pending
+                    .iter()
+                    .take(n)
+                    .map(|(a, _)| SocketAddrAny::from(*a)),
+            );
+            let result = {
+                let iovs: Vec<[IoSlice<'_>; 1]> = self
+                    .pending
+                    .iter()
+                    .take(n)
+                    .map(|(_, b)| [IoSlice::new(b)])
+                    .collect();
+                let mut controls: Vec<SendAncillaryBuffer<'_, '_, '_>> =
+                    (0..n).map(|_| SendAncillaryBuffer::default()).collect();
+                let mut msgs: Vec<MMsgHdr<'_>> = addrs
+                    .iter()
+                    .zip(&iovs)
+                    .zip(controls.iter_mut())
+                    .map(|((addr, iov), control)| MMsgHdr::new_with_addr(addr, iov, control))
+                    .collect();
+                let socket = &self.socket;
+                socket.try_io(Interest::WRITABLE, || {
+                    sendmmsg(socket, &mut msgs, SendFlags::empty()).map_err(io::Error::from)
+                })
+            };
+            match result {
+                Ok(k) => {
+                    let k = k.min(n);
+                    sent += k as u64;
+                    self.pending.drain(..k);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => failed(*remote, e),
+                // The first datagram of the batch failed for good: report it, go on.
+                Err(e) => {
+                    if let Some((remote, _)) = self.pending.pop_front() {
+                        failed(remote, e);
+                    }
+                }
             }
-            self.pending.pop_front();
         }
         sent
     }
