@@ -64,9 +64,10 @@ pub struct TableStats {
 /// A set of transactions keyed by `K` (the caller's key, e.g. Via branch +
 /// method, plus direction if both roles share a table), with one timer heap.
 ///
-/// Timers live in a binary heap with lazy deletion: each entry remembers the
-/// sequence number of its one valid heap item; superseded items are skipped
-/// when popped and the heap is compacted when stale items dominate.
+/// Timers live in a few FIFO lanes and a binary heap (see `Timers`) with lazy
+/// deletion: each entry remembers the sequence number of its one valid item;
+/// superseded items are skipped when popped and the queues are compacted when
+/// stale items dominate.
 /// Terminated transactions are removed immediately; their queued output
 /// stays in the table's queues. All operations are O(log n) amortised.
 #[derive(Debug)]
@@ -133,10 +134,94 @@ impl<K> Ord for Scheduled<K> {
     }
 }
 
+/// FIFO lanes beside the heap (see [`Timers`]).
+const LANES: usize = 4;
+
+/// The deadlines of a table: a few FIFO lanes and a binary heap, ordered by (deadline, sequence
+/// number). Transactions arm timers of a few fixed durations (E, F, K, J), so the deadlines armed
+/// with one duration come in order: a new item goes to the lane whose last deadline is the latest
+/// one not after its own (O(1)), only an item that fits no lane to the heap (O(log n)). The
+/// earliest item is the least of the lane fronts and the heap top.
+#[derive(Debug)]
+struct Timers<K> {
+    lanes: [VecDeque<Scheduled<K>>; LANES],
+    heap: BinaryHeap<Reverse<Scheduled<K>>>,
+}
+
+impl<K> Timers<K> {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            lanes: std::array::from_fn(|_| VecDeque::new()),
+            heap: BinaryHeap::with_capacity(capacity),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.heap.len() + self.lanes.iter().map(VecDeque::len).sum::<usize>()
+    }
+
+    fn push(&mut self, item: Scheduled<K>) {
+        let mut best: Option<(usize, Instant)> = None;
+        let mut empty = None;
+        for (i, lane) in self.lanes.iter().enumerate() {
+            match lane.back() {
+                Some(last) if last.at <= item.at => {
+                    if !matches!(best, Some((_, at)) if last.at <= at) {
+                        best = Some((i, last.at));
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    empty.get_or_insert(i);
+                }
+            }
+        }
+        match best.map(|(i, _)| i).or(empty) {
+            Some(i) => self.lanes[i].push_back(item),
+            None => self.heap.push(Reverse(item)),
+        }
+    }
+
+    /// Where the earliest item is: `Some(lane)` or `None` for the heap.
+    fn earliest(&self) -> Option<Option<usize>> {
+        let mut best: Option<(&Scheduled<K>, Option<usize>)> =
+            self.heap.peek().map(|Reverse(top)| (top, None));
+        for (i, lane) in self.lanes.iter().enumerate() {
+            if let Some(front) = lane.front() {
+                if !matches!(best, Some((b, _)) if front >= b) {
+                    best = Some((front, Some(i)));
+                }
+            }
+        }
+        best.map(|(_, at)| at)
+    }
+
+    fn peek(&self) -> Option<&Scheduled<K>> {
+        match self.earliest()? {
+            Some(i) => self.lanes[i].front(),
+            None => self.heap.peek().map(|Reverse(top)| top),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Scheduled<K>> {
+        match self.earliest()? {
+            Some(i) => self.lanes[i].pop_front(),
+            None => self.heap.pop().map(|Reverse(top)| top),
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&Scheduled<K>) -> bool) {
+        self.heap.retain(|Reverse(item)| keep(item));
+        for lane in &mut self.lanes {
+            lane.retain(&mut keep);
+        }
+    }
+}
+
 /// Everything but the map, so entries and outputs can be borrowed separately.
 #[derive(Debug)]
 struct Outputs<K> {
-    heap: BinaryHeap<Reverse<Scheduled<K>>>,
+    heap: Timers<K>,
     next_seq: u64,
     transmits: VecDeque<(K, Arc<[u8]>)>,
     events: VecDeque<(K, ClientEvent)>,
@@ -178,11 +263,11 @@ impl<K: Clone> Outputs<K> {
             entry.scheduled = want.map(|at| {
                 let seq = self.next_seq;
                 self.next_seq += 1;
-                self.heap.push(Reverse(Scheduled {
+                self.heap.push(Scheduled {
                     at,
                     seq,
                     key: key.clone(),
-                }));
+                });
                 (at, seq)
             });
         }
@@ -211,7 +296,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
             cfg,
             entries: HashMap::with_capacity_and_hasher(capacity, ahash::RandomState::new()),
             out: Outputs {
-                heap: BinaryHeap::with_capacity(capacity),
+                heap: Timers::with_capacity(capacity),
                 next_seq: 0,
                 transmits: VecDeque::new(),
                 events: VecDeque::new(),
@@ -394,7 +479,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
 
     /// The earliest deadline among all live transactions.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.out.heap.peek().map(|Reverse(item)| item.at)
+        self.out.heap.peek().map(|item| item.at)
     }
 
     /// Fires every timer whose deadline is at or before `now`, in deadline
@@ -404,11 +489,11 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
     /// already due (only possible with a zero T1/T2), so the call always ends.
     pub fn handle_timeout(&mut self, now: Instant) {
         let first_new_seq = self.out.next_seq;
-        while let Some(Reverse(top)) = self.out.heap.peek() {
+        while let Some(top) = self.out.heap.peek() {
             if top.at > now || top.seq >= first_new_seq {
                 break;
             }
-            let Some(Reverse(item)) = self.out.heap.pop() else {
+            let Some(item) = self.out.heap.pop() else {
                 break;
             };
             let Some(entry) = self.entries.get_mut(&item.key) else {
@@ -476,9 +561,9 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
     fn maintain_heap(&mut self) {
         let heap = &mut self.out.heap;
         if heap.len() > 2 * self.entries.len() + COMPACT_SLACK {
-            heap.retain(|Reverse(item)| is_live(&self.entries, item));
+            heap.retain(|item| is_live(&self.entries, item));
         }
-        while let Some(Reverse(top)) = heap.peek() {
+        while let Some(top) = heap.peek() {
             if is_live(&self.entries, top) {
                 break;
             }
@@ -692,6 +777,43 @@ mod tests {
         assert_eq!(s.absorbed_requests, 2);
         assert_eq!(s.transport_errors, 1);
         assert_eq!(s.terminated, 3);
+    }
+
+    #[test]
+    fn timer_lanes_pop_in_deadline_order() {
+        let t0 = Instant::now();
+        let mut q = Timers::with_capacity(0);
+        let mut expected = Vec::new();
+        let mut x: u64 = 12345;
+        for seq in 0..5000u64 {
+            // Three interleaved fixed durations (ordered streams) and random deadlines.
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let base = seq * 10;
+            let at = match x >> 62 {
+                0 => base + 500_000,
+                1 => base + 5_000_000,
+                2 => base + 32_000_000,
+                _ => (x >> 20) % 40_000_000,
+            };
+            let at = t0 + Duration::from_micros(at);
+            expected.push((at, seq));
+            q.push(Scheduled { at, seq, key: seq });
+            // Pop now and then, as handle_timeout does.
+            if seq % 7 == 0 {
+                expected.sort();
+                let first = expected.remove(0);
+                let got = q.pop().map(|s| (s.at, s.seq));
+                assert_eq!(got, Some(first));
+            }
+        }
+        assert_eq!(q.len(), expected.len());
+        expected.sort();
+        let got: Vec<_> = std::iter::from_fn(|| q.pop())
+            .map(|s| (s.at, s.seq))
+            .collect();
+        assert_eq!(got, expected);
     }
 
     #[test]
