@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use lmpe_net::{spawn_endpoint, NetError, SipSocketConfig};
 use lmpe_proto::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
 use lmpe_proto::ua::{UaConfig, UaEvent, UserAgent};
-use lmpe_wire::sip::{reason_phrase, Method, NameAddr, RequestBuilder, ResponseBuilder};
+use lmpe_wire::sip::{reason_phrase, write_response_for, Method, NameAddr};
 use serde::Serialize;
 
 /// What to run.
@@ -144,18 +144,26 @@ impl Uac {
             if at > now {
                 break;
             }
-            let req = RequestBuilder::new(Method::Message, self.uri.as_str())
-                .header("Max-Forwards", "70")
-                .header("From", self.from.as_str())
-                .header("To", self.to.as_str())
-                .call_id(&format!("{}@load", self.next))
-                .header("CSeq", "1 MESSAGE")
-                .body("text/plain; charset=utf-8", self.body.as_slice())
-                .build();
-            match self
-                .ua
-                .send_request(now, req, TransportKind::Udp, self.dest)
-            {
+            let (uri, from, to, body, n) = (&self.uri, &self.from, &self.to, &self.body, self.next);
+            let sent = self.ua.send_request_with(
+                now,
+                Method::Message,
+                TransportKind::Udp,
+                self.dest,
+                |via, out| {
+                    use std::io::Write;
+                    out.reserve(300 + uri.len() + from.len() + to.len() + body.len());
+                    let _ = write!(
+                        out,
+                        "MESSAGE {uri} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\n\
+                         From: {from}\r\nTo: {to}\r\nCall-ID: {n}@load\r\nCSeq: 1 MESSAGE\r\n\
+                         Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    out.extend_from_slice(body);
+                },
+            );
+            match sent {
                 Ok(h) => {
                     self.intended.insert(h, at);
                     self.report.sent += 1;
@@ -331,9 +339,9 @@ impl Endpoint for Uas {
         while let Some(ev) = self.ua.poll_event() {
             if let UaEvent::Request { id, msg, .. } = ev {
                 self.received += 1;
-                let resp = ResponseBuilder::for_request(&msg, 200, reason_phrase(200), Some("uas"))
-                    .build();
-                let _ = self.ua.respond(now, &id, &resp);
+                let mut resp = Vec::new();
+                write_response_for(&msg, 200, reason_phrase(200), Some("uas"), &mut resp);
+                let _ = self.ua.respond_bytes(now, &id, 200, resp);
             }
         }
     }

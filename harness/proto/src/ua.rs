@@ -193,31 +193,53 @@ impl UserAgent {
         transport: TransportKind,
         dest: SocketAddr,
     ) -> Result<u64, TransactionError> {
+        let method = msg.method().unwrap_or(Method::Other(String::new()));
+        msg.prepend_header("Via", String::new());
+        self.send_request_with(now, method, transport, dest, |via, out| {
+            msg.headers[0].value.clear();
+            msg.headers[0].value.push_str(via);
+            out.reserve(256 + msg.headers.len() * 48 + msg.body.len());
+            msg.write_to(out);
+        })
+    }
+
+    /// [`UserAgent::send_request`] for a request the caller serialises itself (load hot paths):
+    /// `write(via, out)` appends the whole request to `out` with `Via: <via>` as its first
+    /// header line; `method` is its method. `write` is called again with the TCP Via when the
+    /// request is over the UDP size limit.
+    pub fn send_request_with(
+        &mut self,
+        now: Instant,
+        method: Method,
+        transport: TransportKind,
+        dest: SocketAddr,
+        mut write: impl FnMut(&str, &mut Vec<u8>),
+    ) -> Result<u64, TransactionError> {
         self.branch_seq += 1;
         let id = self.branch_seq;
         let salt = self.branch_salt;
-        let method = msg.method().unwrap_or(Method::Other(String::new()));
         let local = self.cfg.local;
-        let via_for = |t: TransportKind| {
+        let mut via = String::with_capacity(96);
+        let via_for = |via: &mut String, t: TransportKind| {
             use std::fmt::Write;
-            let mut v = String::with_capacity(80);
+            via.clear();
             let _ = write!(
-                v,
+                via,
                 "SIP/2.0/{} {}:{};branch=z9hG4bK{salt:x}x{id:x};rport",
                 t.via_token(),
                 local.ip(),
                 local.port()
             );
-            v
         };
         let mut transport = transport;
-        msg.prepend_header("Via", via_for(transport));
-        let mut bytes = msg.to_bytes();
+        via_for(&mut via, transport);
+        let mut bytes = Vec::new();
+        write(&via, &mut bytes);
         if transport == TransportKind::Udp && bytes.len() > self.cfg.udp_size_limit {
             transport = TransportKind::Tcp;
-            msg.headers[0].value = via_for(transport);
+            via_for(&mut via, transport);
             bytes.clear();
-            msg.write_to(&mut bytes);
+            write(&via, &mut bytes);
         }
         self.table
             .start_client(now, id, Arc::from(bytes), transport.is_reliable())?;
@@ -253,6 +275,20 @@ impl UserAgent {
         let status = response.status().unwrap_or(500);
         self.table
             .respond(now, &id.0, status, Arc::from(response.to_bytes()))?;
+        self.drain();
+        Ok(())
+    }
+
+    /// [`UserAgent::respond`] with a response the caller serialised itself (load hot paths, e.g.
+    /// with [`lmpe_wire::sip::write_response_for`]); `status` is its status code.
+    pub fn respond_bytes(
+        &mut self,
+        now: Instant,
+        id: &ServerTxId,
+        status: u16,
+        bytes: Vec<u8>,
+    ) -> Result<(), TransactionError> {
+        self.table.respond(now, &id.0, status, Arc::from(bytes))?;
         self.drain();
         Ok(())
     }
