@@ -19,7 +19,11 @@ pub struct DatagramParts<'a> {
 }
 
 fn find_header_end(bytes: &[u8]) -> Option<usize> {
-    memchr::memmem::find(bytes, b"\r\n\r\n")
+    static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+        std::sync::OnceLock::new();
+    FINDER
+        .get_or_init(|| memchr::memmem::Finder::new(b"\r\n\r\n"))
+        .find(bytes)
 }
 
 /// The Content-Length (or compact `l`) values of a header section: none, one, or how many.

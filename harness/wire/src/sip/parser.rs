@@ -165,8 +165,11 @@ fn split_lines(head: &[u8]) -> Result<(&[u8], Vec<Header>), WireError> {
                 text: String::from_utf8_lossy(line).into_owned(),
             });
         }
-        // Token characters are ASCII, so this never replaces anything.
-        let name = String::from_utf8_lossy(name_trimmed).into_owned();
+        // Token characters are ASCII, so this is valid UTF-8 (the lossy path never runs).
+        let name = match std::str::from_utf8(name_trimmed) {
+            Ok(name) => name.to_owned(),
+            Err(_) => String::from_utf8_lossy(name_trimmed).into_owned(),
+        };
         let value = std::str::from_utf8(&line[colon + 1..])
             .map_err(|_| WireError::NonUtf8Header(name.clone()))?
             .trim()
