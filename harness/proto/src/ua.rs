@@ -45,8 +45,8 @@ struct ClientTx {
 struct ServerTx {
     transport: TransportKind,
     dest: SocketAddr,
-    /// `branch|sent-by|method` (RFC 3261 17.2.3).
-    key: Box<str>,
+    /// `branch|sent-by|method` (RFC 3261 17.2.3), shared with the index.
+    key: Arc<str>,
 }
 
 type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
@@ -135,7 +135,7 @@ pub struct UserAgent {
     clients: FastMap<u64, ClientTx>,
     servers: FastMap<u64, ServerTx>,
     /// Server transaction key → id.
-    server_index: FastMap<Box<str>, u64>,
+    server_index: FastMap<Arc<str>, u64>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<UaEvent>,
     next_server: u64,
@@ -340,7 +340,7 @@ impl UserAgent {
             };
             match self.table.on_request(now, id, reliable) {
                 Ok(RequestDisposition::New) => {
-                    let key: Box<str> = self.scratch.as_str().into();
+                    let key: Arc<str> = Arc::from(self.scratch.as_str());
                     self.server_index.insert(key.clone(), id);
                     self.servers.insert(
                         id,

@@ -79,7 +79,9 @@ pub struct TransactionTable<K> {
 
 #[derive(Debug)]
 struct Entry {
-    tx: Tx,
+    /// Boxed, so the map's slots stay small (a resize of a table holding millions of
+    /// transactions moves 48-byte slots, not whole transactions).
+    tx: Box<Tx>,
     /// Deadline and sequence number of this entry's valid heap item.
     scheduled: Option<(Instant, u64)>,
 }
@@ -233,7 +235,7 @@ impl<K: Clone> Outputs<K> {
     /// Moves the transaction's output into the table queues and re-arms its
     /// heap item if its deadline changed. Returns whether it terminated.
     fn settle(&mut self, key: &K, entry: &mut Entry) -> bool {
-        match &mut entry.tx {
+        match &mut *entry.tx {
             Tx::Client(c) => {
                 while let Some(bytes) = c.poll_transmit() {
                     self.transmits.push_back((key.clone(), bytes));
@@ -327,7 +329,9 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
             MapEntry::Vacant(slot) => {
                 let key = slot.key().clone();
                 let entry = slot.insert(Entry {
-                    tx: Tx::Client(ClientTransaction::new(now, request, reliable, &self.cfg)),
+                    tx: Box::new(Tx::Client(ClientTransaction::new(
+                        now, request, reliable, &self.cfg,
+                    ))),
                     scheduled: None,
                 });
                 self.out.stats.client_started += 1;
@@ -356,7 +360,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
             self.out.stats.stray_responses += 1;
             return Ok(ResponseDisposition::Stray);
         };
-        let Tx::Client(client) = &mut entry.tx else {
+        let Tx::Client(client) = &mut *entry.tx else {
             self.out.stats.stray_responses += 1;
             return Ok(ResponseDisposition::Stray);
         };
@@ -392,14 +396,14 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
         match self.entries.entry(key) {
             MapEntry::Vacant(slot) => {
                 slot.insert(Entry {
-                    tx: Tx::Server(ServerTransaction::new(now, reliable, &self.cfg)),
+                    tx: Box::new(Tx::Server(ServerTransaction::new(now, reliable, &self.cfg))),
                     scheduled: None,
                 });
                 self.out.stats.server_started += 1;
                 Ok(RequestDisposition::New)
             }
             MapEntry::Occupied(mut slot) => {
-                let Tx::Server(server) = &mut slot.get_mut().tx else {
+                let Tx::Server(server) = &mut *slot.get_mut().tx else {
                     return Err(TransactionError::NotAServerTransaction);
                 };
                 server.handle_request_retransmission(now);
@@ -428,7 +432,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
             .entries
             .get_mut(key)
             .ok_or(TransactionError::UnknownTransaction)?;
-        let Tx::Server(server) = &mut entry.tx else {
+        let Tx::Server(server) = &mut *entry.tx else {
             return Err(TransactionError::NotAServerTransaction);
         };
         server.send_response(now, status, bytes)?;
@@ -446,7 +450,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
         let Some(entry) = self.entries.get_mut(key) else {
             return false;
         };
-        match &mut entry.tx {
+        match &mut *entry.tx {
             Tx::Client(c) => c.handle_transport_error(now),
             Tx::Server(s) => {
                 s.handle_transport_error(now);
@@ -503,7 +507,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
                 continue; // stale: superseded by a later re-arm
             }
             entry.scheduled = None;
-            match &mut entry.tx {
+            match &mut *entry.tx {
                 Tx::Client(c) => {
                     let before = c.retransmissions();
                     c.handle_timeout(now);
@@ -537,7 +541,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
 
     /// State of the live client transaction `key`.
     pub fn client_state(&self, key: &K) -> Option<ClientState> {
-        match &self.entries.get(key)?.tx {
+        match &*self.entries.get(key)?.tx {
             Tx::Client(c) => Some(c.state()),
             Tx::Server(_) => None,
         }
@@ -545,7 +549,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
 
     /// State of the live server transaction `key`.
     pub fn server_state(&self, key: &K) -> Option<ServerState> {
-        match &self.entries.get(key)?.tx {
+        match &*self.entries.get(key)?.tx {
             Tx::Server(s) => Some(s.state()),
             Tx::Client(_) => None,
         }
