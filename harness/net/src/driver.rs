@@ -15,7 +15,7 @@ use crate::stats::Shared;
 use crate::tcp::{self, CloseReason, ConnCtx, TcpEvent, TcpSendError, TcpTransport};
 use crate::tls::{self as tls_mod, TlsContext};
 use crate::transport::{self, stopped};
-use crate::udp::{self, UdpOut, RECV_BUFFER};
+use crate::udp::{self, UdpIn, UdpOut};
 use crate::{NetError, NetStats, SipSocketConfig};
 
 /// Datagrams, TCP events or commands handled per wake-up before transmits are drained.
@@ -98,7 +98,7 @@ pub async fn spawn_endpoint<E: Endpoint>(
         ep: endpoint,
         local,
         udp: udp.map(UdpOut::new),
-        recv_buf: vec![0u8; RECV_BUFFER].into_boxed_slice(),
+        recv_bufs: UdpIn::new(),
         tcp,
         tls,
         shared: Arc::clone(&shared),
@@ -221,8 +221,8 @@ struct Driver<E> {
     ep: E,
     local: SocketAddr,
     udp: Option<UdpOut>,
-    /// Reused for every datagram.
-    recv_buf: Box<[u8]>,
+    /// Reused for every batch of datagrams.
+    recv_bufs: UdpIn,
     tcp: Option<TcpTransport>,
     tls: Option<TcpTransport>,
     shared: Arc<Shared>,
@@ -347,30 +347,39 @@ impl<E: Endpoint> Driver<E> {
             .handle_transport_error(now, transport, remote, error);
     }
 
-    /// Hands every ready datagram (at most [`BATCH`]) to the endpoint.
+    /// Hands every ready datagram (at most [`BATCH`], taken with `recvmmsg`) to the endpoint.
     fn recv_udp(&mut self, now: Instant) {
         let Some(udp) = &self.udp else { return };
+        let mut got = Vec::with_capacity(udp::RECV_BATCH);
         let mut received = 0;
-        for _ in 0..BATCH {
-            match udp.socket.try_recv_from(&mut self.recv_buf) {
-                Ok((n, remote)) => {
-                    received += 1;
-                    self.ep.handle_input(
-                        now,
-                        Incoming {
-                            transport: TransportKind::Udp,
-                            remote,
-                            local: self.local,
-                            bytes: self.recv_buf[..n].to_vec(),
-                        },
-                    );
+        let mut calls = 0;
+        while received < BATCH && calls < BATCH {
+            calls += 1;
+            got.clear();
+            match self.recv_bufs.recv(&udp.socket, &mut got) {
+                Ok(n) => {
+                    received += n;
+                    for (remote, bytes) in got.drain(..) {
+                        self.ep.handle_input(
+                            now,
+                            Incoming {
+                                transport: TransportKind::Udp,
+                                remote,
+                                local: self.local,
+                                bytes,
+                            },
+                        );
+                    }
+                    if n < udp::RECV_BATCH {
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 // E.g. an ICMP error reported on the socket: not about any one datagram.
                 Err(e) => tracing::debug!(error = %e, "UDP receive error"),
             }
         }
-        Shared::add(&self.shared.udp_rx, received);
+        Shared::add(&self.shared.udp_rx, received as u64);
     }
 
     fn send_udp(&mut self, now: Instant, remote: SocketAddr, bytes: Arc<[u8]>) {

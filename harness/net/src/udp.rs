@@ -58,6 +58,75 @@ pub(crate) fn register(socket: std::net::UdpSocket) -> Result<UdpSocket, NetErro
     })
 }
 
+/// Datagrams taken from the kernel per `recvmmsg` call.
+pub(crate) const RECV_BATCH: usize = 32;
+
+/// Receive buffers for `recvmmsg`: [`RECV_BATCH`] of [`RECV_BUFFER`] bytes (pages the kernel
+/// never writes to are never backed by memory).
+#[derive(Debug)]
+pub(crate) struct UdpIn {
+    bufs: Vec<Box<[u8]>>,
+}
+
+impl UdpIn {
+    pub(crate) fn new() -> Self {
+        Self {
+            bufs: (0..RECV_BATCH)
+                .map(|_| vec![0u8; RECV_BUFFER].into_boxed_slice())
+                .collect(),
+        }
+    }
+
+    /// Receives up to [`RECV_BATCH`] datagrams with one `recvmmsg` and appends them to `out`.
+    /// Returns how many arrived; `WouldBlock` when none was waiting.
+    pub(crate) fn recv(
+        &mut self,
+        socket: &UdpSocket,
+        out: &mut Vec<(SocketAddr, Vec<u8>)>,
+    ) -> io::Result<usize> {
+        use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders, SockaddrLike, SockaddrStorage};
+        use std::io::IoSliceMut;
+        use std::os::fd::AsRawFd;
+        let fd = socket.as_raw_fd();
+        let bufs = &mut self.bufs;
+        let got: Vec<(usize, Option<SocketAddr>)> = socket.try_io(Interest::READABLE, || {
+            // Built per call: the headers hold raw pointers (not `Send`), the driver task is.
+            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(RECV_BATCH, None);
+            let mut slices: Vec<[IoSliceMut<'_>; 1]> =
+                bufs.iter_mut().map(|b| [IoSliceMut::new(b)]).collect();
+            let results = recvmmsg(
+                fd,
+                &mut headers,
+                slices.iter_mut(),
+                MsgFlags::MSG_DONTWAIT,
+                None,
+            )
+            .map_err(io::Error::from)?;
+            Ok(results
+                .map(|m| {
+                    let addr = m.address.and_then(|a| match a.family() {
+                        Some(nix::sys::socket::AddressFamily::Inet) => a
+                            .as_sockaddr_in()
+                            .map(|v4| SocketAddr::V4(std::net::SocketAddrV4::from(*v4))),
+                        Some(nix::sys::socket::AddressFamily::Inet6) => a
+                            .as_sockaddr_in6()
+                            .map(|v6| SocketAddr::V6(std::net::SocketAddrV6::from(*v6))),
+                        _ => None,
+                    });
+                    (m.bytes, addr)
+                })
+                .collect())
+        })?;
+        let n = got.len();
+        for (buf, (len, addr)) in self.bufs.iter().zip(got) {
+            if let Some(addr) = addr {
+                out.push((addr, buf[..len.min(buf.len())].to_vec()));
+            }
+        }
+        Ok(n)
+    }
+}
+
 /// Datagrams handed to the kernel per `sendmmsg` call.
 const SEND_BATCH: usize = 64;
 
