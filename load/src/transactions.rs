@@ -369,10 +369,22 @@ impl Endpoint for Uas {
 pub async fn run_message_throughput(cfg: ThroughputConfig) -> Result<ThroughputReport, NetError> {
     let mut ua = UaConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
     ua.grammar_check = false;
-    let uas = spawn_endpoint(Uas::new(ua.clone()), SipSocketConfig::loopback()).await?;
+    // Room for every transaction that can be alive at once (answered UDP server transactions
+    // stay for Timer J), so neither side stalls on growing its tables.
+    let live = ua.timers.timer_f().as_secs_f64() + 1.0;
+    let expected = if cfg.rate > 0.0 {
+        (cfg.count as f64).min(cfg.rate * live) as usize
+    } else {
+        cfg.count as usize
+    };
+    let mut uas_core = Uas::new(ua.clone());
+    uas_core.ua.reserve(expected);
+    let uas = spawn_endpoint(uas_core, SipSocketConfig::loopback()).await?;
     let uas_addr = uas.local_addr();
     uas.with(move |u, _| u.set_local(uas_addr)).await?;
-    let uac = spawn_endpoint(Uac::new(ua, uas_addr, cfg), SipSocketConfig::loopback()).await?;
+    let mut uac_core = Uac::new(ua, uas_addr, cfg);
+    uac_core.ua.reserve(expected);
+    let uac = spawn_endpoint(uac_core, SipSocketConfig::loopback()).await?;
     let uac_addr = uac.local_addr();
     uac.with(move |u, now| {
         u.set_local(uac_addr);

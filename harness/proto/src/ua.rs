@@ -179,6 +179,15 @@ impl UserAgent {
         self.branch_salt = branch_salt(local);
     }
 
+    /// Reserves room for `additional` more transactions of each kind, so a load run does not
+    /// stall on growing its tables (a resize of millions of entries takes tens of ms).
+    pub fn reserve(&mut self, additional: usize) {
+        self.table.reserve(additional);
+        self.clients.reserve(additional);
+        self.servers.reserve(additional);
+        self.server_index.reserve(additional);
+    }
+
     /// Transaction statistics.
     pub fn stats(&self) -> TableStats {
         self.table.stats()

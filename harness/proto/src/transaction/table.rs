@@ -308,6 +308,11 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
         }
     }
 
+    /// Reserves room for `additional` more live transactions (no resize until then).
+    pub fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+    }
+
     /// The timer configuration used for new transactions.
     pub fn config(&self) -> &TimerConfig {
         &self.cfg
