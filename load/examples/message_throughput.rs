@@ -1,8 +1,9 @@
 //! Measures MESSAGE transactions/s of the UA + transaction layer + tokio transport over loopback
 //! UDP (UAC and UAS in one process), latency from the intended send time.
 //!
-//! `cargo run --release -p lmpe-load --example message_throughput -- [COUNT] [RATE]`
-//! (RATE 0 = unthrottled).
+//! `cargo run --release -p lmpe-load --example message_throughput -- [COUNT] [RATE] [MAX_IN_FLIGHT]`
+//! (RATE 0 = unthrottled; MAX_IN_FLIGHT default 2048, 0 = no limit: the pure open model, which
+//! falls into Timer E retransmissions once the receiver falls behind).
 
 use lmpe_load::{run_message_throughput, ThroughputConfig};
 
@@ -11,10 +12,16 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let count = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200_000);
     let rate = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let defaults = ThroughputConfig::default();
+    let max_in_flight = args
+        .get(3)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(defaults.max_in_flight);
     let cfg = ThroughputConfig {
         count,
         rate,
-        ..ThroughputConfig::default()
+        max_in_flight,
+        ..defaults
     };
     match run_message_throughput(cfg).await {
         Ok(r) => match serde_json::to_string_pretty(&r) {

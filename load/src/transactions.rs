@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use lmpe_net::{spawn_endpoint, NetError, SipSocketConfig};
 use lmpe_proto::endpoint::{Endpoint, Incoming, Transmit, TransportKind};
 use lmpe_proto::ua::{UaConfig, UaEvent, UserAgent};
-use lmpe_wire::sip::{reason_phrase, Method, NameAddr, RequestBuilder, ResponseBuilder};
+use lmpe_wire::sip::{reason_phrase, write_response_for, Method, NameAddr};
 use serde::Serialize;
 
 /// What to run.
@@ -22,6 +22,11 @@ pub struct ThroughputConfig {
     pub body_bytes: usize,
     /// Give up this long after the last intended send.
     pub drain: Duration,
+    /// At most this many transactions open at once (0: no limit). A send that is due while the
+    /// limit is reached waits for an answer and is still measured from its intended time, so a
+    /// receiver that falls behind shows as latency instead of driving the sender into Timer E
+    /// retransmissions (which cost the receiver more work and end in a collapse).
+    pub max_in_flight: usize,
 }
 
 impl Default for ThroughputConfig {
@@ -31,6 +36,7 @@ impl Default for ThroughputConfig {
             rate: 0.0,
             body_bytes: 200,
             drain: Duration::from_secs(40),
+            max_in_flight: 2048,
         }
     }
 }
@@ -71,7 +77,11 @@ pub struct Uac {
     start: Option<Instant>,
     next: u64,
     body: Vec<u8>,
-    intended: HashMap<u64, Instant>,
+    /// Request-URI and To URI, From (with tag): the same for every request.
+    uri: String,
+    to: String,
+    from: String,
+    intended: HashMap<u64, Instant, ahash::RandomState>,
     hist: Histogram<u64>,
     report: ThroughputReport,
     last_answer: Option<Instant>,
@@ -88,10 +98,13 @@ impl Uac {
             ua: UserAgent::new(ua),
             dest,
             body: vec![b'x'; cfg.body_bytes],
+            uri: format!("sip:uas@{dest}"),
+            to: NameAddr::new(format!("sip:uas@{dest}")).to_string(),
+            from: String::new(),
             cfg,
             start: None,
             next: 0,
-            intended: HashMap::new(),
+            intended: HashMap::default(),
             hist,
             report: empty_report(),
             last_answer: None,
@@ -101,6 +114,7 @@ impl Uac {
     /// Sets the bound address.
     pub fn set_local(&mut self, local: SocketAddr) {
         self.ua.set_local(local);
+        self.from = from_header(local);
     }
 
     /// Starts the schedule at `now`.
@@ -120,26 +134,36 @@ impl Uac {
     fn send_due(&mut self, now: Instant) {
         // Bound the burst per wake-up so responses keep being read when unthrottled.
         let mut budget = 256;
-        while self.next < self.cfg.count && budget > 0 {
+        if self.from.is_empty() {
+            self.from = from_header(self.ua.local());
+        }
+        while self.next < self.cfg.count && budget > 0 && !self.throttled() {
             let Some(at) = self.intended_at(self.next) else {
                 return;
             };
             if at > now {
                 break;
             }
-            let local = self.ua.local();
-            let req = RequestBuilder::new(Method::Message, format!("sip:uas@{}", self.dest))
-                .header("Max-Forwards", "70")
-                .from(&NameAddr::new(format!("sip:uac@{local}")).with_param("tag", Some("uac")))
-                .to(&NameAddr::new(format!("sip:uas@{}", self.dest)))
-                .call_id(&format!("{}@load", self.next))
-                .cseq(1)
-                .body("text/plain; charset=utf-8", self.body.clone())
-                .build();
-            match self
-                .ua
-                .send_request(now, req, TransportKind::Udp, self.dest)
-            {
+            let (uri, from, to, body, n) = (&self.uri, &self.from, &self.to, &self.body, self.next);
+            let sent = self.ua.send_request_with(
+                now,
+                Method::Message,
+                TransportKind::Udp,
+                self.dest,
+                |via, out| {
+                    use std::io::Write;
+                    out.reserve(300 + uri.len() + from.len() + to.len() + body.len());
+                    let _ = write!(
+                        out,
+                        "MESSAGE {uri} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\n\
+                         From: {from}\r\nTo: {to}\r\nCall-ID: {n}@load\r\nCSeq: 1 MESSAGE\r\n\
+                         Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    out.extend_from_slice(body);
+                },
+            );
+            match sent {
                 Ok(h) => {
                     self.intended.insert(h, at);
                     self.report.sent += 1;
@@ -149,6 +173,11 @@ impl Uac {
             self.next += 1;
             budget -= 1;
         }
+    }
+
+    /// Whether the in-flight limit holds back the next send.
+    fn throttled(&self) -> bool {
+        self.cfg.max_in_flight > 0 && self.intended.len() >= self.cfg.max_in_flight
     }
 
     fn pump(&mut self, now: Instant) {
@@ -219,6 +248,13 @@ impl Uac {
     }
 }
 
+/// The UAC's From header value.
+fn from_header(local: SocketAddr) -> String {
+    NameAddr::new(format!("sip:uac@{local}"))
+        .with_param("tag", Some("uac"))
+        .to_string()
+}
+
 fn empty_report() -> ThroughputReport {
     ThroughputReport {
         sent: 0,
@@ -255,7 +291,7 @@ impl Endpoint for Uac {
         self.ua.poll_transmit()
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
-        let next_send = if self.next < self.cfg.count {
+        let next_send = if self.next < self.cfg.count && !self.throttled() {
             self.intended_at(self.next)
         } else {
             None
@@ -303,9 +339,9 @@ impl Endpoint for Uas {
         while let Some(ev) = self.ua.poll_event() {
             if let UaEvent::Request { id, msg, .. } = ev {
                 self.received += 1;
-                let resp = ResponseBuilder::for_request(&msg, 200, reason_phrase(200), Some("uas"))
-                    .build();
-                let _ = self.ua.respond(now, &id, &resp);
+                let mut resp = Vec::new();
+                write_response_for(&msg, 200, reason_phrase(200), Some("uas"), &mut resp);
+                let _ = self.ua.respond_bytes(now, &id, 200, resp);
             }
         }
     }
@@ -333,10 +369,22 @@ impl Endpoint for Uas {
 pub async fn run_message_throughput(cfg: ThroughputConfig) -> Result<ThroughputReport, NetError> {
     let mut ua = UaConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
     ua.grammar_check = false;
-    let uas = spawn_endpoint(Uas::new(ua.clone()), SipSocketConfig::loopback()).await?;
+    // Room for every transaction that can be alive at once (answered UDP server transactions
+    // stay for Timer J), so neither side stalls on growing its tables.
+    let live = ua.timers.timer_f().as_secs_f64() + 1.0;
+    let expected = if cfg.rate > 0.0 {
+        (cfg.count as f64).min(cfg.rate * live) as usize
+    } else {
+        cfg.count as usize
+    };
+    let mut uas_core = Uas::new(ua.clone());
+    uas_core.ua.reserve(expected);
+    let uas = spawn_endpoint(uas_core, SipSocketConfig::loopback()).await?;
     let uas_addr = uas.local_addr();
     uas.with(move |u, _| u.set_local(uas_addr)).await?;
-    let uac = spawn_endpoint(Uac::new(ua, uas_addr, cfg), SipSocketConfig::loopback()).await?;
+    let mut uac_core = Uac::new(ua, uas_addr, cfg);
+    uac_core.ua.reserve(expected);
+    let uac = spawn_endpoint(uac_core, SipSocketConfig::loopback()).await?;
     let uac_addr = uac.local_addr();
     uac.with(move |u, now| {
         u.set_local(uac_addr);

@@ -15,11 +15,13 @@ use crate::stats::Shared;
 use crate::tcp::{self, CloseReason, ConnCtx, TcpEvent, TcpSendError, TcpTransport};
 use crate::tls::{self as tls_mod, TlsContext};
 use crate::transport::{self, stopped};
-use crate::udp::{self, SendOutcome, UdpOut, RECV_BUFFER};
+use crate::udp::{self, UdpIn, UdpOut};
 use crate::{NetError, NetStats, SipSocketConfig};
 
 /// Datagrams, TCP events or commands handled per wake-up before transmits are drained.
 const BATCH: usize = 64;
+/// Queued UDP datagrams that trigger a flush while the endpoint is still producing output.
+const FLUSH_EVERY: usize = 256;
 /// Commands from handles waiting for the driver.
 const COMMAND_QUEUE: usize = 1024;
 /// Events from TCP tasks waiting for the driver (readers wait when it is full).
@@ -96,7 +98,7 @@ pub async fn spawn_endpoint<E: Endpoint>(
         ep: endpoint,
         local,
         udp: udp.map(UdpOut::new),
-        recv_buf: vec![0u8; RECV_BUFFER].into_boxed_slice(),
+        recv_bufs: UdpIn::new(),
         tcp,
         tls,
         shared: Arc::clone(&shared),
@@ -219,8 +221,8 @@ struct Driver<E> {
     ep: E,
     local: SocketAddr,
     udp: Option<UdpOut>,
-    /// Reused for every datagram.
-    recv_buf: Box<[u8]>,
+    /// Reused for every batch of datagrams.
+    recv_bufs: UdpIn,
     tcp: Option<TcpTransport>,
     tls: Option<TcpTransport>,
     shared: Arc<Shared>,
@@ -316,10 +318,17 @@ impl<E: Endpoint> Driver<E> {
         if self.ep.poll_timeout().is_some_and(|t| t <= now) {
             self.ep.handle_timeout(now);
         }
-        while let Some(t) = self.ep.poll_transmit() {
-            match t.transport {
-                TransportKind::Udp => self.send_udp(now, t.remote, t.bytes),
-                kind => self.send_stream(now, kind, t.remote, t.bytes),
+        loop {
+            while let Some(t) = self.ep.poll_transmit() {
+                match t.transport {
+                    TransportKind::Udp => self.send_udp(now, t.remote, t.bytes),
+                    kind => self.send_stream(now, kind, t.remote, t.bytes),
+                }
+            }
+            // UDP transmits of this wake-up go out together; a failure tells the endpoint,
+            // which may have more to send.
+            if !self.flush_udp(now) {
+                break;
             }
         }
         self.deadline = self.ep.poll_timeout();
@@ -338,53 +347,70 @@ impl<E: Endpoint> Driver<E> {
             .handle_transport_error(now, transport, remote, error);
     }
 
-    /// Hands every ready datagram (at most [`BATCH`]) to the endpoint.
+    /// Hands every ready datagram (at most [`BATCH`], taken with `recvmmsg`) to the endpoint.
     fn recv_udp(&mut self, now: Instant) {
         let Some(udp) = &self.udp else { return };
+        let mut got = Vec::with_capacity(udp::RECV_BATCH);
         let mut received = 0;
-        for _ in 0..BATCH {
-            match udp.socket.try_recv_from(&mut self.recv_buf) {
-                Ok((n, remote)) => {
-                    received += 1;
-                    self.ep.handle_input(
-                        now,
-                        Incoming {
-                            transport: TransportKind::Udp,
-                            remote,
-                            local: self.local,
-                            bytes: self.recv_buf[..n].to_vec(),
-                        },
-                    );
+        let mut calls = 0;
+        while received < BATCH && calls < BATCH {
+            calls += 1;
+            got.clear();
+            match self.recv_bufs.recv(&udp.socket, &mut got) {
+                Ok(n) => {
+                    received += n;
+                    for (remote, bytes) in got.drain(..) {
+                        self.ep.handle_input(
+                            now,
+                            Incoming {
+                                transport: TransportKind::Udp,
+                                remote,
+                                local: self.local,
+                                bytes,
+                            },
+                        );
+                    }
+                    if n < udp::RECV_BATCH {
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 // E.g. an ICMP error reported on the socket: not about any one datagram.
                 Err(e) => tracing::debug!(error = %e, "UDP receive error"),
             }
         }
-        Shared::add(&self.shared.udp_rx, received);
+        Shared::add(&self.shared.udp_rx, received as u64);
     }
 
     fn send_udp(&mut self, now: Instant, remote: SocketAddr, bytes: Arc<[u8]>) {
         let Some(udp) = &mut self.udp else {
             return self.send_failed(now, TransportKind::Udp, remote, 1, "UDP is disabled");
         };
-        match udp.send(remote, bytes) {
-            SendOutcome::Sent => Shared::add(&self.shared.udp_tx, 1),
-            SendOutcome::Queued => {}
-            SendOutcome::Failed(e) => {
-                self.send_failed(now, TransportKind::Udp, remote, 1, &e.to_string());
-            }
+        if let Err(e) = udp.queue(remote, bytes) {
+            return self.send_failed(now, TransportKind::Udp, remote, 1, &e.to_string());
+        }
+        // Keep a long burst (e.g. many Timer E retransmissions at once) from filling the queue.
+        if udp.pending() >= FLUSH_EVERY {
+            self.flush_udp(now);
         }
     }
 
-    fn flush_udp(&mut self, now: Instant) {
-        let Some(udp) = &mut self.udp else { return };
+    /// Sends queued datagrams. Returns whether a failure was reported to the endpoint.
+    fn flush_udp(&mut self, now: Instant) -> bool {
+        let Some(udp) = &mut self.udp else {
+            return false;
+        };
+        if !udp.has_pending() {
+            return false;
+        }
         let mut failures = Vec::new();
         let sent = udp.flush(|remote, e| failures.push((remote, e.to_string())));
         Shared::add(&self.shared.udp_tx, sent);
+        let failed = !failures.is_empty();
         for (remote, error) in failures {
             self.send_failed(now, TransportKind::Udp, remote, 1, &error);
         }
+        failed
     }
 
     /// The connection table of stream transport `kind` (TCP or TLS), if enabled.

@@ -5,9 +5,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use lmpe_wire::sip::{RsipParser, SipMessage, SipParser, Via};
+use lmpe_wire::sip::{Method, RsipParser, SipMessage, SipParser, ViaRef};
 
 use crate::endpoint::{Incoming, Transmit, TransportKind};
 use crate::transaction::{
@@ -19,17 +19,37 @@ use crate::transaction::{
 /// congestion-controlled transport.
 pub const UDP_SIZE_LIMIT: usize = 1300;
 
-/// Identifies a transaction in the table.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TxKey {
-    client: bool,
-    branch: String,
-    method: String,
-}
+/// Transaction ids in the table: client transactions use their branch sequence number (also
+/// the handle `send_request` returns), server transactions this bit plus a counter.
+const SERVER_ID: u64 = 1 << 63;
+
+/// An id no transaction ever has (used to count responses that match nothing).
+const NO_TX: u64 = u64::MAX;
 
 /// An incoming request awaiting our response.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ServerTxId(TxKey);
+pub struct ServerTxId(u64);
+
+/// A client transaction: what its responses must match and where it goes.
+#[derive(Debug, Clone)]
+struct ClientTx {
+    /// The branch salt it was sent with (the salt changes with `set_local`).
+    salt: u64,
+    method: Method,
+    transport: TransportKind,
+    dest: SocketAddr,
+}
+
+/// A server transaction: where its responses go and its key in the index.
+#[derive(Debug, Clone)]
+struct ServerTx {
+    transport: TransportKind,
+    dest: SocketAddr,
+    /// `branch|sent-by|method` (RFC 3261 17.2.3), shared with the index.
+    key: Arc<str>,
+}
+
+type FastMap<K, V> = HashMap<K, V, ahash::RandomState>;
 
 /// What the user-agent core reports.
 #[derive(Debug, Clone)]
@@ -111,15 +131,18 @@ impl UaConfig {
 pub struct UserAgent {
     cfg: UaConfig,
     parser: RsipParser,
-    table: TransactionTable<TxKey>,
-    clients: HashMap<TxKey, (u64, TransportKind, SocketAddr), ahash::RandomState>,
-    servers: HashMap<TxKey, (TransportKind, SocketAddr), ahash::RandomState>,
-    server_expiry: VecDeque<(Instant, TxKey)>,
+    table: TransactionTable<u64>,
+    clients: FastMap<u64, ClientTx>,
+    servers: FastMap<u64, ServerTx>,
+    /// Server transaction key → id.
+    server_index: FastMap<Arc<str>, u64>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<UaEvent>,
-    next_handle: u64,
+    next_server: u64,
     branch_seq: u64,
     branch_salt: u64,
+    /// Reused to build server keys without allocating for retransmissions.
+    scratch: String,
 }
 
 impl UserAgent {
@@ -135,12 +158,13 @@ impl UserAgent {
             parser,
             clients: HashMap::default(),
             servers: HashMap::default(),
-            server_expiry: VecDeque::new(),
+            server_index: HashMap::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
-            next_handle: 1,
+            next_server: 0,
             branch_seq: 0,
             branch_salt: salt,
+            scratch: String::new(),
         }
     }
 
@@ -153,6 +177,15 @@ impl UserAgent {
     pub fn set_local(&mut self, local: SocketAddr) {
         self.cfg.local = local;
         self.branch_salt = branch_salt(local);
+    }
+
+    /// Reserves room for `additional` more transactions of each kind, so a load run does not
+    /// stall on growing its tables (a resize of millions of entries takes tens of ms).
+    pub fn reserve(&mut self, additional: usize) {
+        self.table.reserve(additional);
+        self.clients.reserve(additional);
+        self.servers.reserve(additional);
+        self.server_index.reserve(additional);
     }
 
     /// Transaction statistics.
@@ -169,38 +202,67 @@ impl UserAgent {
         transport: TransportKind,
         dest: SocketAddr,
     ) -> Result<u64, TransactionError> {
+        let method = msg.method().unwrap_or(Method::Other(String::new()));
+        msg.prepend_header("Via", String::new());
+        self.send_request_with(now, method, transport, dest, |via, out| {
+            msg.headers[0].value.clear();
+            msg.headers[0].value.push_str(via);
+            out.reserve(256 + msg.headers.len() * 48 + msg.body.len());
+            msg.write_to(out);
+        })
+    }
+
+    /// [`UserAgent::send_request`] for a request the caller serialises itself (load hot paths):
+    /// `write(via, out)` appends the whole request to `out` with `Via: <via>` as its first
+    /// header line; `method` is its method. `write` is called again with the TCP Via when the
+    /// request is over the UDP size limit.
+    pub fn send_request_with(
+        &mut self,
+        now: Instant,
+        method: Method,
+        transport: TransportKind,
+        dest: SocketAddr,
+        mut write: impl FnMut(&str, &mut Vec<u8>),
+    ) -> Result<u64, TransactionError> {
         self.branch_seq += 1;
-        let branch = format!("z9hG4bK{:x}x{:x}", self.branch_salt, self.branch_seq);
-        let method = msg.method().map(|m| m.to_string()).unwrap_or_default();
-        let mut transport = transport;
-        let via_for = |t: TransportKind, local: SocketAddr| {
-            Via::new(
+        let id = self.branch_seq;
+        let salt = self.branch_salt;
+        let local = self.cfg.local;
+        let mut via = String::with_capacity(96);
+        let via_for = |via: &mut String, t: TransportKind| {
+            use std::fmt::Write;
+            via.clear();
+            let _ = write!(
+                via,
+                "SIP/2.0/{} {}:{};branch=z9hG4bK{salt:x}x{id:x};rport",
                 t.via_token(),
-                &local.ip().to_string(),
-                local.port(),
-                &branch,
-            )
-            .to_string()
+                local.ip(),
+                local.port()
+            );
         };
-        msg.prepend_header("Via", via_for(transport, self.cfg.local));
-        let mut bytes = msg.to_bytes();
+        let mut transport = transport;
+        via_for(&mut via, transport);
+        let mut bytes = Vec::new();
+        write(&via, &mut bytes);
         if transport == TransportKind::Udp && bytes.len() > self.cfg.udp_size_limit {
             transport = TransportKind::Tcp;
-            msg.headers[0].value = via_for(transport, self.cfg.local);
-            bytes = msg.to_bytes();
+            via_for(&mut via, transport);
+            bytes.clear();
+            write(&via, &mut bytes);
         }
-        let key = TxKey {
-            client: true,
-            branch,
-            method,
-        };
-        let handle = self.next_handle;
-        self.next_handle += 1;
         self.table
-            .start_client(now, key.clone(), Arc::from(bytes), transport.is_reliable())?;
-        self.clients.insert(key, (handle, transport, dest));
+            .start_client(now, id, Arc::from(bytes), transport.is_reliable())?;
+        self.clients.insert(
+            id,
+            ClientTx {
+                salt,
+                method,
+                transport,
+                dest,
+            },
+        );
         self.drain();
-        Ok(handle)
+        Ok(id)
     }
 
     /// Sends bytes outside any transaction (malformed or out-of-order messages on purpose).
@@ -226,34 +288,38 @@ impl UserAgent {
         Ok(())
     }
 
+    /// [`UserAgent::respond`] with a response the caller serialised itself (load hot paths, e.g.
+    /// with [`lmpe_wire::sip::write_response_for`]); `status` is its status code.
+    pub fn respond_bytes(
+        &mut self,
+        now: Instant,
+        id: &ServerTxId,
+        status: u16,
+        bytes: Vec<u8>,
+    ) -> Result<(), TransactionError> {
+        self.table.respond(now, &id.0, status, Arc::from(bytes))?;
+        self.drain();
+        Ok(())
+    }
+
     /// Feeds received bytes.
     pub fn handle_input(&mut self, now: Instant, input: Incoming) {
         let msg = match self.parser.parse(&input.bytes) {
             Ok(m) => m,
             Err(e) => return self.malformed(&input, e.to_string()),
         };
-        let via = match msg.top_via() {
+        let via = match msg.top_via_ref() {
             Ok(v) => v,
             Err(e) => return self.malformed(&input, e.to_string()),
         };
-        let Some(branch) = via.branch().map(str::to_string) else {
+        let Some(branch) = via.branch() else {
             return self.malformed(&input, "top Via has no branch parameter".into());
         };
-        let method = msg.method().map(|m| m.to_string()).unwrap_or_default();
         if let Some(status) = msg.status() {
-            let key = TxKey {
-                client: true,
-                branch,
-                method,
-            };
-            match self.table.on_response(now, &key, status) {
+            let id = self.match_client(&branch, &msg);
+            match self.table.on_response(now, &id, status) {
                 Ok(ResponseDisposition::Delivered) => {
-                    if let Some(&(handle, _, _)) = self.clients.get(&key) {
-                        if status >= 200 {
-                            self.clients.remove(&key);
-                        }
-                        self.events.push_back(UaEvent::Response { handle, msg });
-                    }
+                    self.events.push_back(UaEvent::Response { handle: id, msg });
                 }
                 Ok(ResponseDisposition::Absorbed) => {}
                 Ok(ResponseDisposition::Stray) | Err(_) => {
@@ -261,21 +327,40 @@ impl UserAgent {
                 }
             }
         } else {
-            let sent_by = format!("{}:{}", via.host, via.port.unwrap_or(5060));
-            let key = TxKey {
-                client: false,
-                branch: format!("{branch}|{sent_by}"),
-                method,
-            };
+            use std::fmt::Write;
+            // RFC 3261 17.2.3: branch, sent-by and method.
+            self.scratch.clear();
+            let _ = write!(
+                self.scratch,
+                "{branch}|{}:{}|{}",
+                via.host,
+                via.port.unwrap_or(5060),
+                msg.request_method().map_or("", Method::as_str)
+            );
+            let dest = response_destination(&via, &input);
             let reliable = input.transport.is_reliable();
-            match self.table.on_request(now, key.clone(), reliable) {
+            let id = match self.server_index.get(self.scratch.as_str()) {
+                Some(&id) if self.table.contains_key(&id) => id,
+                _ => {
+                    let id = SERVER_ID | self.next_server;
+                    self.next_server += 1;
+                    id
+                }
+            };
+            match self.table.on_request(now, id, reliable) {
                 Ok(RequestDisposition::New) => {
-                    let dest = response_destination(&via, &input);
-                    self.servers.insert(key.clone(), (input.transport, dest));
-                    let linger = self.cfg.timers.timer_f() + Duration::from_secs(5);
-                    self.server_expiry.push_back((now + linger, key.clone()));
+                    let key: Arc<str> = Arc::from(self.scratch.as_str());
+                    self.server_index.insert(key.clone(), id);
+                    self.servers.insert(
+                        id,
+                        ServerTx {
+                            transport: input.transport,
+                            dest,
+                            key,
+                        },
+                    );
                     self.events.push_back(UaEvent::Request {
-                        id: ServerTxId(key),
+                        id: ServerTxId(id),
                         msg,
                         transport: input.transport,
                         remote: input.remote,
@@ -286,6 +371,18 @@ impl UserAgent {
             }
         }
         self.drain();
+    }
+
+    /// The client transaction a response belongs to (RFC 3261 17.1.3: our branch and the
+    /// CSeq method), or [`NO_TX`].
+    fn match_client(&self, branch: &str, msg: &SipMessage) -> u64 {
+        let Some((salt, seq)) = parse_branch(branch) else {
+            return NO_TX;
+        };
+        match self.clients.get(&seq) {
+            Some(c) if c.salt == salt && msg.cseq_method() == Some(c.method.as_str()) => seq,
+            _ => NO_TX,
+        }
     }
 
     fn malformed(&mut self, input: &Incoming, error: String) {
@@ -299,24 +396,24 @@ impl UserAgent {
 
     /// The driver could not send to `remote`.
     pub fn handle_transport_error(&mut self, now: Instant, remote: SocketAddr) {
-        let keys: Vec<TxKey> = self
+        let ids: Vec<u64> = self
             .clients
             .iter()
-            .filter(|(_, (_, _, d))| *d == remote)
-            .map(|(k, _)| k.clone())
+            .filter(|(_, c)| c.dest == remote)
+            .map(|(&id, _)| id)
             .collect();
-        for k in keys {
-            self.table.on_transport_error(now, &k);
+        for id in ids {
+            self.table.on_transport_error(now, &id);
         }
         self.drain();
     }
 
     fn drain(&mut self) {
-        while let Some((key, bytes)) = self.table.poll_transmit() {
-            let dest = if key.client {
-                self.clients.get(&key).map(|&(_, t, d)| (t, d))
+        while let Some((id, bytes)) = self.table.poll_transmit() {
+            let dest = if id & SERVER_ID == 0 {
+                self.clients.get(&id).map(|c| (c.transport, c.dest))
             } else {
-                self.servers.get(&key).copied()
+                self.servers.get(&id).map(|s| (s.transport, s.dest))
             };
             if let Some((transport, remote)) = dest {
                 self.transmits.push_back(Transmit {
@@ -326,24 +423,30 @@ impl UserAgent {
                 });
             }
         }
-        while let Some((key, ev)) = self.table.poll_event() {
-            let ev_handle = |clients: &mut HashMap<
-                TxKey,
-                (u64, TransportKind, SocketAddr),
-                ahash::RandomState,
-            >| { clients.remove(&key).map(|(h, _, _)| h) };
+        while let Some((id, ev)) = self.table.poll_event() {
             match ev {
                 ClientEvent::Timeout => {
-                    if let Some(handle) = ev_handle(&mut self.clients) {
-                        self.events.push_back(UaEvent::Timeout { handle });
+                    if self.clients.remove(&id).is_some() {
+                        self.events.push_back(UaEvent::Timeout { handle: id });
                     }
                 }
                 ClientEvent::TransportError => {
-                    if let Some(handle) = ev_handle(&mut self.clients) {
-                        self.events.push_back(UaEvent::TransportError { handle });
+                    if self.clients.remove(&id).is_some() {
+                        self.events
+                            .push_back(UaEvent::TransportError { handle: id });
                     }
                 }
                 ClientEvent::Provisional(_) | ClientEvent::Final(_) => {}
+            }
+        }
+        // Per-transaction data lives exactly as long as the transaction.
+        while let Some(id) = self.table.poll_removed() {
+            if id & SERVER_ID == 0 {
+                self.clients.remove(&id);
+            } else if let Some(server) = self.servers.remove(&id) {
+                if self.server_index.get(&server.key) == Some(&id) {
+                    self.server_index.remove(&server.key);
+                }
             }
         }
     }
@@ -360,33 +463,27 @@ impl UserAgent {
 
     /// When the transaction layer next needs a timeout.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let expiry = self.server_expiry.front().map(|(t, _)| *t);
-        match (self.table.poll_timeout(), expiry) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.table.poll_timeout()
     }
 
     /// Fires due timers.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.table.handle_timeout(now);
-        while let Some((t, key)) = self.server_expiry.front() {
-            if *t > now {
-                break;
-            }
-            if self.table.contains_key(key) {
-                let key = key.clone();
-                self.server_expiry.pop_front();
-                self.server_expiry
-                    .push_back((now + self.cfg.timers.timer_f(), key));
-                continue;
-            }
-            let key = key.clone();
-            self.server_expiry.pop_front();
-            self.servers.remove(&key);
-        }
         self.drain();
     }
+}
+
+/// Splits one of our branches, `z9hG4bK<salt>x<seq>` (hex), into salt and sequence number.
+fn parse_branch(branch: &str) -> Option<(u64, u64)> {
+    let rest = branch.strip_prefix("z9hG4bK")?;
+    let (salt, seq) = rest.split_once('x')?;
+    let hex = |s: &str| {
+        if s.is_empty() || s.len() > 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u64::from_str_radix(s, 16).ok()
+    };
+    Some((hex(salt)?, hex(seq)?))
 }
 
 /// A salt that makes our branches unique across space and time (RFC 3261 8.1.1.7): the full
@@ -405,8 +502,8 @@ fn branch_salt(local: SocketAddr) -> u64 {
 
 /// RFC 3261 18.2.2 with RFC 3581: reliable → the same connection; UDP with rport → the source
 /// address; otherwise the sent-by port at the source IP (the `received` address).
-fn response_destination(via: &Via, input: &Incoming) -> SocketAddr {
-    if input.transport.is_reliable() || via.rport().is_some() {
+fn response_destination(via: &ViaRef<'_>, input: &Incoming) -> SocketAddr {
+    if input.transport.is_reliable() || via.has_rport() {
         input.remote
     } else {
         SocketAddr::new(input.remote.ip(), via.port.unwrap_or(5060))

@@ -382,10 +382,8 @@ impl Multipart {
     /// Whether `--boundary` occurs in none of the parts (headers or bodies).
     pub fn boundary_is_safe(&self) -> bool {
         let needle = format!("--{}", self.boundary);
-        !self
-            .parts
-            .iter()
-            .any(|p| part_contains(p, needle.as_bytes()))
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        !self.parts.iter().any(|p| part_contains(p, &finder))
     }
 
     /// Picks a new boundary that occurs in none of the parts.
@@ -452,29 +450,43 @@ impl fmt::Display for Multipart {
     }
 }
 
-fn part_contains(p: &Part, needle: &[u8]) -> bool {
-    let has = |hay: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+fn part_contains(p: &Part, needle: &memchr::memmem::Finder<'_>) -> bool {
+    let has = |hay: &[u8]| needle.find(hay).is_some();
     has(&p.body) || p.headers.iter().any(|h| has(h.value.as_bytes()))
 }
 
+/// A hash of `bytes` eight at a time (multiply-rotate): deterministic, varies with the content.
+fn hash_bytes(mut h: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    let mut w = [0u8; 8];
+    w[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = (h ^ u64::from_le_bytes(w) ^ bytes.len() as u64)
+        .wrapping_mul(K)
+        .rotate_left(29);
+    h
+}
+
 fn choose_boundary(parts: &[Part]) -> String {
-    // FNV-1a over the content: deterministic (reproducible tests), varies with the content.
+    // A hash of the content: deterministic (reproducible tests), varies with the content.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for p in parts {
-        for &b in p
-            .body
-            .iter()
-            .chain(p.headers.iter().flat_map(|h| h.value.as_bytes()))
-        {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        h = hash_bytes(h, &p.body);
+        for header in &p.headers {
+            h = hash_bytes(h, header.value.as_bytes());
         }
     }
     let mut salt: u64 = 0;
     loop {
         let candidate = format!("lmpe-{:016x}", h ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let needle = format!("--{candidate}");
-        if !parts.iter().any(|p| part_contains(p, needle.as_bytes())) {
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        if !parts.iter().any(|p| part_contains(p, &finder)) {
             return candidate;
         }
         salt += 1;

@@ -44,7 +44,8 @@ pub struct ClientTransaction {
     state: ClientState,
     reliable: bool,
     cfg: TimerConfig,
-    request: Arc<[u8]>,
+    /// Dropped once the transaction has a final answer (nothing is resent after it).
+    request: Option<Arc<[u8]>>,
     /// Copies of the request still to be handed to the transport.
     pending_sends: u32,
     timer_e: Option<Instant>,
@@ -66,7 +67,7 @@ impl ClientTransaction {
             state: ClientState::Trying,
             reliable,
             cfg: *cfg,
-            request,
+            request: Some(request),
             pending_sends: 1,
             timer_e: if reliable {
                 None
@@ -88,7 +89,7 @@ impl ClientTransaction {
             return None;
         }
         self.pending_sends -= 1;
-        Some(Arc::clone(&self.request))
+        self.request.clone()
     }
 
     /// The earliest pending timer deadline, if any.
@@ -230,6 +231,7 @@ impl ClientTransaction {
 
     fn enter_completed(&mut self, now: Instant) {
         self.pending_sends = 0;
+        self.request = None;
         self.timer_e = None;
         self.timer_f = None;
         let k = self.cfg.timer_k(self.reliable);
@@ -244,6 +246,7 @@ impl ClientTransaction {
     fn terminate(&mut self) {
         self.state = ClientState::Terminated;
         self.pending_sends = 0;
+        self.request = None;
         self.timer_e = None;
         self.timer_f = None;
         self.timer_k = None;

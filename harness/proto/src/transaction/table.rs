@@ -64,9 +64,10 @@ pub struct TableStats {
 /// A set of transactions keyed by `K` (the caller's key, e.g. Via branch +
 /// method, plus direction if both roles share a table), with one timer heap.
 ///
-/// Timers live in a binary heap with lazy deletion: each entry remembers the
-/// sequence number of its one valid heap item; superseded items are skipped
-/// when popped and the heap is compacted when stale items dominate.
+/// Timers live in a few FIFO lanes and a binary heap (see `Timers`) with lazy
+/// deletion: each entry remembers the sequence number of its one valid item;
+/// superseded items are skipped when popped and the queues are compacted when
+/// stale items dominate.
 /// Terminated transactions are removed immediately; their queued output
 /// stays in the table's queues. All operations are O(log n) amortised.
 #[derive(Debug)]
@@ -78,7 +79,9 @@ pub struct TransactionTable<K> {
 
 #[derive(Debug)]
 struct Entry {
-    tx: Tx,
+    /// Boxed, so the map's slots stay small (a resize of a table holding millions of
+    /// transactions moves 48-byte slots, not whole transactions).
+    tx: Box<Tx>,
     /// Deadline and sequence number of this entry's valid heap item.
     scheduled: Option<(Instant, u64)>,
 }
@@ -133,13 +136,98 @@ impl<K> Ord for Scheduled<K> {
     }
 }
 
+/// FIFO lanes beside the heap (see [`Timers`]).
+const LANES: usize = 4;
+
+/// The deadlines of a table: a few FIFO lanes and a binary heap, ordered by (deadline, sequence
+/// number). Transactions arm timers of a few fixed durations (E, F, K, J), so the deadlines armed
+/// with one duration come in order: a new item goes to the lane whose last deadline is the latest
+/// one not after its own (O(1)), only an item that fits no lane to the heap (O(log n)). The
+/// earliest item is the least of the lane fronts and the heap top.
+#[derive(Debug)]
+struct Timers<K> {
+    lanes: [VecDeque<Scheduled<K>>; LANES],
+    heap: BinaryHeap<Reverse<Scheduled<K>>>,
+}
+
+impl<K> Timers<K> {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            lanes: std::array::from_fn(|_| VecDeque::new()),
+            heap: BinaryHeap::with_capacity(capacity),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.heap.len() + self.lanes.iter().map(VecDeque::len).sum::<usize>()
+    }
+
+    fn push(&mut self, item: Scheduled<K>) {
+        let mut best: Option<(usize, Instant)> = None;
+        let mut empty = None;
+        for (i, lane) in self.lanes.iter().enumerate() {
+            match lane.back() {
+                Some(last) if last.at <= item.at => {
+                    if !matches!(best, Some((_, at)) if last.at <= at) {
+                        best = Some((i, last.at));
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    empty.get_or_insert(i);
+                }
+            }
+        }
+        match best.map(|(i, _)| i).or(empty) {
+            Some(i) => self.lanes[i].push_back(item),
+            None => self.heap.push(Reverse(item)),
+        }
+    }
+
+    /// Where the earliest item is: `Some(lane)` or `None` for the heap.
+    fn earliest(&self) -> Option<Option<usize>> {
+        let mut best: Option<(&Scheduled<K>, Option<usize>)> =
+            self.heap.peek().map(|Reverse(top)| (top, None));
+        for (i, lane) in self.lanes.iter().enumerate() {
+            if let Some(front) = lane.front() {
+                if !matches!(best, Some((b, _)) if front >= b) {
+                    best = Some((front, Some(i)));
+                }
+            }
+        }
+        best.map(|(_, at)| at)
+    }
+
+    fn peek(&self) -> Option<&Scheduled<K>> {
+        match self.earliest()? {
+            Some(i) => self.lanes[i].front(),
+            None => self.heap.peek().map(|Reverse(top)| top),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Scheduled<K>> {
+        match self.earliest()? {
+            Some(i) => self.lanes[i].pop_front(),
+            None => self.heap.pop().map(|Reverse(top)| top),
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&Scheduled<K>) -> bool) {
+        self.heap.retain(|Reverse(item)| keep(item));
+        for lane in &mut self.lanes {
+            lane.retain(&mut keep);
+        }
+    }
+}
+
 /// Everything but the map, so entries and outputs can be borrowed separately.
 #[derive(Debug)]
 struct Outputs<K> {
-    heap: BinaryHeap<Reverse<Scheduled<K>>>,
+    heap: Timers<K>,
     next_seq: u64,
     transmits: VecDeque<(K, Arc<[u8]>)>,
     events: VecDeque<(K, ClientEvent)>,
+    removed: VecDeque<K>,
     stats: TableStats,
 }
 
@@ -147,7 +235,7 @@ impl<K: Clone> Outputs<K> {
     /// Moves the transaction's output into the table queues and re-arms its
     /// heap item if its deadline changed. Returns whether it terminated.
     fn settle(&mut self, key: &K, entry: &mut Entry) -> bool {
-        match &mut entry.tx {
+        match &mut *entry.tx {
             Tx::Client(c) => {
                 while let Some(bytes) = c.poll_transmit() {
                     self.transmits.push_back((key.clone(), bytes));
@@ -177,11 +265,11 @@ impl<K: Clone> Outputs<K> {
             entry.scheduled = want.map(|at| {
                 let seq = self.next_seq;
                 self.next_seq += 1;
-                self.heap.push(Reverse(Scheduled {
+                self.heap.push(Scheduled {
                     at,
                     seq,
                     key: key.clone(),
-                }));
+                });
                 (at, seq)
             });
         }
@@ -210,13 +298,19 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
             cfg,
             entries: HashMap::with_capacity_and_hasher(capacity, ahash::RandomState::new()),
             out: Outputs {
-                heap: BinaryHeap::with_capacity(capacity),
+                heap: Timers::with_capacity(capacity),
                 next_seq: 0,
                 transmits: VecDeque::new(),
                 events: VecDeque::new(),
+                removed: VecDeque::new(),
                 stats: TableStats::default(),
             },
         }
+    }
+
+    /// Reserves room for `additional` more live transactions (no resize until then).
+    pub fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
     }
 
     /// The timer configuration used for new transactions.
@@ -240,7 +334,9 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
             MapEntry::Vacant(slot) => {
                 let key = slot.key().clone();
                 let entry = slot.insert(Entry {
-                    tx: Tx::Client(ClientTransaction::new(now, request, reliable, &self.cfg)),
+                    tx: Box::new(Tx::Client(ClientTransaction::new(
+                        now, request, reliable, &self.cfg,
+                    ))),
                     scheduled: None,
                 });
                 self.out.stats.client_started += 1;
@@ -269,7 +365,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
             self.out.stats.stray_responses += 1;
             return Ok(ResponseDisposition::Stray);
         };
-        let Tx::Client(client) = &mut entry.tx else {
+        let Tx::Client(client) = &mut *entry.tx else {
             self.out.stats.stray_responses += 1;
             return Ok(ResponseDisposition::Stray);
         };
@@ -283,6 +379,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
         };
         if self.out.settle(key, entry) {
             self.entries.remove(key);
+            self.out.removed.push_back(key.clone());
         }
         self.maintain_heap();
         Ok(disposition)
@@ -304,14 +401,14 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
         match self.entries.entry(key) {
             MapEntry::Vacant(slot) => {
                 slot.insert(Entry {
-                    tx: Tx::Server(ServerTransaction::new(now, reliable, &self.cfg)),
+                    tx: Box::new(Tx::Server(ServerTransaction::new(now, reliable, &self.cfg))),
                     scheduled: None,
                 });
                 self.out.stats.server_started += 1;
                 Ok(RequestDisposition::New)
             }
             MapEntry::Occupied(mut slot) => {
-                let Tx::Server(server) = &mut slot.get_mut().tx else {
+                let Tx::Server(server) = &mut *slot.get_mut().tx else {
                     return Err(TransactionError::NotAServerTransaction);
                 };
                 server.handle_request_retransmission(now);
@@ -340,12 +437,13 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
             .entries
             .get_mut(key)
             .ok_or(TransactionError::UnknownTransaction)?;
-        let Tx::Server(server) = &mut entry.tx else {
+        let Tx::Server(server) = &mut *entry.tx else {
             return Err(TransactionError::NotAServerTransaction);
         };
         server.send_response(now, status, bytes)?;
         if self.out.settle(key, entry) {
             self.entries.remove(key);
+            self.out.removed.push_back(key.clone());
         }
         self.maintain_heap();
         Ok(())
@@ -357,7 +455,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
         let Some(entry) = self.entries.get_mut(key) else {
             return false;
         };
-        match &mut entry.tx {
+        match &mut *entry.tx {
             Tx::Client(c) => c.handle_transport_error(now),
             Tx::Server(s) => {
                 s.handle_transport_error(now);
@@ -366,6 +464,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
         }
         if self.out.settle(key, entry) {
             self.entries.remove(key);
+            self.out.removed.push_back(key.clone());
         }
         self.maintain_heap();
         true
@@ -381,9 +480,15 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
         self.out.events.pop_front()
     }
 
+    /// Next key of a transaction that terminated and was removed, in order of removal. Callers
+    /// that keep per-transaction data use this to drop it; the queue grows until it is polled.
+    pub fn poll_removed(&mut self) -> Option<K> {
+        self.out.removed.pop_front()
+    }
+
     /// The earliest deadline among all live transactions.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.out.heap.peek().map(|Reverse(item)| item.at)
+        self.out.heap.peek().map(|item| item.at)
     }
 
     /// Fires every timer whose deadline is at or before `now`, in deadline
@@ -393,11 +498,11 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
     /// already due (only possible with a zero T1/T2), so the call always ends.
     pub fn handle_timeout(&mut self, now: Instant) {
         let first_new_seq = self.out.next_seq;
-        while let Some(Reverse(top)) = self.out.heap.peek() {
+        while let Some(top) = self.out.heap.peek() {
             if top.at > now || top.seq >= first_new_seq {
                 break;
             }
-            let Some(Reverse(item)) = self.out.heap.pop() else {
+            let Some(item) = self.out.heap.pop() else {
                 break;
             };
             let Some(entry) = self.entries.get_mut(&item.key) else {
@@ -407,7 +512,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
                 continue; // stale: superseded by a later re-arm
             }
             entry.scheduled = None;
-            match &mut entry.tx {
+            match &mut *entry.tx {
                 Tx::Client(c) => {
                     let before = c.retransmissions();
                     c.handle_timeout(now);
@@ -418,6 +523,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
             }
             if self.out.settle(&item.key, entry) {
                 self.entries.remove(&item.key);
+                self.out.removed.push_back(item.key);
             }
         }
         self.maintain_heap();
@@ -440,7 +546,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
 
     /// State of the live client transaction `key`.
     pub fn client_state(&self, key: &K) -> Option<ClientState> {
-        match &self.entries.get(key)?.tx {
+        match &*self.entries.get(key)?.tx {
             Tx::Client(c) => Some(c.state()),
             Tx::Server(_) => None,
         }
@@ -448,7 +554,7 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
 
     /// State of the live server transaction `key`.
     pub fn server_state(&self, key: &K) -> Option<ServerState> {
-        match &self.entries.get(key)?.tx {
+        match &*self.entries.get(key)?.tx {
             Tx::Server(s) => Some(s.state()),
             Tx::Client(_) => None,
         }
@@ -464,9 +570,9 @@ impl<K: Clone + Eq + Hash> TransactionTable<K> {
     fn maintain_heap(&mut self) {
         let heap = &mut self.out.heap;
         if heap.len() > 2 * self.entries.len() + COMPACT_SLACK {
-            heap.retain(|Reverse(item)| is_live(&self.entries, item));
+            heap.retain(|item| is_live(&self.entries, item));
         }
-        while let Some(Reverse(top)) = heap.peek() {
+        while let Some(top) = heap.peek() {
             if is_live(&self.entries, top) {
                 break;
             }
@@ -680,6 +786,43 @@ mod tests {
         assert_eq!(s.absorbed_requests, 2);
         assert_eq!(s.transport_errors, 1);
         assert_eq!(s.terminated, 3);
+    }
+
+    #[test]
+    fn timer_lanes_pop_in_deadline_order() {
+        let t0 = Instant::now();
+        let mut q = Timers::with_capacity(0);
+        let mut expected = Vec::new();
+        let mut x: u64 = 12345;
+        for seq in 0..5000u64 {
+            // Three interleaved fixed durations (ordered streams) and random deadlines.
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let base = seq * 10;
+            let at = match x >> 62 {
+                0 => base + 500_000,
+                1 => base + 5_000_000,
+                2 => base + 32_000_000,
+                _ => (x >> 20) % 40_000_000,
+            };
+            let at = t0 + Duration::from_micros(at);
+            expected.push((at, seq));
+            q.push(Scheduled { at, seq, key: seq });
+            // Pop now and then, as handle_timeout does.
+            if seq % 7 == 0 {
+                expected.sort();
+                let first = expected.remove(0);
+                let got = q.pop().map(|s| (s.at, s.seq));
+                assert_eq!(got, Some(first));
+            }
+        }
+        assert_eq!(q.len(), expected.len());
+        expected.sort();
+        let got: Vec<_> = std::iter::from_fn(|| q.pop())
+            .map(|s| (s.at, s.seq))
+            .collect();
+        assert_eq!(got, expected);
     }
 
     #[test]

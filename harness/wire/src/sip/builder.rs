@@ -223,6 +223,54 @@ impl ResponseBuilder {
     }
 }
 
+/// Writes the response [`ResponseBuilder::for_request`] builds (Via, From, To with `to_tag` added
+/// when it has none, Call-ID, CSeq, then `Content-Length: 0`) straight into `out`: the same bytes
+/// as `ResponseBuilder::for_request(request, code, reason, to_tag).build().to_bytes()`, without
+/// building the message (for load hot paths).
+pub fn write_response_for(
+    request: &SipMessage,
+    code: u16,
+    reason: &str,
+    to_tag: Option<&str>,
+    out: &mut Vec<u8>,
+) {
+    use std::io::Write;
+    out.reserve(
+        64 + request
+            .headers
+            .iter()
+            .map(|h| h.name.len() + h.value.len() + 4)
+            .sum::<usize>(),
+    );
+    let _ = write!(out, "SIP/2.0 {code} ");
+    out.extend_from_slice(reason.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for h in &request.headers {
+        let canon = super::message::canonical_name(&h.name);
+        let copy = ["Via", "From", "Call-ID", "CSeq"]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(canon));
+        let is_to = canon.eq_ignore_ascii_case("To");
+        if !copy && !is_to {
+            continue;
+        }
+        out.extend_from_slice(h.name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(h.value.as_bytes());
+        if let (true, Some(tag)) = (is_to, to_tag) {
+            let has_tag = NameAddr::parse("To", &h.value)
+                .map(|na| na.param("tag").is_some())
+                .unwrap_or(true);
+            if !has_tag {
+                out.extend_from_slice(b";tag=");
+                out.extend_from_slice(tag.as_bytes());
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+}
+
 /// The standard reason phrase for a status code.
 pub fn reason_phrase(code: u16) -> &'static str {
     match code {
@@ -276,6 +324,19 @@ mod tests {
         assert_eq!(resp.header("To"), Some("<urn:service:sos>;tag=pt"));
         assert_eq!(resp.header("CSeq"), Some("1 MESSAGE"));
         assert_eq!(resp.header("Content-Length"), Some("0"));
+        for tag in [Some("pt"), None] {
+            let mut direct = Vec::new();
+            write_response_for(&back, 200, "OK", tag, &mut direct);
+            let built = ResponseBuilder::for_request(&back, 200, "OK", tag).build();
+            assert_eq!(direct, built.to_bytes());
+        }
+        let mut tagged = back.clone();
+        tagged.set_header("To", "<urn:service:sos>;tag=x");
+        tagged.prepend_header("v", "SIP/2.0/TCP 10.0.0.1;branch=z9hG4bKb");
+        let mut direct = Vec::new();
+        write_response_for(&tagged, 486, "Busy Here", Some("pt"), &mut direct);
+        let built = ResponseBuilder::for_request(&tagged, 486, "Busy Here", Some("pt")).build();
+        assert_eq!(direct, built.to_bytes());
     }
 
     #[test]

@@ -19,23 +19,48 @@ pub struct DatagramParts<'a> {
 }
 
 fn find_header_end(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(4).position(|w| w == b"\r\n\r\n")
+    static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+        std::sync::OnceLock::new();
+    FINDER
+        .get_or_init(|| memchr::memmem::Finder::new(b"\r\n\r\n"))
+        .find(bytes)
 }
 
-/// Finds every Content-Length (or compact `l`) value in a header section.
-fn content_lengths(head: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    for line in head.split(|&b| b == b'\n').skip(1) {
+/// The Content-Length (or compact `l`) values of a header section: none, one, or how many.
+enum Lengths<'a> {
+    None,
+    One(&'a [u8]),
+    Many(usize),
+}
+
+/// Finds every Content-Length (or compact `l`) value in a header section (no allocation).
+fn content_lengths(head: &[u8]) -> Lengths<'_> {
+    let (mut first, mut count) = (None, 0usize);
+    // Header lines start after a '\n'; the start line is skipped.
+    for start in memchr::memchr_iter(b'\n', head).map(|nl| nl + 1) {
+        let rest = &head[start..];
+        let line = match memchr::memchr(b'\n', rest) {
+            Some(end) => &rest[..end],
+            None => rest,
+        };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
+        let Some(colon) = memchr::memchr(b':', line) else {
             continue;
         };
         let name = trim(&line[..colon]);
+        if name.len() != 14 && name.len() != 1 {
+            continue;
+        }
         if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
-            out.push(trim(&line[colon + 1..]));
+            count += 1;
+            first.get_or_insert(trim(&line[colon + 1..]));
         }
     }
-    out
+    match (first, count) {
+        (None, _) => Lengths::None,
+        (Some(one), 1) => Lengths::One(one),
+        (Some(_), n) => Lengths::Many(n),
+    }
 }
 
 fn trim(b: &[u8]) -> &[u8] {
@@ -68,15 +93,14 @@ pub fn split_datagram(bytes: &[u8]) -> Result<DatagramParts<'_>, WireError> {
     let end = find_header_end(bytes).ok_or(WireError::MissingHeaderTerminator)?;
     let head = &bytes[..end];
     let rest = &bytes[end + 4..];
-    let lengths = content_lengths(head);
-    match lengths.as_slice() {
-        [] => Ok(DatagramParts {
+    match content_lengths(head) {
+        Lengths::None => Ok(DatagramParts {
             head,
             body: rest,
             trailing: 0,
             had_content_length: false,
         }),
-        [one] => {
+        Lengths::One(one) => {
             let declared = parse_length(one)?;
             if declared > rest.len() {
                 return Err(WireError::TruncatedBody {
@@ -91,7 +115,7 @@ pub fn split_datagram(bytes: &[u8]) -> Result<DatagramParts<'_>, WireError> {
                 had_content_length: true,
             })
         }
-        many => Err(WireError::MultipleContentLength(many.len())),
+        Lengths::Many(n) => Err(WireError::MultipleContentLength(n)),
     }
 }
 
@@ -156,16 +180,13 @@ impl StreamFramer {
             }
             return None;
         };
-        let declared = match content_lengths(&self.buf[..end]).as_slice() {
-            [] => return Some(self.fail(WireError::MissingContentLength)),
-            [one] => match parse_length(one) {
+        let declared = match content_lengths(&self.buf[..end]) {
+            Lengths::None => return Some(self.fail(WireError::MissingContentLength)),
+            Lengths::One(one) => match parse_length(one) {
                 Ok(n) => n,
                 Err(e) => return Some(self.fail(e)),
             },
-            many => {
-                let n = many.len();
-                return Some(self.fail(WireError::MultipleContentLength(n)));
-            }
+            Lengths::Many(n) => return Some(self.fail(WireError::MultipleContentLength(n))),
         };
         let total = end + 4 + declared;
         if total > self.limit {

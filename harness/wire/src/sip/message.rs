@@ -168,6 +168,14 @@ impl SipMessage {
         }
     }
 
+    /// The method of a request (borrowed; `None` for a response).
+    pub fn request_method(&self) -> Option<&Method> {
+        match &self.start {
+            StartLine::Request { method, .. } => Some(method),
+            StartLine::Response { .. } => None,
+        }
+    }
+
     /// The Request-URI of a request.
     pub fn request_uri(&self) -> Option<&str> {
         match &self.start {
@@ -273,6 +281,26 @@ impl SipMessage {
             .next()
             .ok_or(WireError::MissingHeader("Via"))?;
         super::Via::parse(v)
+    }
+
+    /// The topmost Via value, borrowed: the same checks as [`SipMessage::top_via`] without
+    /// allocating.
+    pub fn top_via_ref(&self) -> Result<super::ViaRef<'_>, WireError> {
+        let v = self
+            .header_values("Via")
+            .next()
+            .ok_or(WireError::MissingHeader("Via"))?;
+        super::ViaRef::parse(v)
+    }
+
+    /// The CSeq method token, borrowed (`None` if CSeq is missing or not `number method`).
+    pub fn cseq_method(&self) -> Option<&str> {
+        let v = self.header("CSeq")?;
+        let mut parts = v.split_whitespace();
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(n), Some(m), None) if n.parse::<u32>().is_ok() => Some(m),
+            _ => None,
+        }
     }
 
     /// The Content-Type header, if any.

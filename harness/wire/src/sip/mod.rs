@@ -19,11 +19,11 @@ pub(crate) use addr::{
     is_token_char, parse_params_opt, raw_params, split_bracketed, write_params, write_quoted,
 };
 pub use addr::{split_list, NameAddr, Param};
-pub use builder::{reason_phrase, RequestBuilder, ResponseBuilder};
+pub use builder::{reason_phrase, write_response_for, RequestBuilder, ResponseBuilder};
 pub use framing::{split_datagram, DatagramParts, StreamFramer, MAX_MESSAGE_SIZE};
 pub(crate) use message::write_header_block;
 pub use message::{canonical_name, Header, Method, SipMessage, StartLine};
 pub use parser::{RsipParser, SipParser};
 pub use uri::{check_uri, is_hvalue_char, percent_decode, percent_encode, SipUri};
 pub use validate::{Defect, Severity};
-pub use via::Via;
+pub use via::{Via, ViaRef};

@@ -35,7 +35,7 @@ impl SipParser for RsipParser {
         let (start_raw, header_lines) = split_lines(parts.head)?;
         let start = parse_start_line(start_raw)?;
         if !self.skip_grammar {
-            rsip_check(parts.head, &start)?;
+            rsip_check(start_raw, &start)?;
         }
         Ok(SipMessage {
             start,
@@ -45,7 +45,12 @@ impl SipParser for RsipParser {
     }
 }
 
-/// Runs the rsip grammar over the header section (the body is not needed for the grammar).
+/// Runs the rsip grammar over the start line (method, Request-URI or status code, version).
+///
+/// Only the start line is handed to rsip: its header pass cannot fail (every header line becomes
+/// an untyped header, whatever its value), so giving it the header lines too would cost time
+/// (about half of a full parse of an LMPE start/257) without ever changing the verdict. Header
+/// structure is checked by our own line splitting, semantics by [`SipMessage::defects`].
 ///
 /// rsip only knows the methods it implements and rejects every extension method, although
 /// RFC 3261 allows any `token` (RFC 4475 3.1.1.2 `intmeth`, 3.1.1.5 `esc02`). When the method of a
@@ -55,6 +60,7 @@ impl SipParser for RsipParser {
 /// this private copy; the parsed message keeps the method as received.
 fn rsip_check(head: &[u8], start: &StartLine) -> Result<(), WireError> {
     let mut buf = Vec::with_capacity(head.len() + 8);
+    // `head` is the start line alone (see above).
     match start {
         StartLine::Request { method, .. }
             if method.as_str().parse::<rsipstack::rsip::Method>().is_err() =>
@@ -105,9 +111,16 @@ fn collapse_ipv6_extra_colon(buf: &mut Vec<u8>) {
 
 /// Splits the header section into the start line and unfolded header lines.
 fn split_lines(head: &[u8]) -> Result<(&[u8], Vec<Header>), WireError> {
-    let mut lines = head
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = memchr::memchr_iter(b'\n', head)
+        .map(Some)
+        .chain(std::iter::once(None))
+        .scan(0usize, |from, nl| {
+            let start = *from;
+            let end = nl.unwrap_or(head.len());
+            *from = end + 1;
+            let l = &head[start..end];
+            Some(l.strip_suffix(b"\r").unwrap_or(l))
+        });
     let start = lines
         .next()
         .ok_or_else(|| WireError::BadStartLine("empty message".into()))?;
@@ -152,7 +165,11 @@ fn split_lines(head: &[u8]) -> Result<(&[u8], Vec<Header>), WireError> {
                 text: String::from_utf8_lossy(line).into_owned(),
             });
         }
-        let name = String::from_utf8_lossy(name_trimmed).into_owned();
+        // Token characters are ASCII, so this is valid UTF-8 (the lossy path never runs).
+        let name = match std::str::from_utf8(name_trimmed) {
+            Ok(name) => name.to_owned(),
+            Err(_) => String::from_utf8_lossy(name_trimmed).into_owned(),
+        };
         let value = std::str::from_utf8(&line[colon + 1..])
             .map_err(|_| WireError::NonUtf8Header(name.clone()))?
             .trim()

@@ -1,8 +1,9 @@
 //! The Via header (RFC 3261 20.42, RFC 3581 `rport`).
 
+use std::borrow::Cow;
 use std::fmt;
 
-use super::addr::{parse_params, Param};
+use super::addr::{parse_params, raw_params, Param};
 use crate::WireError;
 
 /// One Via value: `SIP/2.0/UDP host:port;branch=z9hG4bK…;received=…;rport`.
@@ -40,52 +41,18 @@ impl Via {
 
     /// Parses one Via value.
     pub fn parse(text: &str) -> Result<Self, WireError> {
-        let bad = |reason: String| WireError::BadHeader {
-            header: "Via",
-            reason,
+        let v = ViaRef::parse(text)?;
+        let params = match v.params {
+            Some(p) => parse_params(p).map_err(|reason| WireError::BadHeader {
+                header: "Via",
+                reason,
+            })?,
+            None => Vec::new(),
         };
-        let text = text.trim();
-        // sent-protocol = name SLASH version SLASH transport, where SLASH allows LWS around '/'.
-        let mut fields = Vec::with_capacity(3);
-        let mut rest = text;
-        for i in 0..3 {
-            rest = rest.trim_start();
-            let end = rest
-                .find(|c: char| c == '/' || c.is_ascii_whitespace())
-                .unwrap_or(rest.len());
-            fields.push(&rest[..end]);
-            rest = rest[end..].trim_start();
-            if i < 2 {
-                rest = rest.strip_prefix('/').ok_or_else(|| {
-                    bad(format!(
-                        "sent-protocol in {text:?} is not NAME/VERSION/TRANSPORT"
-                    ))
-                })?;
-            }
-        }
-        let (name, version, transport) = (fields[0], fields[1], fields[2]);
-        if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
-            return Err(bad(format!(
-                "sent-protocol {name}/{version} is not SIP/2.0"
-            )));
-        }
-        if transport.is_empty() || !transport.bytes().all(super::addr::is_token_char) {
-            return Err(bad(format!("bad transport {transport:?}")));
-        }
-        if rest.is_empty() {
-            return Err(bad(format!("no sent-by in {text:?}")));
-        }
-        let rest = rest.trim();
-        let (sent_by, params) = match rest.find(';') {
-            Some(i) => (rest[..i].trim(), parse_params(&rest[i + 1..]).map_err(bad)?),
-            None => (rest, Vec::new()),
-        };
-        let (host, port) = split_host_port(sent_by).map_err(bad)?;
-        super::uri::check_host(&host).map_err(bad)?;
         Ok(Self {
-            transport: transport.to_ascii_uppercase(),
-            host,
-            port,
+            transport: v.transport.to_ascii_uppercase(),
+            host: v.host.to_string(),
+            port: v.port,
             params,
         })
     }
@@ -134,8 +101,8 @@ impl Via {
     }
 }
 
-/// Splits `host[:port]`, keeping IPv6 brackets on the host.
-pub(crate) fn split_host_port(text: &str) -> Result<(String, Option<u16>), String> {
+/// Splits `host[:port]`, keeping IPv6 brackets on the host (allocates only for the error).
+fn split_host_port(text: &str) -> Result<(&str, Option<u16>), String> {
     if text.is_empty() {
         return Err("empty host".into());
     }
@@ -170,7 +137,105 @@ pub(crate) fn split_host_port(text: &str) -> Result<(String, Option<u16>), Strin
                 .map_err(|_| format!("bad port {p:?}"))
         })
         .transpose()?;
-    Ok((host.to_string(), port))
+    Ok((host, port))
+}
+
+/// A borrowed view of one Via value, validated exactly like [`Via::parse`] but without
+/// allocating (only an error allocates). Used on hot receive paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViaRef<'a> {
+    /// Transport token as written (compare case-insensitively).
+    pub transport: &'a str,
+    /// sent-by host (IPv6 references keep their brackets).
+    pub host: &'a str,
+    /// sent-by port, if given.
+    pub port: Option<u16>,
+    /// The (validated) parameter text after the first `;`, if any.
+    params: Option<&'a str>,
+}
+
+impl<'a> ViaRef<'a> {
+    /// Parses and validates one Via value (the same checks as [`Via::parse`]).
+    pub fn parse(text: &'a str) -> Result<Self, WireError> {
+        let bad = |reason: String| WireError::BadHeader {
+            header: "Via",
+            reason,
+        };
+        let text = text.trim();
+        // sent-protocol = name SLASH version SLASH transport, where SLASH allows LWS around '/'.
+        let mut fields = [""; 3];
+        let mut rest = text;
+        for (i, field) in fields.iter_mut().enumerate() {
+            rest = rest.trim_start();
+            let end = rest
+                .find(|c: char| c == '/' || c.is_ascii_whitespace())
+                .unwrap_or(rest.len());
+            *field = &rest[..end];
+            rest = rest[end..].trim_start();
+            if i < 2 {
+                rest = rest.strip_prefix('/').ok_or_else(|| {
+                    bad(format!(
+                        "sent-protocol in {text:?} is not NAME/VERSION/TRANSPORT"
+                    ))
+                })?;
+            }
+        }
+        let [name, version, transport] = fields;
+        if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
+            return Err(bad(format!(
+                "sent-protocol {name}/{version} is not SIP/2.0"
+            )));
+        }
+        if transport.is_empty() || !transport.bytes().all(super::addr::is_token_char) {
+            return Err(bad(format!("bad transport {transport:?}")));
+        }
+        if rest.is_empty() {
+            return Err(bad(format!("no sent-by in {text:?}")));
+        }
+        let rest = rest.trim();
+        let (sent_by, params) = match rest.find(';') {
+            Some(i) => {
+                let p = &rest[i + 1..];
+                for r in raw_params(p) {
+                    r.map_err(bad)?;
+                }
+                (rest[..i].trim(), Some(p))
+            }
+            None => (rest, None),
+        };
+        let (host, port) = split_host_port(sent_by).map_err(bad)?;
+        super::uri::check_host(host).map_err(bad)?;
+        Ok(Self {
+            transport,
+            host,
+            port,
+            params,
+        })
+    }
+
+    /// A parameter: `Some(None)` when present without value (quotes removed, as in [`Via`]).
+    fn param(&self, name: &str) -> Option<Option<Cow<'a, str>>> {
+        let params = self.params?;
+        raw_params(params)
+            .filter_map(Result::ok)
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+            .map(|p| p.value())
+    }
+
+    /// The branch parameter (borrowed unless it was a quoted-string with escapes).
+    pub fn branch(&self) -> Option<Cow<'a, str>> {
+        self.param("branch").flatten()
+    }
+
+    /// Whether the `rport` parameter is present (with or without value).
+    pub fn has_rport(&self) -> bool {
+        self.param("rport").is_some()
+    }
+
+    /// Whether the transport is reliable (anything but UDP).
+    pub fn is_reliable(&self) -> bool {
+        !self.transport.eq_ignore_ascii_case("UDP")
+    }
 }
 
 impl fmt::Display for Via {
