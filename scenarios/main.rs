@@ -8,6 +8,7 @@ mod esinet;
 mod expectations;
 mod ladder;
 mod load_cmd;
+mod load_http;
 mod location;
 mod runner;
 mod steps;
