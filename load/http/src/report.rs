@@ -454,3 +454,83 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} th{{background:#
     s.push_str("</table></body></html>\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path as P;
+
+    fn data(latencies_us: &[u64], outcomes: &[Outcome], goose: u64) -> RunData {
+        let profile = HttpProfile::parse(
+            "plane = \"http\"\nname = \"t\"\nrate = 10.0\nduration_s = 0.4\nusers = 1\n[mix]\nheld-location-request = 1\n[thresholds]\nerror_ratio = 0.25\np99_ms = { \"*\" = 10.0 }\n",
+            P::new("t.toml"),
+        )
+        .expect("profile");
+        let mut c = KindCounts::default();
+        let mut h = lmpe_load::metrics::new_histogram();
+        for o in outcomes {
+            c.sent += 1;
+            c.add(o);
+        }
+        for us in latencies_us {
+            let _ = h.record(*us);
+        }
+        RunData {
+            profile,
+            target: "t".into(),
+            lost_url: String::new(),
+            held_url: "http://x/held".into(),
+            start_epoch_s: 0.0,
+            elapsed_s: 1.0,
+            scheduled: 4,
+            claimed: outcomes.len() as u64,
+            kinds: [(RequestKind::HeldLocationRequest, (c, h, Vec::new()))].into(),
+            goose_requests: [("held-location-request".to_string(), goose)].into(),
+        }
+    }
+
+    #[test]
+    fn verdicts_follow_thresholds_and_reconciliation() {
+        let ok = Outcome::Ok;
+        let d = data(
+            &[1000, 2000, 3000],
+            &[ok.clone(), ok.clone(), ok.clone(), Outcome::Timeout],
+            4,
+        );
+        let (r, v) = summarise(&d);
+        assert!(r.reconciled, "{:?}", r.reconciliation);
+        assert_eq!(v, Verdict::Pass);
+        assert_eq!(r.total.timeout, 1);
+
+        // p99 of 20 ms breaks the 10 ms limit.
+        let d = data(
+            &[1000, 2000, 20_000],
+            &[ok.clone(), ok.clone(), ok.clone(), Outcome::Timeout],
+            4,
+        );
+        assert_eq!(summarise(&d).1, Verdict::SloBreached);
+
+        // Two of four not ok: the error ratio 0.5 breaks 0.25.
+        let d = data(
+            &[1000, 2000, 3000],
+            &[
+                ok.clone(),
+                Outcome::HttpError(503),
+                Outcome::ProtocolError("held-error:x".into()),
+                Outcome::Timeout,
+            ],
+            4,
+        );
+        let (r, v) = summarise(&d);
+        assert_eq!(v, Verdict::SloBreached);
+        assert_eq!(r.total.http_error.get(&503), Some(&1));
+
+        // Goose counted another number of requests: the counts do not reconcile.
+        let d = data(
+            &[1000, 2000, 3000],
+            &[ok.clone(), ok.clone(), ok, Outcome::Timeout],
+            5,
+        );
+        assert_eq!(summarise(&d).1, Verdict::ReconciliationFailed);
+    }
+}
