@@ -159,7 +159,9 @@ fn fault(name: Option<&str>) -> Result<esinet::Faults, String> {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            // goose warns once per failed request: the HTTP load counts those itself.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,goose=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();
