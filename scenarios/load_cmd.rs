@@ -41,6 +41,17 @@ fn bad_input(e: impl std::fmt::Display) -> ExitCode {
 
 /// Runs `load`.
 pub(crate) async fn load(args: LoadArgs) -> ExitCode {
+    match lmpe_load_http::plane_of(&args.profile).as_deref() {
+        Ok("sip") => {}
+        Ok("http") => return crate::load_http::load(args).await,
+        Ok(other) => {
+            return bad_input(format!(
+                "{}: unknown plane {other:?} (\"sip\" or \"http\")",
+                args.profile.display()
+            ))
+        }
+        Err(e) => return bad_input(e),
+    }
     let profile = match Profile::load(&args.profile) {
         Ok(p) => p,
         Err(e) => return bad_input(e),

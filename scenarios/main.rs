@@ -8,6 +8,7 @@ mod esinet;
 mod expectations;
 mod ladder;
 mod load_cmd;
+mod load_http;
 mod location;
 mod runner;
 mod steps;
@@ -112,7 +113,9 @@ enum Command {
         route_to_psap: Option<SocketAddr>,
     },
     /// Chat load: open-model arrivals of full LMPE chats with a Resource-Priority mix, against
-    /// the embedded reference ESInet (default) or --target; exit 0 pass, 1 SLO breached, 2 bad input.
+    /// the embedded reference ESInet (default) or --target; with a `plane = "http"` profile a
+    /// HELD/LoST load against the embedded ECRF/LIS or the --target's [ecrf]/[lis] url; exit 0
+    /// pass, 1 SLO breached, 2 bad input.
     Load {
         /// Load profile (TOML; see load/profiles/).
         #[arg(long, value_name = "FILE")]
@@ -129,7 +132,8 @@ enum Command {
         /// Common start of all shards, Unix seconds (overrides the profile's).
         #[arg(long, value_name = "EPOCH_S")]
         start_at: Option<f64>,
-        /// Break an embedded reference element on purpose (see `conformance --inject-fault`).
+        /// Break an embedded reference element on purpose (see `conformance --inject-fault`;
+        /// for an HTTP profile the ECRF/LIS: `ecrf-http-error`, `ecrf-slow:SECONDS`, `lis-…`).
         #[arg(long, value_name = "FAULT")]
         fault: Option<String>,
         /// No progress lines on stderr.
@@ -155,7 +159,9 @@ fn fault(name: Option<&str>) -> Result<esinet::Faults, String> {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            // goose warns once per failed request: the HTTP load counts those itself.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,goose=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -507,3 +507,207 @@ fn a_ramp_stops_at_the_first_breaking_step() {
         "{stdout}"
     );
 }
+
+// ---- HTTP plane: HELD/LoST load against the embedded lmpe-locsvc ECRF and LIS ----
+
+const HTTP_KINDS: [&str; 5] = [
+    "lost-find-service-geodetic",
+    "lost-find-service-civic",
+    "lost-list-services-by-location",
+    "held-location-request",
+    "held-dereference",
+];
+
+/// `counts[kind][field]` of an HTTP load.json.
+fn hc(r: &Value, kind: &str, field: &str) -> u64 {
+    u(&r["counts"][kind][field])
+}
+
+fn run_http(profile: &str, dir: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args: Vec<String> = vec![
+        "load".into(),
+        "--profile".into(),
+        profile.into(),
+        "--report-dir".into(),
+        dir.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    run_harness(&args)
+}
+
+#[test]
+fn http_smoke_profile_passes_and_reconciles_against_the_embedded_ecrf_lis() {
+    let dir = tmp("http-smoke");
+    let (code, stdout, stderr) = run_http("load/profiles/http-smoke.toml", &dir, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let r = report(&dir);
+    assert_reconciled(&r, &stderr);
+    assert_eq!(r["plane"], "http");
+    assert_eq!(r["verdict"], "pass");
+    let mut sent = 0;
+    for kind in HTTP_KINDS {
+        let s = hc(&r, kind, "sent");
+        assert!(s > 0, "{kind}: nothing sent");
+        assert_eq!(hc(&r, kind, "ok"), s, "{kind}: {}", r["counts"][kind]);
+        assert_eq!(u(&r["latency_us"][kind]["count"]), s, "{kind}");
+        assert!(u(&r["latency_us"][kind]["p99"]) > 0, "{kind}");
+        assert_eq!(
+            u(&r["goose_requests"][kind]),
+            s,
+            "{kind}: goose counted otherwise"
+        );
+        assert!(
+            dir.join("hlog").join(format!("{kind}.hlog")).is_file(),
+            "{kind}"
+        );
+        sent += s;
+    }
+    // rate 100/s for 10 s, mix 4:1:1:2:2.
+    assert_eq!(sent, 1000);
+    assert_eq!(hc(&r, "lost-find-service-geodetic", "sent"), 400);
+    assert_eq!(u(&r["total"]["sent"]), 1000);
+    let html = std::fs::read_to_string(dir.join("load.html")).expect("load.html");
+    assert!(html.contains("<svg") && html.contains("held-dereference"));
+    assert!(!html.contains("<script src") && !html.contains("http-equiv"));
+    assert!(
+        stderr.contains("sent ") && stderr.contains("/1000"),
+        "progress: {stderr}"
+    );
+}
+
+const HTTP_SHORT: &str = r#"
+plane = "http"
+name = "http-short"
+rate = 50.0
+duration_s = 3.0
+users = 32
+timeout_ms = 3000
+[mix]
+lost-find-service-geodetic = 2
+lost-list-services-by-location = 1
+held-location-request = 1
+[thresholds]
+error_ratio = 0.0
+p99_ms = { lost-find-service-geodetic = 250.0, lost-list-services-by-location = 250.0 }
+"#;
+
+#[test]
+fn http_faults_of_the_embedded_ecrf_show_exactly_in_the_counts() {
+    let dir = tmp("http-faults");
+    let profile = dir.join("short.toml");
+    std::fs::write(&profile, HTTP_SHORT).expect("profile");
+    let profile = profile.display().to_string();
+
+    // Every LoST answer is HTTP 500: the LoST requests are all http errors, HELD is untouched.
+    let out = dir.join("http-error");
+    let (code, stdout, stderr) = run_http(&profile, &out, &["--fault", "ecrf-http-error"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let r = report(&out);
+    assert_reconciled(&r, &stderr);
+    for kind in [
+        "lost-find-service-geodetic",
+        "lost-list-services-by-location",
+    ] {
+        let s = hc(&r, kind, "sent");
+        assert!(s > 0);
+        assert_eq!(u(&r["counts"][kind]["http_error"]["500"]), s, "{kind}");
+        assert_eq!(hc(&r, kind, "ok"), 0, "{kind}");
+    }
+    let s = hc(&r, "held-location-request", "sent");
+    assert_eq!(hc(&r, "held-location-request", "ok"), s);
+    assert_eq!(u(&r["total"]["sent"]), 150);
+    let lost_sent = hc(&r, "lost-find-service-geodetic", "sent")
+        + hc(&r, "lost-list-services-by-location", "sent");
+    let ratio = r["thresholds"]
+        .as_array()
+        .and_then(|t| {
+            t.iter().find(|t| {
+                t["what"]
+                    .as_str()
+                    .is_some_and(|w| w.starts_with("error ratio"))
+            })
+        })
+        .expect("error ratio threshold");
+    assert_eq!(ratio["pass"], false);
+    let expect = lost_sent as f64 / 150.0;
+    assert!(
+        (ratio["value"].as_f64().unwrap_or(0.0) - expect).abs() < 1e-9,
+        "{ratio}"
+    );
+
+    // A LoST error document is a protocol error by kind.
+    let out = dir.join("notfound");
+    let (code, stdout, stderr) = run_http(&profile, &out, &["--fault", "ecrf-notfound-always"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let r = report(&out);
+    assert_reconciled(&r, &stderr);
+    let s = hc(&r, "lost-find-service-geodetic", "sent");
+    assert_eq!(
+        u(&r["counts"]["lost-find-service-geodetic"]["protocol_error"]["lost-error:notFound"]),
+        s
+    );
+
+    // Each LoST answer 300 ms late: all ok, but the LoST p99 breaks its 250 ms limits.
+    let out = dir.join("slow");
+    let (code, stdout, stderr) = run_http(&profile, &out, &["--fault", "ecrf-slow:0.3"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let r = report(&out);
+    assert_reconciled(&r, &stderr);
+    for kind in [
+        "lost-find-service-geodetic",
+        "lost-list-services-by-location",
+    ] {
+        assert_eq!(hc(&r, kind, "ok"), hc(&r, kind, "sent"), "{kind}");
+        assert!(
+            u(&r["latency_us"][kind]["min"]) >= 300_000,
+            "{kind}: {}",
+            r["latency_us"][kind]
+        );
+    }
+    assert_eq!(
+        hc(&r, "held-location-request", "ok"),
+        hc(&r, "held-location-request", "sent")
+    );
+    let broken: Vec<&Value> = r["thresholds"]
+        .as_array()
+        .expect("thresholds")
+        .iter()
+        .filter(|t| t["pass"] == false)
+        .collect();
+    assert_eq!(broken.len(), 2, "{broken:?}");
+}
+
+#[test]
+fn http_bad_input_exits_2_with_the_reason() {
+    let dir = tmp("http-bad");
+    let cases = [
+        (
+            HTTP_SHORT.replace("held-location-request = 1", "held-bogus = 1"),
+            vec![],
+            "unknown request type",
+        ),
+        (
+            HTTP_SHORT.replace("plane = \"http\"", "plane = \"ftp\""),
+            vec![],
+            "unknown plane",
+        ),
+        (
+            HTTP_SHORT.replace("users = 32", "users = 0"),
+            vec![],
+            "users",
+        ),
+        (
+            HTTP_SHORT.to_string(),
+            vec!["--fault", "ecrf-bogus"],
+            "unknown fault",
+        ),
+        (HTTP_SHORT.to_string(), vec!["--shard", "0/2"], "--shard"),
+    ];
+    for (i, (text, extra, why)) in cases.into_iter().enumerate() {
+        let p = dir.join(format!("p{i}.toml"));
+        std::fs::write(&p, text).expect("profile");
+        let (code, stdout, stderr) = run_http(&p.display().to_string(), &dir.join("o"), &extra);
+        assert_eq!(code, 2, "{why}: {stdout}\n{stderr}");
+        assert!(stderr.contains(why), "{why}: {stderr}");
+    }
+}

@@ -40,6 +40,9 @@ pub enum LoadError {
         /// Why.
         source: std::io::Error,
     },
+    /// The HTTP load could not be set up or run (goose, the target's URLs).
+    #[error("http load: {0}")]
+    Http(String),
     /// A report (load.json or an interval log) could not be read back for merging.
     #[error("cannot merge {path}: {message}")]
     Merge {

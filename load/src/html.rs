@@ -9,24 +9,32 @@ use crate::class::{Class, Kind};
 use crate::metrics::Metric;
 use crate::report::{Interval, LoadReport, Tick};
 
-const COLORS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#7f7f7f"];
-
-fn esc(s: &str) -> String {
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-struct Series {
-    name: String,
-    color: &'static str,
-    dashed: bool,
-    points: Vec<(f64, f64)>,
+/// One line of a [`chart`].
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Legend.
+    pub name: String,
+    /// CSS colour.
+    pub color: &'static str,
+    /// Dashed line.
+    pub dashed: bool,
+    /// (x, y) points.
+    pub points: Vec<(f64, f64)>,
 }
 
+/// The colours of the page's charts.
+pub const COLORS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#7f7f7f"];
+
 /// A line chart as inline SVG.
-fn chart(title: &str, unit: &str, series: &[Series]) -> String {
+pub fn chart(title: &str, unit: &str, series: &[Series]) -> String {
     let (w, h, l, r, t, b) = (860.0, 270.0, 60.0, 150.0, 38.0, 32.0);
     let pts = series.iter().flat_map(|s| s.points.iter());
     let xmax = pts.clone().map(|p| p.0).fold(1.0_f64, f64::max);
