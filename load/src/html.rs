@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use crate::class::{Class, Kind};
 use crate::metrics::Metric;
-use crate::report::{Interval, LoadReport, Tick};
+use crate::report::{Interval, LoadReport, SloResult, Tick};
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
@@ -32,6 +32,51 @@ pub struct Series {
 
 /// The colours of the page's charts.
 pub const COLORS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#7f7f7f"];
+
+/// The start of a report page (doctype, the shared inline CSS, `<body>` and the `<h1>`);
+/// `title` and `heading` are escaped here.
+pub fn page_head(title: &str, heading: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>{}</title><style>
+body{{font-family:sans-serif;margin:1.5em;color:#222}} table{{border-collapse:collapse;margin:.5em 0 1.5em}}
+td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} th{{background:#f4f4f4}} td:first-child,th:first-child{{text-align:left}}
+.pass{{color:#1a7f1a;font-weight:bold}} .fail{{color:#b00;font-weight:bold}} .t{{font-size:14px;font-weight:bold}} .a{{font-size:11px;fill:#444}}
+</style></head><body><h1>{}</h1>"#,
+        esc(title),
+        esc(heading)
+    )
+}
+
+/// The CSS class of a verdict cell.
+pub fn pass_class(ok: bool) -> &'static str {
+    if ok {
+        "pass"
+    } else {
+        "fail"
+    }
+}
+
+/// An `<h2>` and a table of checks (what, measured, limit, verdict); a failed check reads
+/// `failed` (e.g. `BREACHED`).
+pub fn checks_table(s: &mut String, heading: &str, checks: &[SloResult], failed: &str) {
+    let _ = write!(
+        s,
+        "<h2>{}</h2><table><tr><th>what</th><th>measured</th><th>limit</th><th>verdict</th></tr>",
+        esc(heading)
+    );
+    for x in checks {
+        let _ = write!(
+            s,
+            r#"<tr><td>{}</td><td>{}</td><td>{}</td><td class="{}">{}</td></tr>"#,
+            esc(&x.what),
+            x.value.map_or("no samples".into(), |v| format!("{v:.4}")),
+            x.limit,
+            pass_class(x.pass),
+            if x.pass { "pass" } else { failed }
+        );
+    }
+    s.push_str("</table>");
+}
 
 /// A line chart as inline SVG.
 pub fn chart(title: &str, unit: &str, series: &[Series]) -> String {
@@ -164,17 +209,11 @@ fn rate(ticks: &[Tick], f: impl Fn(&Tick) -> u64) -> Vec<(f64, f64)> {
 
 /// Renders the report page.
 pub fn render(r: &LoadReport, intervals: &BTreeMap<(Class, Metric), Vec<Interval>>) -> String {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>lmpe-load {name}</title><style>
-body{{font-family:sans-serif;margin:1.5em;color:#222}} table{{border-collapse:collapse;margin:.5em 0 1.5em}}
-td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} th{{background:#f4f4f4}} td:first-child,th:first-child{{text-align:left}}
-.pass{{color:#1a7f1a;font-weight:bold}} .fail{{color:#b00;font-weight:bold}} .t{{font-size:14px;font-weight:bold}} .a{{font-size:11px;fill:#444}}
-</style></head><body><h1>lmpe-load: {name}</h1>"#,
-        name = esc(&r.name)
+    let mut s = page_head(
+        &format!("lmpe-load {}", r.name),
+        &format!("lmpe-load: {}", r.name),
     );
-    let cls = |ok: bool| if ok { "pass" } else { "fail" };
+    let cls = pass_class;
     let _ = write!(
         s,
         r#"<p>Target: {}. Shards: {}. Start {:.3} (Unix s), {:.1} s. Verdict: <span class="{}">{}</span>. Counts reconcile: <span class="{}">{}</span>.</p>"#,
@@ -187,19 +226,7 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} th{{background:#
         cls(r.reconciled),
         if r.reconciled { "yes" } else { "NO" }
     );
-    s.push_str("<h2>SLOs and limits</h2><table><tr><th>what</th><th>measured</th><th>limit</th><th>verdict</th></tr>");
-    for x in &r.slo {
-        let _ = write!(
-            s,
-            r#"<tr><td>{}</td><td>{}</td><td>{}</td><td class="{}">{}</td></tr>"#,
-            esc(&x.what),
-            x.value.map_or("no samples".into(), |v| format!("{v:.4}")),
-            x.limit,
-            cls(x.pass),
-            if x.pass { "pass" } else { "BREACHED" }
-        );
-    }
-    s.push_str("</table>");
+    checks_table(&mut s, "SLOs and limits", &r.slo, "BREACHED");
     if let Some(c) = &r.capacity {
         let _ = write!(
             s,

@@ -11,6 +11,23 @@ use crate::class::Class;
 use crate::metrics::Metric;
 use crate::LoadError;
 
+/// Parses profile text as TOML into `T` (`path` names the file in a syntax error).
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, LoadError> {
+    toml::from_str(text).map_err(|e| LoadError::ProfileSyntax {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Reads a profile file and parses it as TOML into `T` (no validation).
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_toml(&text, path)
+}
+
 /// A load profile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -204,14 +221,7 @@ impl Phase {
 impl Profile {
     /// Reads and validates a profile file.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let p: Self = toml::from_str(&text).map_err(|e| LoadError::ProfileSyntax {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let p: Self = read_toml(path)?;
         p.validate()?;
         Ok(p)
     }

@@ -9,15 +9,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::request::RequestKind;
+use lmpe_load::profile::{parse_toml, read_toml};
 use lmpe_load::LoadError;
 
 /// The plane a profile file is for: its top-level `plane` key (absent: `sip`).
 pub fn plane_of(path: &Path) -> Result<String, LoadError> {
-    let text = read(path)?;
-    let value: toml::Table = toml::from_str(&text).map_err(|e| LoadError::ProfileSyntax {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let value: toml::Table = read_toml(path)?;
     match value.get("plane") {
         None => Ok("sip".into()),
         Some(toml::Value::String(s)) => Ok(s.clone()),
@@ -25,13 +22,6 @@ pub fn plane_of(path: &Path) -> Result<String, LoadError> {
             "plane must be a string (\"sip\" or \"http\"), not {other}"
         ))),
     }
-}
-
-fn read(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// An HTTP load profile.
@@ -89,15 +79,14 @@ pub struct Thresholds {
 impl HttpProfile {
     /// Reads and validates a profile.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
-        Self::parse(&read(path)?, path)
+        let p: Self = read_toml(path)?;
+        p.validate()?;
+        Ok(p)
     }
 
     /// Parses and validates profile text (`path` for messages).
     pub fn parse(text: &str, path: &Path) -> Result<Self, LoadError> {
-        let p: Self = toml::from_str(text).map_err(|e| LoadError::ProfileSyntax {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let p: Self = parse_toml(text, path)?;
         p.validate()?;
         Ok(p)
     }

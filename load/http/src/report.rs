@@ -10,7 +10,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
-use lmpe_load::html::{chart, esc, Series, COLORS};
+use lmpe_load::html::{chart, checks_table, esc, page_head, pass_class, Series, COLORS};
 use lmpe_load::report::{Check, Interval, SloResult, Summary};
 use lmpe_load::{LoadError, Verdict};
 use serde::{Deserialize, Serialize};
@@ -325,17 +325,11 @@ pub fn write_reports(d: &RunData, dir: &Path) -> Result<(HttpReport, Verdict), L
 /// The page: verdict, thresholds, p99/p50 per type over time, answers per second, counts,
 /// latency percentiles, reconciliation.
 pub fn render(r: &HttpReport, d: &RunData) -> String {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>lmpe-load http {name}</title><style>
-body{{font-family:sans-serif;margin:1.5em;color:#222}} table{{border-collapse:collapse;margin:.5em 0 1.5em}}
-td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} th{{background:#f4f4f4}} td:first-child,th:first-child{{text-align:left}}
-.pass{{color:#1a7f1a;font-weight:bold}} .fail{{color:#b00;font-weight:bold}} .t{{font-size:14px;font-weight:bold}} .a{{font-size:11px;fill:#444}}
-</style></head><body><h1>lmpe-load (HTTP: HELD/LoST): {name}</h1>"#,
-        name = esc(&r.name)
+    let mut s = page_head(
+        &format!("lmpe-load http {}", r.name),
+        &format!("lmpe-load (HTTP: HELD/LoST): {}", r.name),
     );
-    let cls = |ok: bool| if ok { "pass" } else { "fail" };
+    let cls = pass_class;
     let _ = write!(
         s,
         r#"<p>Target: {} (LoST {}, HELD {}). {} requests/s for {} s by {} goose users; {:.1} s. Verdict: <span class="{}">{}</span>. Counts reconcile: <span class="{}">{}</span>.</p>"#,
@@ -351,19 +345,7 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} th{{background:#
         cls(r.reconciled),
         if r.reconciled { "yes" } else { "NO" }
     );
-    s.push_str("<h2>Thresholds</h2><table><tr><th>what</th><th>measured</th><th>limit</th><th>verdict</th></tr>");
-    for x in &r.thresholds {
-        let _ = write!(
-            s,
-            r#"<tr><td>{}</td><td>{}</td><td>{}</td><td class="{}">{}</td></tr>"#,
-            esc(&x.what),
-            x.value.map_or("no samples".into(), |v| format!("{v:.4}")),
-            x.limit,
-            cls(x.pass),
-            if x.pass { "pass" } else { "BROKEN" }
-        );
-    }
-    s.push_str("</table>");
+    checks_table(&mut s, "Thresholds", &r.thresholds, "BROKEN");
     let mut lat = Vec::new();
     let mut thr = Vec::new();
     for (i, (kind, (_, _, ivs))) in d.kinds.iter().enumerate() {
