@@ -37,6 +37,32 @@ fn waived_ids() -> Vec<String> {
         .collect()
 }
 
+/// A fresh directory `lmpe-it-<pid>-<name>` and in it `kamailio.toml`: `head` (name and
+/// top-level keys), Kamailio's SIP address as `[bcf]` over UDP, the harness PSAP on `psap`, and
+/// `ecrf` as the body of `[ecrf]`.
+fn target_file(
+    name: &str,
+    head: &str,
+    kamailio: std::net::SocketAddr,
+    psap: u16,
+    ecrf: &str,
+) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("lmpe-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("report dir");
+    let target = dir.join("kamailio.toml");
+    std::fs::write(
+        &target,
+        format!(
+            "{head}[bcf]\naddress = \"{kamailio}\"\ntransport = \"udp\"\n\
+             [harness_psap]\nlisten = \"127.0.0.1:{psap}\"\nreply_to = \"sip:psap@127.0.0.1:{psap}\"\n\
+             [ecrf]\n{ecrf}"
+        ),
+    )
+    .expect("write target file");
+    (dir, target)
+}
+
 #[test]
 fn kamailio_as_esrp_passes_the_suite_with_its_waivers() {
     let test = "kamailio_conformance";
@@ -85,22 +111,16 @@ fn kamailio_as_esrp_passes_the_suite_with_its_waivers() {
             }
         })
     };
-    let dir = std::env::temp_dir().join(format!("lmpe-it-{}-kamailio", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("report dir");
-    let target = dir.join("kamailio.toml");
-    std::fs::write(
-        &target,
-        format!(
-            "name = \"Kamailio (tests/kamailio_conformance.rs)\"\nresponse_timeout_s = 5.0\n\
-             [bcf]\naddress = \"{k}\"\ntransport = \"udp\"\n\
-             [harness_psap]\nlisten = \"127.0.0.1:{psap_a}\"\nreply_to = \"sip:psap@127.0.0.1:{psap_a}\"\n\
-             [ecrf]\nlisten = \"127.0.0.1:{ecrf_port}\"\npsap_b_listen = \"127.0.0.1:{psap_b}\"\n\
-             redirect_listen = \"127.0.0.1:{child_port}\"\n",
-            k = addr
+    let (dir, target) = target_file(
+        "kamailio",
+        "name = \"Kamailio (tests/kamailio_conformance.rs)\"\nresponse_timeout_s = 5.0\n",
+        addr,
+        psap_a,
+        &format!(
+            "listen = \"127.0.0.1:{ecrf_port}\"\npsap_b_listen = \"127.0.0.1:{psap_b}\"\n\
+             redirect_listen = \"127.0.0.1:{child_port}\"\n"
         ),
-    )
-    .expect("write target file");
+    );
     let args: Vec<String> = [
         "conformance",
         "--target",
@@ -214,21 +234,13 @@ fn the_smoke_load_through_kamailio_reconciles() {
         &format!("{ecrf}/held"),
         HTTP_TIMEOUT_S,
     );
-    let dir = std::env::temp_dir().join(format!("lmpe-it-{}-kamailio-load", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("report dir");
-    let target = dir.join("kamailio.toml");
-    std::fs::write(
-        &target,
-        format!(
-            "name = \"Kamailio (smoke load)\"\n\
-             [bcf]\naddress = \"{k}\"\ntransport = \"udp\"\n\
-             [harness_psap]\nlisten = \"127.0.0.1:{psap}\"\nreply_to = \"sip:psap@127.0.0.1:{psap}\"\n\
-             [ecrf]\nlisten = \"127.0.0.1:{ecrf_port}\"\n",
-            k = kamailio.addr
-        ),
-    )
-    .expect("write target file");
+    let (dir, target) = target_file(
+        "kamailio-load",
+        "name = \"Kamailio (smoke load)\"\n",
+        kamailio.addr,
+        psap,
+        &format!("listen = \"127.0.0.1:{ecrf_port}\"\n"),
+    );
     let out = dir.join("out");
     let (code, stdout, stderr) = run_harness(&[
         "load".into(),
