@@ -6,6 +6,7 @@
 //! (ETSI TS 103 698 clause 6.2); [`ua`] the user-agent core that turns LMPE messages into SIP.
 
 pub mod endpoint;
+pub mod events;
 pub mod roles;
 pub mod session;
 pub mod testing;
