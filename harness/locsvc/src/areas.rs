@@ -150,6 +150,11 @@ impl ServiceAreas {
         Self::from_geojson(&crate::fill_template(&text, vars)?)
     }
 
+    /// Appends `more` (e.g. [`crate::SAMPLE_WARNING_AREAS`] to the sample areas).
+    pub fn extend(&mut self, more: ServiceAreas) {
+        self.areas.extend(more.areas);
+    }
+
     /// The area with identifier `id`.
     pub fn by_id(&self, id: &str) -> Option<&ServiceArea> {
         self.areas.iter().find(|a| a.id == id)

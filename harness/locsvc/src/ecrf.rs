@@ -12,7 +12,7 @@ use lmpe_location::lost::{
     self, DisplayName, ExceptionKind, Expires, FindService, FindServiceResponse,
     GetServiceBoundaryResponse, ListServicesByLocationResponse, ListServicesResponse, Location,
     LocationValidation, LostErrors, LostMessage, Mapping, MappingBoundary, Message, Path, Redirect,
-    ServiceBoundary, ServiceBoundaryMode, ServiceBoundaryReference, NS_LOST,
+    ServiceBoundary, ServiceBoundaryMode, ServiceBoundaryReference, WarningService, NS_LOST,
 };
 use lmpe_location::pidf::{GeoShape, LocationObject, Polygon as PidfPolygon, Position, Shape};
 use lmpe_location::{LocationError, ParseOptions, QualifiedName, MIME_LOST};
@@ -411,6 +411,9 @@ impl Ecrf {
                         area
                     };
                     let mut response = self.mapping(area, service, fs.service_boundary, &loc.id);
+                    if WarningService::from_urn(service).is_ok() {
+                        self.warning_mappings(&mut response, area, loc, service, fs);
+                    }
                     if fs.validate_location {
                         response.location_validation = self.validation(loc);
                     }
@@ -551,6 +554,46 @@ impl Ecrf {
             }
         }
         Some(v)
+    }
+
+    /// Warning services (draft-rosen-atoca-server-discovery Section 3): many organisations
+    /// may warn for one place, so every area that serves the service there gets a mapping, in
+    /// file order after the first. The faults `ecrf-warning-one-mapping` and
+    /// `ecrf-warning-bad-scheme` break this.
+    fn warning_mappings(
+        &self,
+        response: &mut FindServiceResponse,
+        first: &ServiceArea,
+        loc: &Location,
+        service: &str,
+        fs: &FindService,
+    ) {
+        if !self.faults.warning_one_mapping {
+            for other in self
+                .areas
+                .areas
+                .iter()
+                .filter(|a| a.id != first.id && a.delegate.is_none() && a.serves(service))
+            {
+                let alone = ServiceAreas {
+                    areas: vec![other.clone()],
+                };
+                let here = Ecrf::new(alone, self.cfg.clone());
+                if matches!(here.locate(loc, service), Located::Area(_)) {
+                    let more = self.mapping(other, service, fs.service_boundary, &loc.id);
+                    response.mappings.extend(more.mappings);
+                }
+            }
+        }
+        if self.faults.warning_bad_scheme {
+            for m in &mut response.mappings {
+                for uri in &mut m.uris {
+                    if let Some(rest) = uri.strip_prefix("http:") {
+                        *uri = format!("https:{rest}");
+                    }
+                }
+            }
+        }
     }
 
     /// The next area after `area` in file order (wrapping) that is not delegated.
@@ -1089,5 +1132,72 @@ mod tests {
         }
         let ok = parse(&faulty.handle(find_service(IN_A, false, &[]).as_bytes()));
         assert!(matches!(ok, LostMessage::FindServiceResponse(_)), "{ok:?}");
+    }
+
+    fn warning_ecrf(fault: Option<&str>) -> Ecrf {
+        let mut a = areas(SAMPLE_AREAS);
+        let w = fill_template(
+            crate::SAMPLE_WARNING_AREAS,
+            &[
+                ("ALERTS_SIP", "127.0.0.1:5090"),
+                ("ALERTS_PUBSUB", "pubsub.lmpe.test"),
+                ("ALERTS_HTTP", "http://127.0.0.1:8090"),
+            ],
+        )
+        .ok()
+        .and_then(|t| ServiceAreas::from_geojson(&t).ok())
+        .unwrap_or_default();
+        a.extend(w);
+        let mut e = Ecrf::new(a, top_cfg());
+        if let Some(f) = fault {
+            e.set_faults(EcrfFaults::from_name(f).unwrap_or_default());
+        }
+        e
+    }
+
+    fn warning_answer(e: &Ecrf, service: &str) -> FindServiceResponse {
+        let body = find_service(IN_A, false, &[]).replace("urn:service:sos", service);
+        match reply(e.step(body.as_bytes())) {
+            LostMessage::FindServiceResponse(r) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn warning_services_get_every_mapping_of_the_place_with_sip_xmpp_and_http_uris() {
+        let e = warning_ecrf(None);
+        let met = warning_answer(&e, "urn:service:warning.met");
+        let ids: Vec<&str> = met.mappings.iter().map(|m| m.source_id.as_str()).collect();
+        assert_eq!(ids, ["warn-a", "warn-a-met"]);
+        assert!(lost::validate_warning_response(&met).is_ok());
+        assert_eq!(
+            met.mappings[0].uris,
+            [
+                "sip:alerts-warn-a@127.0.0.1:5090",
+                "xmpp:pubsub.lmpe.test?pubsub;action=subscribe;node=warn-a",
+                "http://127.0.0.1:8090/feeds/warn-a.atom"
+            ]
+        );
+        let fire = warning_answer(&e, "urn:service:warning.fire");
+        assert_eq!(
+            fire.mappings.len(),
+            1,
+            "only civil protection warns of fire"
+        );
+        // sos keeps one mapping.
+        let sos = warning_answer(&e, "urn:service:sos");
+        assert_eq!(sos.mappings.len(), 1);
+
+        let one = warning_answer(
+            &warning_ecrf(Some("ecrf-warning-one-mapping")),
+            "urn:service:warning.met",
+        );
+        assert_eq!(one.mappings.len(), 1);
+        let bad = warning_answer(
+            &warning_ecrf(Some("ecrf-warning-bad-scheme")),
+            "urn:service:warning",
+        );
+        let v = lost::validate_warning_response(&bad).expect_err("https is not allowed");
+        assert!(v.iter().any(|v| v.to_string().contains("https")), "{v:?}");
     }
 }

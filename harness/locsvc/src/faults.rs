@@ -58,11 +58,18 @@ pub struct EcrfFaults {
     /// Answer every LoST error with `<internalError>` instead of the one RFC 5222 13.1
     /// prescribes (`serviceNotImplemented`, `locationInvalid`, `notFound`, …).
     pub generic_errors: bool,
+    /// Answer a findService for a warning service with the first mapping only, although
+    /// other areas serve it at that location too (draft-rosen-atoca-server-discovery 3:
+    /// several organisations may warn for one place).
+    pub warning_one_mapping: bool,
+    /// Turn the `http:` URIs of warning mappings into `https:` (draft-rosen-atoca-server-
+    /// discovery 3 allows only sip, xmpp and http).
+    pub warning_bad_scheme: bool,
 }
 
 impl EcrfFaults {
     /// Names accepted by [`EcrfFaults::from_name`].
-    pub const NAMES: [&'static str; 14] = [
+    pub const NAMES: [&'static str; 16] = [
         "ecrf-not-xml",
         "ecrf-malformed-xml",
         "ecrf-wrong-namespace",
@@ -77,6 +84,8 @@ impl EcrfFaults {
         "ecrf-path-incomplete",
         "ecrf-no-loop-detection",
         "ecrf-generic-errors",
+        "ecrf-warning-one-mapping",
+        "ecrf-warning-bad-scheme",
     ];
 
     /// A single fault by name (`ecrf-slow` waits [`SLOW_DELAY`], `ecrf-slow:N` N seconds).
@@ -101,6 +110,8 @@ impl EcrfFaults {
             "ecrf-path-incomplete" => f.path_incomplete = true,
             "ecrf-no-loop-detection" => f.no_loop_detection = true,
             "ecrf-generic-errors" => f.generic_errors = true,
+            "ecrf-warning-one-mapping" => f.warning_one_mapping = true,
+            "ecrf-warning-bad-scheme" => f.warning_bad_scheme = true,
             _ => return Err(LocsvcError::UnknownFault(name.to_owned())),
         }
         Ok(f)

@@ -73,5 +73,13 @@ pub const SAMPLE_FOREST_CHILD_SOURCE: &str = "ecrf-c.lmpe.test";
 /// `EcrfConfig { source: SAMPLE_FOREST_CHILD_SOURCE, .. }`): area C (16.8-17.2 E,
 /// 48.0-48.4 N, id `area-c`) → `${PSAP_B}`.
 pub const SAMPLE_FOREST_CHILD: &str = include_str!("../data/forest-child.geojson");
+/// The sample warning-distribution areas (draft-rosen-atoca-server-discovery): `warn-a`
+/// (civil protection, area A: `urn:service:warning` and all eleven sub-services),
+/// `warn-a-met` (a weather service, area A: `urn:service:warning.met` only) and `warn-b`
+/// (civil protection, area B), each with a sip, an xmpp (XEP-0060 subscribe URI) and an http
+/// (GeoRSS feed) URI built from `${ALERTS_SIP}` (host:port of the SIP notifier),
+/// `${ALERTS_PUBSUB}` (the pubsub service JID) and `${ALERTS_HTTP}` (feed base URL). Append
+/// them to [`SAMPLE_AREAS`] ([`ServiceAreas::extend`]).
+pub const SAMPLE_WARNING_AREAS: &str = include_str!("../data/warning.geojson");
 /// The sample LIS table.
 pub const SAMPLE_LIS: &str = include_str!("../data/lis.json");
