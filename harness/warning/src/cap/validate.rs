@@ -429,7 +429,7 @@ fn what(p: &Particle) -> String {
 }
 
 fn collapse(s: &str) -> String {
-    s.split(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+    s.split([' ', '\t', '\n', '\r'])
         .filter(|t| !t.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
@@ -521,7 +521,7 @@ pub(crate) fn is_any_uri(s: &str) -> bool {
     let mapped: Vec<u8> = s
         .bytes()
         .map(|b| {
-            if b < 32 || b >= 127 || b" <>\"{}|\\^`'".contains(&b) {
+            if !(32..127).contains(&b) || b" <>\"{}|\\^`'".contains(&b) {
                 b'_'
             } else {
                 b
