@@ -18,17 +18,20 @@ pub struct AlertFaults {
     pub wrong_area: bool,
     /// Deliver each alert without its mandatory `<sent>` element (not schema-valid).
     pub invalid_cap: bool,
+    /// The SIP notifier accepts a SUBSCRIBE for any event package (RFC 6665 8.2.1 wants 489).
+    pub accepts_any_event: bool,
 }
 
 impl AlertFaults {
     /// Names accepted by [`AlertFaults::from_name`].
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "alert-drops-sip",
         "alert-drops-xmpp",
         "alert-drops-http",
         "alert-alters",
         "alert-wrong-area",
         "alert-invalid-cap",
+        "alert-accepts-any-event",
     ];
 
     /// A single fault by name.
@@ -41,6 +44,7 @@ impl AlertFaults {
             "alert-alters" => f.alters = true,
             "alert-wrong-area" => f.wrong_area = true,
             "alert-invalid-cap" => f.invalid_cap = true,
+            "alert-accepts-any-event" => f.accepts_any_event = true,
             _ => return Err(AlertsError::UnknownFault(name.to_owned())),
         }
         Ok(f)

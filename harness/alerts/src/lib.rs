@@ -18,6 +18,7 @@ pub mod http;
 pub mod route;
 pub mod server;
 pub mod uri;
+pub mod xmpp;
 
 pub use citizen::{Citizen, CitizenConfig, Received, Subscribed, XmppSubscriber};
 pub use error::AlertsError;

@@ -118,11 +118,9 @@ impl std::fmt::Debug for AlertServer {
 impl AlertServer {
     /// Binds the HTTP and SIP listeners and starts serving.
     pub async fn start(cfg: AlertServerConfig) -> Result<AlertServer, AlertsError> {
-        let notifier = Notifier::new(NotifierConfig::new(
-            cfg.sip_listen,
-            CAP_EVENT_PACKAGE,
-            CAP_CONTENT_TYPE,
-        ));
+        let mut ncfg = NotifierConfig::new(cfg.sip_listen, CAP_EVENT_PACKAGE, CAP_CONTENT_TYPE);
+        ncfg.accept_any_event = cfg.faults.accepts_any_event;
+        let notifier = Notifier::new(ncfg);
         let notifier = spawn_endpoint(notifier, SipSocketConfig::new(cfg.sip_listen))
             .await
             .map_err(|e| AlertsError::Sip(format!("notifier on {}: {e}", cfg.sip_listen)))?;

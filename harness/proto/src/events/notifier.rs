@@ -31,6 +31,9 @@ pub struct NotifierConfig {
     pub min_expires: u32,
     /// Longer requests are cut to this.
     pub max_expires: u32,
+    /// A deliberate fault: accept a SUBSCRIBE for any event package (instead of 489) and
+    /// any `Accept` (instead of 406).
+    pub accept_any_event: bool,
 }
 
 impl NotifierConfig {
@@ -44,6 +47,7 @@ impl NotifierConfig {
             default_expires: 3600,
             min_expires: 60,
             max_expires: 86_400,
+            accept_any_event: false,
         }
     }
 }
@@ -376,7 +380,7 @@ impl Notifier {
             );
         }
         let package = msg.header("Event").map(event_package).unwrap_or_default();
-        if package != self.cfg.event.to_ascii_lowercase() {
+        if package != self.cfg.event.to_ascii_lowercase() && !self.cfg.accept_any_event {
             let ev = self.cfg.event.clone();
             return self.refuse(
                 now,
