@@ -408,6 +408,38 @@ fn cases() -> Vec<Case> {
         "not allowed here",
     );
     bad(
+        "invalid CAP alert inside the lax Signature wildcard",
+        r("</alert>", "<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><Object><alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"/></Object></Signature></alert>"),
+        "Object/{urn:oasis:names:tc:emergency:cap:1.2}alert: required `identifier` is missing",
+    );
+    bad(
+        "note after Signature",
+        r(
+            "</alert>",
+            "<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"/><note>n</note></alert>",
+        ),
+        "out of order",
+    );
+    bad("xsi:nil on status", r("<status>Actual</status>", "<status xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:nil=\"true\">Actual</status>"), "nil` is not allowed");
+    bad(
+        "CR in an enumeration value",
+        r("<status>Actual</status>", "<status>Actual&#13;</status>"),
+        "is not one of",
+    );
+    bad(
+        "empty CDATA language (no default)",
+        r(
+            "<category>Met</category>",
+            "<language><![CDATA[]]></language><category>Met</category>",
+        ),
+        "not an xs:language",
+    );
+    bad(
+        "full-width digit in sent",
+        r("<sent>2003", "<sent>\u{ff12}003"),
+        "schema pattern",
+    );
+    bad(
         "root is info",
         "<info xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"><category>Met</category></info>"
             .into(),
@@ -534,6 +566,19 @@ fn cases() -> Vec<Case> {
         out.push_str(rest);
         out
     });
+    ok("unknown CAP element inside the lax Signature wildcard", r("</alert>", "<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\" Id=\"s\">text<foo xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"/></Signature></alert>"));
+    ok(
+        "CDATA enumeration value",
+        r(
+            "<status>Actual</status>",
+            "<status><![CDATA[Actual]]></status>",
+        ),
+    );
+    ok(
+        "processing instruction inside a value",
+        r("<status>Actual</status>", "<status>Act<?pi x?>ual</status>"),
+    );
+    ok("huge resource size (xs:integer is unbounded)", r("<area>", "<resource><resourceDesc>d</resourceDesc><mimeType>m</mimeType><size>99999999999999999999999</size></resource><area>"));
     ok(
         "empty identifier (xs:string)",
         r("<identifier>KSTO1055887203</identifier>", "<identifier/>"),
