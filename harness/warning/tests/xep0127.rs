@@ -81,7 +81,10 @@ fn example_3_is_reported_as_not_well_formed() {
             // The three elision lines '.' after </message>: the text run starts right
             // after the end tag.
             let msg = e.to_string();
-            assert!(msg.contains("character data outside the root element"), "{msg}");
+            assert!(
+                msg.contains("character data outside the root element"),
+                "{msg}"
+            );
             let end_tag = text.find("</message>").expect("end tag") + "</message>".len();
             assert!(
                 matches!(e, lmpe_location::LocationError::Malformed { pos, .. } if pos.offset == end_tag),
