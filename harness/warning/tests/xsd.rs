@@ -615,6 +615,7 @@ fn validator_agrees_with_xmllint() {
         invalid >= 25 && valid >= 8,
         "{invalid} invalid, {valid} valid cases"
     );
+    println!("{} cases: {invalid} invalid, {valid} valid", cases.len());
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let file = dir.join(format!("case{i:03}.xml"));
