@@ -13,9 +13,9 @@
 //!
 //! * [`cap::Alert::parse`] (well-formed, schema-valid, CAP-conformant coordinates, or a
 //!   precise error), [`cap::Alert::to_xml`] / [`cap::Alert::to_xml_element`];
-//! * [`cap::validate`]: the `cap12.xsd` rules only, every violation with its element path
+//! * [`cap::validate()`]: the `cap12.xsd` rules only, every violation with its element path
 //!   (`alert/info[0]/urgency: "Soon" is not one of Immediate, Expected, Future, Past,
-//!   Unknown`); `tests/xsd.rs` checks it against `xmllint --schema` (see [`cap::validate`]
+//!   Unknown`); `tests/xsd.rs` checks it against `xmllint --schema` (see the [`cap::validate`](mod@cap::validate)
 //!   module docs for the two known libxml2 differences);
 //! * [`cap::Alert::covers`], [`cap::Area::contains`], [`cap::Alert::services`],
 //!   [`cap::Category::warning_service`];
