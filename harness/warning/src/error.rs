@@ -56,8 +56,9 @@ pub enum WarningError {
     /// The alert is not valid against the CAP 1.2 schema; every violation is listed.
     #[error("CAP alert is not schema-valid: {}", crate::cap::validate::join(.0))]
     Invalid(Vec<Violation>),
-    /// A schema-valid value that the CAP specification's prose constrains further (polygon,
-    /// circle, an integer too large for the model) is not acceptable.
+    /// A schema-valid value that the CAP specification's prose constrains further is not
+    /// acceptable: a polygon or circle that is not the CAP coordinate syntax, or an
+    /// altitude/ceiling that is not a finite `f64`.
     #[error("{path}: {value:?}: {reason}")]
     BadValue {
         /// Element path, e.g. `alert/info[0]/area[0]/polygon[0]`.

@@ -9,6 +9,21 @@
 //! guards; names matched on namespace URI + local name) and written with `quick_xml::Writer`.
 //! No input makes these functions panic; every failure is one [`WarningError`].
 //!
+//! Entry points:
+//!
+//! * [`cap::Alert::parse`] (well-formed, schema-valid, CAP-conformant coordinates, or a
+//!   precise error), [`cap::Alert::to_xml`] / [`cap::Alert::to_xml_element`];
+//! * [`cap::validate()`]: the `cap12.xsd` rules only, every violation with its element path
+//!   (`alert/info[0]/urgency: "Soon" is not one of Immediate, Expected, Future, Past,
+//!   Unknown`); `tests/xsd.rs` checks it against `xmllint --schema` (see the [`cap::validate`](mod@cap::validate)
+//!   module docs for the two known libxml2 differences);
+//! * [`cap::Alert::covers`], [`cap::Area::contains`], [`cap::Alert::services`],
+//!   [`cap::Category::warning_service`];
+//! * [`cap::Alert::diff`] / [`cap::digest`] to check that what arrived is what was published;
+//! * [`cap::Alert::sample`] / [`cap::AlertBuilder`] for scenario alerts;
+//! * [`georss::Feed`] (build with [`georss::Feed::from_alerts`], [`georss::Feed::parse`]);
+//! * [`xep0127::item_payload`], [`xep0127::publish_iq`], [`xep0127::extract_alert`].
+//!
 //! ```
 //! use lmpe_warning::cap::{Alert, CapDateTime, Category, Polygon};
 //! let area = Polygon::rectangle(48.0, 11.0, 48.3, 11.8).map_err(|e| e.to_string())?;

@@ -124,3 +124,29 @@ fn text_survives_escaping() {
     let back = Alert::parse(a.to_xml().as_bytes()).expect("parse");
     assert!(back.diff(&a).is_empty(), "{:?}", back.diff(&a));
 }
+
+#[test]
+fn resource_size_keeps_any_xs_integer() {
+    let mut a = Alert::sample(
+        "S-4",
+        "lmpe@example.org",
+        sent(),
+        Category::Health,
+        "Outbreak",
+        Polygon::rectangle(0.0, 0.0, 1.0, 1.0).expect("rect"),
+    );
+    a.infos[0].resources.push(lmpe_warning::cap::Resource {
+        resource_desc: "map".into(),
+        mime_type: "image/png".into(),
+        size: Some("+1234".into()),
+        uri: Some("http://example.org/map.png".into()),
+        deref_uri: None,
+        digest: None,
+    });
+    let back = Alert::parse(a.to_xml().as_bytes()).expect("parse");
+    assert_eq!(back.infos[0].resources[0].size_bytes(), Some(1234));
+    assert_eq!(back, a);
+    let mut huge = a.infos[0].resources[0].clone();
+    huge.size = Some("99999999999999999999999".into());
+    assert_eq!(huge.size_bytes(), None);
+}

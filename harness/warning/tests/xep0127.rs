@@ -78,8 +78,18 @@ fn example_3_is_reported_as_not_well_formed() {
     let text = common::load("xep0127-ex3-message-pubsub-event-payload.xml");
     match extract_alert(&text) {
         Err(WarningError::Xml(e)) => {
+            // The three elision lines '.' after </message>: the text run starts right
+            // after the end tag.
             let msg = e.to_string();
-            assert!(msg.contains("line"), "{msg}");
+            assert!(
+                msg.contains("character data outside the root element"),
+                "{msg}"
+            );
+            let end_tag = text.find("</message>").expect("end tag") + "</message>".len();
+            assert!(
+                matches!(e, lmpe_location::LocationError::Malformed { pos, .. } if pos.offset == end_tag),
+                "{e:?}"
+            );
         }
         other => panic!("expected a well-formedness error, got {other:?}"),
     }

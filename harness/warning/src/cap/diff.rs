@@ -55,7 +55,7 @@ impl Diff {
 impl Alert {
     /// The fields in which `other` differs from `self`, one line each, naming the field by
     /// its CAP path and showing both values, e.g.
-    /// `info[0].area[0].polygon[0]: Polygon { .. } != Polygon { .. }` or
+    /// `info[0].area[0].polygon[0]: "38.47,-120.14 ..." != "38.47,-120.15 ..."` or
     /// `info[0].urgency: Immediate != Expected`. Empty exactly when `self == other`.
     pub fn diff(&self, other: &Alert) -> Vec<String> {
         let mut d = Diff { out: Vec::new() };

@@ -311,14 +311,23 @@ pub struct Resource {
     pub resource_desc: String,
     /// `mimeType`.
     pub mime_type: String,
-    /// `size` in bytes (an `xs:integer`; values outside `i64` are rejected by the parser).
-    pub size: Option<i64>,
+    /// `size` in bytes: the `xs:integer` as written (whitespace collapsed; the schema puts no
+    /// bound on it), see [`Resource::size_bytes`].
+    pub size: Option<String>,
     /// `uri` (an `xs:anyURI`).
     pub uri: Option<String>,
     /// `derefUri`: base64 content.
     pub deref_uri: Option<String>,
     /// `digest`: SHA-1 of the resource.
     pub digest: Option<String>,
+}
+
+impl Resource {
+    /// `size` as a number of bytes, if present and within `u64`.
+    pub fn size_bytes(&self) -> Option<u64> {
+        let s = self.size.as_deref()?;
+        s.strip_prefix('+').unwrap_or(s).parse().ok()
+    }
 }
 
 /// A WGS 84 point (degrees).

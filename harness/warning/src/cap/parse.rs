@@ -242,18 +242,7 @@ fn build_resource(el: &Element, path: &str) -> Result<Resource> {
     };
     let size = k
         .opt("size")
-        .map(|s| {
-            let c = s.trim();
-            c.strip_prefix('+')
-                .unwrap_or(c)
-                .parse::<i64>()
-                .map_err(|e| WarningError::BadValue {
-                    path: format!("{path}/size"),
-                    value: s.clone(),
-                    reason: format!("integer not representable as i64: {e}"),
-                })
-        })
-        .transpose()?;
+        .map(|s| s.split_whitespace().collect::<String>());
     Ok(Resource {
         resource_desc: k.req("resourceDesc")?,
         mime_type: k.req("mimeType")?,

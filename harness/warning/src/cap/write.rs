@@ -151,7 +151,7 @@ fn write_resource(o: &mut XmlOut, r: &Resource) -> io::Result<()> {
     o.start("resource", &[])?;
     o.text("resourceDesc", &r.resource_desc)?;
     o.text("mimeType", &r.mime_type)?;
-    o.opt("size", r.size.map(|s| s.to_string()).as_deref())?;
+    o.opt("size", r.size.as_deref())?;
     o.opt("uri", r.uri.as_deref())?;
     o.opt("derefUri", r.deref_uri.as_deref())?;
     o.opt("digest", r.digest.as_deref())?;
