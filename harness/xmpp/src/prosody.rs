@@ -113,7 +113,12 @@ impl Prosody {
             fs::create_dir(&p).map_err(|e| XmppError::io(format!("mkdir {}", p.display()), e))?;
         }
         if let Some((uid, gid)) = as_prosody {
-            for p in [dir.clone(), dir.join("data"), dir.join("certs"), cfg.clone()] {
+            for p in [
+                dir.clone(),
+                dir.join("data"),
+                dir.join("certs"),
+                cfg.clone(),
+            ] {
                 std::os::unix::fs::chown(&p, Some(uid), Some(gid))
                     .map_err(|e| XmppError::io(format!("chown {}", p.display()), e))?;
             }
@@ -155,7 +160,11 @@ impl Prosody {
         let err = out
             .try_clone()
             .map_err(|e| XmppError::io("duplicate output file", e))?;
-        let mut cmd = command(&prosody, &["--config", cfg_s.as_str(), "-F"], as_prosody.is_some());
+        let mut cmd = command(
+            &prosody,
+            &["--config", cfg_s.as_str(), "-F"],
+            as_prosody.is_some(),
+        );
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let child = cmd
             .spawn()

@@ -121,18 +121,43 @@ pub(crate) async fn message_with_thread(t: &Target) {
         .wait_message(WAIT, "alice's message", |m| m.thread.is_some())
         .await);
     let m = &got.stanza;
-    assert_eq!(m.from.as_ref().map(|j| j.to_bare().to_string()), Some(t.jid("alice")), "{}", got.xml);
-    assert_eq!(m.from.as_ref().map(|j| j.to_string()), Some(alice.jid().to_string()));
+    assert_eq!(
+        m.from.as_ref().map(|j| j.to_bare().to_string()),
+        Some(t.jid("alice")),
+        "{}",
+        got.xml
+    );
+    assert_eq!(
+        m.from.as_ref().map(|j| j.to_string()),
+        Some(alice.jid().to_string())
+    );
     assert_eq!(m.id.as_ref().map(|i| i.0.as_str()), Some(id.as_str()));
     assert_eq!(m.thread.as_ref().map(|t| t.id.as_str()), Some("thread-42"));
-    assert_eq!(m.bodies.values().next().map(String::as_str), Some("Hello Bob <&>"));
-    assert!(m.payloads.iter().any(|p| same(p, &extra)), "extra payload lost: {}", got.xml);
+    assert_eq!(
+        m.bodies.values().next().map(String::as_str),
+        Some("Hello Bob <&>")
+    );
+    assert!(
+        m.payloads.iter().any(|p| same(p, &extra)),
+        "extra payload lost: {}",
+        got.xml
+    );
     assert!(got.xml.contains("thread-42"));
 
     // The reply, in the same thread, to alice's full JID.
-    ok(bob.send_message(&alice.jid().to_string(), Some("Hi"), Some("thread-42"), vec![]));
-    let back = ok(alice.wait_message(WAIT, "bob's reply", |m| m.thread.is_some()).await);
-    assert_eq!(back.stanza.thread.map(|t| t.id), Some("thread-42".to_owned()));
+    ok(bob.send_message(
+        &alice.jid().to_string(),
+        Some("Hi"),
+        Some("thread-42"),
+        vec![],
+    ));
+    let back = ok(alice
+        .wait_message(WAIT, "bob's reply", |m| m.thread.is_some())
+        .await);
+    assert_eq!(
+        back.stanza.thread.map(|t| t.id),
+        Some("thread-42".to_owned())
+    );
     ok(alice.close().await);
     ok(bob.close().await);
     eprintln!("message_with_thread: {:?}", t0.elapsed());
@@ -146,7 +171,9 @@ pub(crate) async fn presence_subscription_with_reach(t: &Target) {
     let mut bob = t.online("bob").await;
     ok(watcher.subscribe(&t.jid("bob")));
     let req = ok(bob
-        .wait_presence(WAIT, "the subscription request", |p| p.type_ == PresenceType::Subscribe)
+        .wait_presence(WAIT, "the subscription request", |p| {
+            p.type_ == PresenceType::Subscribe
+        })
         .await);
     assert_eq!(
         req.stanza.from.as_ref().map(|j| j.to_bare().to_string()),
@@ -178,11 +205,25 @@ pub(crate) async fn presence_subscription_with_reach(t: &Target) {
         .await);
     let p = &got.stanza;
     assert_eq!(p.type_, PresenceType::None, "{}", got.xml);
-    assert_eq!(p.from.as_ref().map(|j| j.to_string()), Some(bob.jid().to_string()));
+    assert_eq!(
+        p.from.as_ref().map(|j| j.to_string()),
+        Some(bob.jid().to_string())
+    );
     assert_eq!(p.show, Some(Show::Chat));
-    assert_eq!(p.statuses.values().next().map(String::as_str), Some("reachable over SIP"));
-    assert!(p.payloads.iter().any(|x| same(x, &reach)), "reach payload changed: {}", got.xml);
-    assert!(p.payloads.iter().any(|x| same(x, &caps)), "caps payload changed: {}", got.xml);
+    assert_eq!(
+        p.statuses.values().next().map(String::as_str),
+        Some("reachable over SIP")
+    );
+    assert!(
+        p.payloads.iter().any(|x| same(x, &reach)),
+        "reach payload changed: {}",
+        got.xml
+    );
+    assert!(
+        p.payloads.iter().any(|x| same(x, &caps)),
+        "caps payload changed: {}",
+        got.xml
+    );
 
     let roster = ok(watcher.roster().await);
     let item = roster.iter().find(|i| i.jid.to_string() == t.jid("bob"));
@@ -240,14 +281,20 @@ pub(crate) async fn pubsub_cap_alert(t: &Target) {
 
     for c in &mut subscribers {
         let got = ok(c
-            .wait_message(WAIT, "the CAP alert notification", |m| !pubsub_items(m).is_empty())
+            .wait_message(WAIT, "the CAP alert notification", |m| {
+                !pubsub_items(m).is_empty()
+            })
             .await);
         let items = pubsub_items(&got.stanza);
         assert_eq!(items.len(), 1, "{}", got.xml);
         assert_eq!(items[0].node, node);
         assert_eq!(items[0].id, "lmpe-test-warning-0001");
         let sent = String::from(&alert);
-        let rcvd = items[0].payload.as_ref().map(String::from).unwrap_or_default();
+        let rcvd = items[0]
+            .payload
+            .as_ref()
+            .map(String::from)
+            .unwrap_or_default();
         assert_eq!(rcvd, sent, "payload changed: {}", got.xml);
         assert_eq!(
             got.stanza.from.as_ref().map(|j| j.to_string()),
@@ -262,16 +309,24 @@ pub(crate) async fn pubsub_cap_alert(t: &Target) {
             .into_iter()
             .filter(|e| matches!(e, lmpe_xmpp::XmppEvent::Message(m) if !pubsub_items(&m.stanza).is_empty()))
             .collect();
-        assert!(extra.is_empty(), "{}: unexpected notifications {extra:?}", c.jid());
+        assert!(
+            extra.is_empty(),
+            "{}: unexpected notifications {extra:?}",
+            c.jid()
+        );
     }
 
     let items = ok(publisher.pubsub_get_items(&t.pubsub, node).await);
     assert!(
-        items.iter().any(|i| i.id == "lmpe-test-warning-0001" && i.payload.as_ref().is_some_and(|p| same(p, &alert))),
+        items.iter().any(|i| i.id == "lmpe-test-warning-0001"
+            && i.payload.as_ref().is_some_and(|p| same(p, &alert))),
         "items retrieval: {items:?}"
     );
     // A node that does not exist.
-    match subscribers[0].pubsub_subscribe(&t.pubsub, "no-such-node").await {
+    match subscribers[0]
+        .pubsub_subscribe(&t.pubsub, "no-such-node")
+        .await
+    {
         Err(XmppError::IqError { condition, .. }) => assert_eq!(condition, "item-not-found"),
         other => panic!("subscribe to a missing node: {other:?}"),
     }
