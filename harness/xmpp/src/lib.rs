@@ -9,12 +9,14 @@ pub mod client;
 mod error;
 pub mod prosody;
 pub mod pubsub;
+pub mod server;
 mod xml;
 
 pub use client::{IqKind, PresenceOut, Received, XmppClient, XmppEvent};
 pub use error::XmppError;
 pub use prosody::{Prosody, ProsodyOptions};
 pub use pubsub::{pubsub_items, PubsubItem, CAP_NS};
+pub use server::{Accounts, EmbeddedServer, ServerOptions};
 pub use tokio_xmpp::minidom::Element;
 pub use xml::error_condition;
 pub use xmpp_parsers;
