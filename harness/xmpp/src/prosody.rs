@@ -166,9 +166,14 @@ impl Prosody {
             as_prosody.is_some(),
         );
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
-        let child = cmd
-            .spawn()
-            .map_err(|e| XmppError::io(format!("start {}", prosody.display()), e))?;
+        let child = cmd.spawn().map_err(|e| {
+            let via = if as_prosody.is_some() {
+                format!(" as user {PROSODY_USER} (via setpriv)")
+            } else {
+                String::new()
+            };
+            XmppError::io(format!("start {}{via}", prosody.display()), e)
+        })?;
         std::mem::forget(guard);
         let mut server = Prosody {
             child,
@@ -221,6 +226,11 @@ impl Prosody {
     /// The JID of the pubsub service, `pubsub.<domain>`.
     pub fn pubsub_jid(&self) -> String {
         format!("pubsub.{}", self.domain)
+    }
+
+    /// The process id of the Prosody process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The temporary directory (configuration, data, log).
@@ -415,5 +425,15 @@ mod tests {
         assert!(text.contains("admins = { \"alerts@lmpe.test\" }"));
         assert!(text.contains("c2s_ports = { 5999 }"));
         assert!(text.contains("Component \"pubsub.lmpe.test\" \"pubsub\""));
+    }
+
+    #[test]
+    fn a_missing_prosody_names_the_package() {
+        let e = locate(Some(Path::new("/nonexistent/prosody")), "prosody");
+        let text = match e {
+            Err(e @ XmppError::ProsodyNotInstalled { .. }) => e.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert!(text.contains("apt-get install -y prosody"), "{text}");
     }
 }

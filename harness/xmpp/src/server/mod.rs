@@ -120,6 +120,7 @@ struct Shared {
     outboxes: Mutex<HashMap<SessionId, mpsc::UnboundedSender<Element>>>,
     opts: ServerOptions,
     next_session: AtomicU64,
+    next_stream: AtomicU64,
 }
 
 impl Shared {
@@ -187,6 +188,7 @@ impl EmbeddedServer {
             core: Mutex::new(Core::new(&opts.domain, publishers)),
             outboxes: Mutex::new(HashMap::new()),
             next_session: AtomicU64::new(1),
+            next_stream: AtomicU64::new(1),
             opts,
         });
         let task = tokio::spawn(accept_loop(listener, shared.clone()));
@@ -281,7 +283,13 @@ async fn negotiate(
     let header = || StreamHeader {
         from: Some(domain.clone().into()),
         to: None,
-        id: Some(format!("lmpe-{}", shared.next_session.load(Ordering::Relaxed)).into()),
+        id: Some(
+            format!(
+                "lmpe-stream-{}",
+                shared.next_stream.fetch_add(1, Ordering::Relaxed)
+            )
+            .into(),
+        ),
     };
     let pending = accepted
         .send_header(header())

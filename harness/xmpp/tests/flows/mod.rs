@@ -192,10 +192,13 @@ pub(crate) async fn presence_subscription_with_reach(t: &Target) {
     let caps = parse(
         "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='urn:lmpe:harness' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/>",
     );
+    let activity = parse(
+        "<activity xmlns='http://jabber.org/protocol/activity'><working><coding/></working><text>on duty</text></activity>",
+    );
     ok(bob.send_presence(PresenceOut {
         show: Some(Show::Chat),
         status: Some("reachable over SIP".to_owned()),
-        payloads: vec![reach.clone(), caps.clone()],
+        payloads: vec![reach.clone(), caps.clone(), activity.clone()],
         ..PresenceOut::default()
     }));
     let got = ok(watcher
@@ -222,6 +225,11 @@ pub(crate) async fn presence_subscription_with_reach(t: &Target) {
     assert!(
         p.payloads.iter().any(|x| same(x, &caps)),
         "caps payload changed: {}",
+        got.xml
+    );
+    assert!(
+        p.payloads.iter().any(|x| same(x, &activity)),
+        "activity payload changed: {}",
         got.xml
     );
 
