@@ -93,3 +93,51 @@ async fn embedded_server_stops_on_drop() {
     assert!(ended.is_ok(), "{ended:?}");
     assert!(tokio::net::TcpStream::connect(t.addr).await.is_err());
 }
+
+#[tokio::test]
+async fn embedded_disco_session_and_iq_errors() {
+    let (_server, t) = start().await;
+    flows::disco_session_and_iq_errors(&t).await;
+}
+
+#[tokio::test]
+async fn embedded_bounds_connections_and_negotiation_time() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let opts = ServerOptions {
+        max_connections: 1,
+        negotiation_timeout: Duration::from_millis(300),
+        ..ServerOptions::default()
+    };
+    let (_server, t) = start_with(opts).await;
+    let c = ok(XmppClient::connect(t.addr, "one@lmpe.test", "x", WAIT).await);
+    // The second connection is closed at once.
+    match XmppClient::connect(t.addr, "two@lmpe.test", "x", WAIT).await {
+        Err(XmppError::Stream { .. } | XmppError::Connect { .. }) => {}
+        other => panic!("second connection over the limit: {other:?}"),
+    }
+    ok(c.close().await);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // A connection that never negotiates is closed after the negotiation timeout.
+    let t0 = Instant::now();
+    let mut raw = match tokio::net::TcpStream::connect(t.addr).await {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let _ = raw.write_all(b"<?xml version='1.0'?>").await;
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match raw.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "silent connection not closed");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        t0.elapsed()
+    );
+}

@@ -91,3 +91,10 @@ async fn prosody_wrong_password_is_refused() {
     flows::wrong_password_is_refused(&t).await;
     drop(server);
 }
+
+#[tokio::test]
+async fn prosody_disco_session_and_iq_errors() {
+    let (server, t) = start().await;
+    flows::disco_session_and_iq_errors(&t).await;
+    drop(server);
+}

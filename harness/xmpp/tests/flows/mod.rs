@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use lmpe_xmpp::xmpp_parsers::presence::{Show, Type as PresenceType};
-use lmpe_xmpp::{pubsub_items, Element, PresenceOut, XmppClient, XmppError, CAP_NS};
+use lmpe_xmpp::{pubsub_items, Element, IqKind, PresenceOut, XmppClient, XmppError, CAP_NS};
 
 /// The accounts every server under test has: (local part, password).
 pub(crate) const USERS: &[(&str, &str)] = &[
@@ -339,6 +339,71 @@ pub(crate) async fn pubsub_cap_alert(t: &Target) {
         other => panic!("subscribe to a missing node: {other:?}"),
     }
     eprintln!("pubsub_cap_alert: {:?}", t0.elapsed());
+}
+
+/// Service discovery of the server and of the pubsub service, the legacy session IQ and
+/// an IQ to a user who is not online.
+pub(crate) async fn disco_session_and_iq_errors(t: &Target) {
+    let t0 = Instant::now();
+    let mut c = t.online("alice").await;
+    let info = |to: &str| {
+        (
+            to.to_owned(),
+            elem_ns("query", "http://jabber.org/protocol/disco#info"),
+        )
+    };
+    let (to, q) = info(&t.domain);
+    let r = ok(c
+        .iq(Some(&to), IqKind::Get, q, "disco#info of the server")
+        .await);
+    let x = r.stanza.map(|e| String::from(&e)).unwrap_or_default();
+    assert!(
+        x.contains("category='server'") || x.contains("category=\"server\""),
+        "{}",
+        r.xml
+    );
+    let (to, q) = info(&t.pubsub);
+    let r = ok(c
+        .iq(Some(&to), IqKind::Get, q, "disco#info of pubsub")
+        .await);
+    let query = r
+        .stanza
+        .unwrap_or_else(|| panic!("empty disco#info: {}", r.xml));
+    assert!(
+        query.children().any(|i| i.name() == "identity"
+            && i.attr("category") == Some("pubsub")
+            && i.attr("type") == Some("service")),
+        "{}",
+        r.xml
+    );
+    assert!(
+        query
+            .children()
+            .any(|f| f.name() == "feature"
+                && f.attr("var") == Some("http://jabber.org/protocol/pubsub")),
+        "{}",
+        r.xml
+    );
+    let session = elem_ns("session", "urn:ietf:params:xml:ns:xmpp-session");
+    ok(c.iq(None, IqKind::Set, session, "legacy session").await);
+    // An IQ to the full JID of a resource that is not online.
+    let to = format!("bob@{}/nowhere", t.domain);
+    let ping = elem_ns("ping", "urn:xmpp:ping");
+    match c
+        .iq(Some(&to), IqKind::Get, ping, "ping an offline resource")
+        .await
+    {
+        Err(XmppError::IqError { condition, .. }) => {
+            assert_eq!(condition, "service-unavailable")
+        }
+        other => panic!("IQ to an offline resource: {other:?}"),
+    }
+    ok(c.close().await);
+    eprintln!("disco_session_and_iq_errors: {:?}", t0.elapsed());
+}
+
+fn elem_ns(name: &str, ns: &str) -> Element {
+    Element::builder(name, ns).build()
 }
 
 /// A wrong password is refused with a precise error, quickly.
