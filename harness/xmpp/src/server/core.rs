@@ -1346,4 +1346,115 @@ mod tests {
             "item-not-found"
         );
     }
+
+    fn subscribed_pair(c: &mut Core) {
+        for s in [1, 2] {
+            c.handle(s, parse(ROSTER_GET));
+            c.handle(s, parse(AVAILABLE));
+        }
+        c.handle(
+            1,
+            parse("<presence xmlns='jabber:client' to='bob@lmpe.test' type='subscribe'/>"),
+        );
+        c.handle(
+            2,
+            parse("<presence xmlns='jabber:client' to='carol@lmpe.test' type='subscribed'/>"),
+        );
+    }
+
+    const ROSTER_GET: &str =
+        "<iq xmlns='jabber:client' type='get' id='r'><query xmlns='jabber:iq:roster'/></iq>";
+
+    #[test]
+    fn bind_keeps_resources_unique() {
+        let mut c = core();
+        let a = bind(&mut c, 1, "alice");
+        let b = bind(&mut c, 2, "alice");
+        assert_eq!(a.as_str(), "alice@lmpe.test/r");
+        assert_ne!(a, b);
+        assert_eq!(c.sessions().len(), 2);
+    }
+
+    #[test]
+    fn probe_is_answered_for_subscribers_only() {
+        let mut c = core();
+        bind(&mut c, 1, "carol");
+        let bob = bind(&mut c, 2, "bob");
+        subscribed_pair(&mut c);
+        let probe = "<presence xmlns='jabber:client' to='bob@lmpe.test' type='probe'/>";
+        let out = c.handle(1, parse(probe));
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].stanza.attr("from"), Some(bob.as_str()));
+        // bob is not subscribed to carol: his probe is not answered.
+        let out = c.handle(
+            2,
+            parse("<presence xmlns='jabber:client' to='carol@lmpe.test' type='probe'/>"),
+        );
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn roster_shows_subscription_states_and_unsubscribe_cleans_up() {
+        let mut c = core();
+        bind(&mut c, 1, "carol");
+        bind(&mut c, 2, "bob");
+        subscribed_pair(&mut c);
+        let out = c.handle(1, parse(ROSTER_GET));
+        let x = crate::xml::to_xml(&out[0].stanza);
+        assert!(
+            x.contains("jid='bob@lmpe.test'") || x.contains("jid=\"bob@lmpe.test\""),
+            "{x}"
+        );
+        assert!(
+            x.contains("subscription='to'") || x.contains("subscription=\"to\""),
+            "{x}"
+        );
+        let out = c.handle(
+            1,
+            parse("<presence xmlns='jabber:client' to='bob@lmpe.test' type='unsubscribe'/>"),
+        );
+        // A roster push to each side, bob is told, carol sees bob go unavailable.
+        assert!(out
+            .iter()
+            .any(|d| d.session == 2 && d.stanza.attr("type") == Some("unsubscribe")));
+        assert!(out
+            .iter()
+            .any(|d| d.session == 1 && d.stanza.attr("type") == Some("unavailable")));
+        assert_eq!(
+            out.iter().filter(|d| d.stanza.name() == "iq").count(),
+            2,
+            "{out:?}"
+        );
+        // Presence no longer reaches carol.
+        let out = c.handle(2, parse(AVAILABLE));
+        assert!(out.iter().all(|d| d.session == 2), "{out:?}");
+    }
+
+    #[test]
+    fn iq_to_own_bare_jid_is_handled_by_the_server_and_unknown_payloads_are_refused() {
+        let mut c = core();
+        bind(&mut c, 1, "alice");
+        let out = c.handle(
+            1,
+            parse("<iq xmlns='jabber:client' type='get' id='v' to='lmpe.test'><query xmlns='jabber:iq:version'/></iq>"),
+        );
+        assert_eq!(
+            crate::xml::error_condition(&out[0].stanza),
+            "service-unavailable"
+        );
+        assert_eq!(out[0].stanza.attr("id"), Some("v"));
+        let out = c.handle(
+            1,
+            parse("<iq xmlns='jabber:client' type='get' id='p' to='alice@lmpe.test'><ping xmlns='urn:xmpp:ping'/></iq>"),
+        );
+        assert_eq!(out[0].stanza.attr("type"), Some("result"));
+        let out = c.handle(
+            1,
+            parse("<message xmlns='jabber:client' to='x@elsewhere.example' type='chat'/>"),
+        );
+        assert_eq!(
+            crate::xml::error_condition(&out[0].stanza),
+            "remote-server-not-found"
+        );
+    }
 }
