@@ -409,8 +409,10 @@ async fn session(
     lock(&shared.outboxes).insert(id, tx);
     tracing::debug!(jid = %bound, "embedded XMPP session bound");
     let mut pings = 0u64;
+    // The budget restarts after each complete element only: reads interrupted by writes
+    // (the select below) continue the same element.
+    counter.reset();
     let reason = loop {
-        counter.reset();
         tokio::select! {
             out = rx.recv() => match out {
                 Some(el) => {
@@ -422,6 +424,7 @@ async fn session(
             },
             item = stream.next() => match item {
                 Some(Ok(el)) => {
+                    counter.reset();
                     if el.ns() != ns::JABBER_CLIENT
                         || !matches!(el.name(), "message" | "presence" | "iq")
                     {
