@@ -175,13 +175,7 @@ impl XmppClient {
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let pending: Pending = Arc::default();
-        let task = tokio::spawn(run(
-            stream,
-            bound.clone(),
-            out_rx,
-            ev_tx,
-            pending.clone(),
-        ));
+        let task = tokio::spawn(run(stream, bound.clone(), out_rx, ev_tx, pending.clone()));
         tracing::debug!(jid = %bound, "XMPP client online");
         Ok(XmppClient {
             jid: bound,
@@ -409,9 +403,14 @@ impl XmppClient {
     /// Creates pubsub node `node` on `service` (XEP-0060 8.1).
     pub async fn pubsub_create(&mut self, service: &str, node: &str) -> Result<(), XmppError> {
         let what = format!("pubsub create {node} at {service}");
-        self.iq(Some(service), IqKind::Set, pubsub::create_request(node), &what)
-            .await
-            .map(drop)
+        self.iq(
+            Some(service),
+            IqKind::Set,
+            pubsub::create_request(node),
+            &what,
+        )
+        .await
+        .map(drop)
     }
 
     /// Subscribes our bare JID to `node` on `service` (XEP-0060 6.1).
@@ -425,11 +424,7 @@ impl XmppClient {
     }
 
     /// Unsubscribes our bare JID from `node` on `service` (XEP-0060 6.2).
-    pub async fn pubsub_unsubscribe(
-        &mut self,
-        service: &str,
-        node: &str,
-    ) -> Result<(), XmppError> {
+    pub async fn pubsub_unsubscribe(&mut self, service: &str, node: &str) -> Result<(), XmppError> {
         let what = format!("pubsub unsubscribe {node} at {service}");
         let jid = self.bare().to_string();
         let req = pubsub::unsubscribe_request(node, &jid);
@@ -462,7 +457,12 @@ impl XmppClient {
     ) -> Result<Vec<PubsubItem>, XmppError> {
         let what = format!("pubsub items of {node} at {service}");
         let r = self
-            .iq(Some(service), IqKind::Get, pubsub::items_request(node), &what)
+            .iq(
+                Some(service),
+                IqKind::Get,
+                pubsub::items_request(node),
+                &what,
+            )
             .await?;
         Ok(r.stanza
             .map(|p| pubsub::result_items(&p))
@@ -837,7 +837,9 @@ fn answer(req: &Element, jid: &FullJid) -> Element {
         Some(f) => f == jid.to_bare().as_str() || f == jid.domain().as_str(),
     };
     let ok = payload.is_some_and(|p| p.is("ping", ns::PING))
-        || (own && payload.is_some_and(|p| p.is("query", ns::ROSTER)) && req.attr("type") == Some("set"));
+        || (own
+            && payload.is_some_and(|p| p.is("query", ns::ROSTER))
+            && req.attr("type") == Some("set"));
     if ok {
         attrs.push(("type", "result"));
         elem("iq", ns::JABBER_CLIENT, &attrs)

@@ -9,7 +9,9 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum XmppError {
     /// The `prosody` / `prosodyctl` programs are not installed.
-    #[error("{binary} not found: Prosody is not installed (Debian/Ubuntu: apt-get install -y prosody)")]
+    #[error(
+        "{binary} not found: Prosody is not installed (Debian/Ubuntu: apt-get install -y prosody)"
+    )]
     ProsodyNotInstalled {
         /// The program looked for.
         binary: PathBuf,

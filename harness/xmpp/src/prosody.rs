@@ -113,7 +113,12 @@ impl Prosody {
             fs::create_dir(&p).map_err(|e| XmppError::io(format!("mkdir {}", p.display()), e))?;
         }
         if let Some((uid, gid)) = as_prosody {
-            for p in [dir.clone(), dir.join("data"), dir.join("certs"), cfg.clone()] {
+            for p in [
+                dir.clone(),
+                dir.join("data"),
+                dir.join("certs"),
+                cfg.clone(),
+            ] {
                 std::os::unix::fs::chown(&p, Some(uid), Some(gid))
                     .map_err(|e| XmppError::io(format!("chown {}", p.display()), e))?;
             }
@@ -155,11 +160,20 @@ impl Prosody {
         let err = out
             .try_clone()
             .map_err(|e| XmppError::io("duplicate output file", e))?;
-        let mut cmd = command(&prosody, &["--config", cfg_s.as_str(), "-F"], as_prosody.is_some());
+        let mut cmd = command(
+            &prosody,
+            &["--config", cfg_s.as_str(), "-F"],
+            as_prosody.is_some(),
+        );
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
-        let child = cmd
-            .spawn()
-            .map_err(|e| XmppError::io(format!("start {}", prosody.display()), e))?;
+        let child = cmd.spawn().map_err(|e| {
+            let via = if as_prosody.is_some() {
+                format!(" as user {PROSODY_USER} (via setpriv)")
+            } else {
+                String::new()
+            };
+            XmppError::io(format!("start {}{via}", prosody.display()), e)
+        })?;
         std::mem::forget(guard);
         let mut server = Prosody {
             child,
@@ -212,6 +226,11 @@ impl Prosody {
     /// The JID of the pubsub service, `pubsub.<domain>`.
     pub fn pubsub_jid(&self) -> String {
         format!("pubsub.{}", self.domain)
+    }
+
+    /// The process id of the Prosody process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The temporary directory (configuration, data, log).
@@ -406,5 +425,15 @@ mod tests {
         assert!(text.contains("admins = { \"alerts@lmpe.test\" }"));
         assert!(text.contains("c2s_ports = { 5999 }"));
         assert!(text.contains("Component \"pubsub.lmpe.test\" \"pubsub\""));
+    }
+
+    #[test]
+    fn a_missing_prosody_names_the_package() {
+        let e = locate(Some(Path::new("/nonexistent/prosody")), "prosody");
+        let text = match e {
+            Err(e @ XmppError::ProsodyNotInstalled { .. }) => e.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert!(text.contains("apt-get install -y prosody"), "{text}");
     }
 }

@@ -32,18 +32,32 @@ pub fn create_request(node: &str) -> Element {
 
 /// `<pubsub><subscribe node=… jid=…/></pubsub>`.
 pub fn subscribe_request(node: &str, jid: &str) -> Element {
-    pubsub(elem("subscribe", ns::PUBSUB, &[("node", node), ("jid", jid)]))
+    pubsub(elem(
+        "subscribe",
+        ns::PUBSUB,
+        &[("node", node), ("jid", jid)],
+    ))
 }
 
 /// `<pubsub><unsubscribe node=… jid=…/></pubsub>`.
 pub fn unsubscribe_request(node: &str, jid: &str) -> Element {
-    pubsub(elem("unsubscribe", ns::PUBSUB, &[("node", node), ("jid", jid)]))
+    pubsub(elem(
+        "unsubscribe",
+        ns::PUBSUB,
+        &[("node", node), ("jid", jid)],
+    ))
 }
 
 /// `<pubsub><publish node=…><item id=…>payload</item></publish></pubsub>`.
 pub fn publish_request(node: &str, item_id: &str, payload: Element) -> Element {
-    let item = build("item", ns::PUBSUB, &[("id", item_id)]).append(payload).build();
-    pubsub(build("publish", ns::PUBSUB, &[("node", node)]).append(item).build())
+    let item = build("item", ns::PUBSUB, &[("id", item_id)])
+        .append(payload)
+        .build();
+    pubsub(
+        build("publish", ns::PUBSUB, &[("node", node)])
+            .append(item)
+            .build(),
+    )
 }
 
 /// `<pubsub><items node=…/></pubsub>`.

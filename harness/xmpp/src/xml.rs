@@ -25,7 +25,6 @@ pub(crate) fn elem(name: &str, ns: &str, attrs: &[(&str, &str)]) -> Element {
 }
 
 /// Sets (`Some`) or removes (`None`) an attribute without a namespace.
-#[allow(dead_code)] // for the embedded server
 pub(crate) fn set_attr(el: &mut Element, name: &str, value: Option<&str>) {
     let key = ncname(name);
     el.attrs_mut().remove(&Namespace::NONE, &key);

@@ -32,6 +32,16 @@ async fn prosody_starts_on_loopback_and_stops_on_drop() {
     assert_eq!(server.domain(), "lmpe.test");
     assert_eq!(server.pubsub_jid(), "pubsub.lmpe.test");
     let dir = server.dir().to_owned();
+    // Never as root: as the prosody user when the tests run as root.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid()));
+    let uid = status
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:").map(str::to_owned))
+        })
+        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned));
+    assert_ne!(uid.as_deref(), Some("0"), "prosody runs as root");
     assert!(tokio::net::TcpStream::connect(addr).await.is_ok());
     drop(server);
     assert!(!dir.exists(), "{} not removed", dir.display());
@@ -40,6 +50,18 @@ async fn prosody_starts_on_loopback_and_stops_on_drop() {
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "prosody still listening"
     );
+}
+
+#[tokio::test]
+async fn a_missing_prosody_fails_with_the_install_hint() {
+    let opts = ProsodyOptions {
+        prosody: Some("/nonexistent/prosody".into()),
+        ..ProsodyOptions::default()
+    };
+    match Prosody::start(opts).await {
+        Err(e) => assert!(e.to_string().contains("apt-get install -y prosody"), "{e}"),
+        Ok(_) => panic!("started a prosody that does not exist"),
+    }
 }
 
 #[tokio::test]
@@ -67,5 +89,12 @@ async fn prosody_pubsub_cap_alert() {
 async fn prosody_wrong_password_is_refused() {
     let (server, t) = start().await;
     flows::wrong_password_is_refused(&t).await;
+    drop(server);
+}
+
+#[tokio::test]
+async fn prosody_disco_session_and_iq_errors() {
+    let (server, t) = start().await;
+    flows::disco_session_and_iq_errors(&t).await;
     drop(server);
 }

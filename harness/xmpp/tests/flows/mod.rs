@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use lmpe_xmpp::xmpp_parsers::presence::{Show, Type as PresenceType};
-use lmpe_xmpp::{pubsub_items, Element, PresenceOut, XmppClient, XmppError, CAP_NS};
+use lmpe_xmpp::{pubsub_items, Element, IqKind, PresenceOut, XmppClient, XmppError, CAP_NS};
 
 /// The accounts every server under test has: (local part, password).
 pub(crate) const USERS: &[(&str, &str)] = &[
@@ -121,18 +121,43 @@ pub(crate) async fn message_with_thread(t: &Target) {
         .wait_message(WAIT, "alice's message", |m| m.thread.is_some())
         .await);
     let m = &got.stanza;
-    assert_eq!(m.from.as_ref().map(|j| j.to_bare().to_string()), Some(t.jid("alice")), "{}", got.xml);
-    assert_eq!(m.from.as_ref().map(|j| j.to_string()), Some(alice.jid().to_string()));
+    assert_eq!(
+        m.from.as_ref().map(|j| j.to_bare().to_string()),
+        Some(t.jid("alice")),
+        "{}",
+        got.xml
+    );
+    assert_eq!(
+        m.from.as_ref().map(|j| j.to_string()),
+        Some(alice.jid().to_string())
+    );
     assert_eq!(m.id.as_ref().map(|i| i.0.as_str()), Some(id.as_str()));
     assert_eq!(m.thread.as_ref().map(|t| t.id.as_str()), Some("thread-42"));
-    assert_eq!(m.bodies.values().next().map(String::as_str), Some("Hello Bob <&>"));
-    assert!(m.payloads.iter().any(|p| same(p, &extra)), "extra payload lost: {}", got.xml);
+    assert_eq!(
+        m.bodies.values().next().map(String::as_str),
+        Some("Hello Bob <&>")
+    );
+    assert!(
+        m.payloads.iter().any(|p| same(p, &extra)),
+        "extra payload lost: {}",
+        got.xml
+    );
     assert!(got.xml.contains("thread-42"));
 
     // The reply, in the same thread, to alice's full JID.
-    ok(bob.send_message(&alice.jid().to_string(), Some("Hi"), Some("thread-42"), vec![]));
-    let back = ok(alice.wait_message(WAIT, "bob's reply", |m| m.thread.is_some()).await);
-    assert_eq!(back.stanza.thread.map(|t| t.id), Some("thread-42".to_owned()));
+    ok(bob.send_message(
+        &alice.jid().to_string(),
+        Some("Hi"),
+        Some("thread-42"),
+        vec![],
+    ));
+    let back = ok(alice
+        .wait_message(WAIT, "bob's reply", |m| m.thread.is_some())
+        .await);
+    assert_eq!(
+        back.stanza.thread.map(|t| t.id),
+        Some("thread-42".to_owned())
+    );
     ok(alice.close().await);
     ok(bob.close().await);
     eprintln!("message_with_thread: {:?}", t0.elapsed());
@@ -146,7 +171,9 @@ pub(crate) async fn presence_subscription_with_reach(t: &Target) {
     let mut bob = t.online("bob").await;
     ok(watcher.subscribe(&t.jid("bob")));
     let req = ok(bob
-        .wait_presence(WAIT, "the subscription request", |p| p.type_ == PresenceType::Subscribe)
+        .wait_presence(WAIT, "the subscription request", |p| {
+            p.type_ == PresenceType::Subscribe
+        })
         .await);
     assert_eq!(
         req.stanza.from.as_ref().map(|j| j.to_bare().to_string()),
@@ -165,10 +192,13 @@ pub(crate) async fn presence_subscription_with_reach(t: &Target) {
     let caps = parse(
         "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='urn:lmpe:harness' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/>",
     );
+    let activity = parse(
+        "<activity xmlns='http://jabber.org/protocol/activity'><working><coding/></working><text>on duty</text></activity>",
+    );
     ok(bob.send_presence(PresenceOut {
         show: Some(Show::Chat),
         status: Some("reachable over SIP".to_owned()),
-        payloads: vec![reach.clone(), caps.clone()],
+        payloads: vec![reach.clone(), caps.clone(), activity.clone()],
         ..PresenceOut::default()
     }));
     let got = ok(watcher
@@ -178,11 +208,30 @@ pub(crate) async fn presence_subscription_with_reach(t: &Target) {
         .await);
     let p = &got.stanza;
     assert_eq!(p.type_, PresenceType::None, "{}", got.xml);
-    assert_eq!(p.from.as_ref().map(|j| j.to_string()), Some(bob.jid().to_string()));
+    assert_eq!(
+        p.from.as_ref().map(|j| j.to_string()),
+        Some(bob.jid().to_string())
+    );
     assert_eq!(p.show, Some(Show::Chat));
-    assert_eq!(p.statuses.values().next().map(String::as_str), Some("reachable over SIP"));
-    assert!(p.payloads.iter().any(|x| same(x, &reach)), "reach payload changed: {}", got.xml);
-    assert!(p.payloads.iter().any(|x| same(x, &caps)), "caps payload changed: {}", got.xml);
+    assert_eq!(
+        p.statuses.values().next().map(String::as_str),
+        Some("reachable over SIP")
+    );
+    assert!(
+        p.payloads.iter().any(|x| same(x, &reach)),
+        "reach payload changed: {}",
+        got.xml
+    );
+    assert!(
+        p.payloads.iter().any(|x| same(x, &caps)),
+        "caps payload changed: {}",
+        got.xml
+    );
+    assert!(
+        p.payloads.iter().any(|x| same(x, &activity)),
+        "activity payload changed: {}",
+        got.xml
+    );
 
     let roster = ok(watcher.roster().await);
     let item = roster.iter().find(|i| i.jid.to_string() == t.jid("bob"));
@@ -240,14 +289,20 @@ pub(crate) async fn pubsub_cap_alert(t: &Target) {
 
     for c in &mut subscribers {
         let got = ok(c
-            .wait_message(WAIT, "the CAP alert notification", |m| !pubsub_items(m).is_empty())
+            .wait_message(WAIT, "the CAP alert notification", |m| {
+                !pubsub_items(m).is_empty()
+            })
             .await);
         let items = pubsub_items(&got.stanza);
         assert_eq!(items.len(), 1, "{}", got.xml);
         assert_eq!(items[0].node, node);
         assert_eq!(items[0].id, "lmpe-test-warning-0001");
         let sent = String::from(&alert);
-        let rcvd = items[0].payload.as_ref().map(String::from).unwrap_or_default();
+        let rcvd = items[0]
+            .payload
+            .as_ref()
+            .map(String::from)
+            .unwrap_or_default();
         assert_eq!(rcvd, sent, "payload changed: {}", got.xml);
         assert_eq!(
             got.stanza.from.as_ref().map(|j| j.to_string()),
@@ -262,20 +317,93 @@ pub(crate) async fn pubsub_cap_alert(t: &Target) {
             .into_iter()
             .filter(|e| matches!(e, lmpe_xmpp::XmppEvent::Message(m) if !pubsub_items(&m.stanza).is_empty()))
             .collect();
-        assert!(extra.is_empty(), "{}: unexpected notifications {extra:?}", c.jid());
+        assert!(
+            extra.is_empty(),
+            "{}: unexpected notifications {extra:?}",
+            c.jid()
+        );
     }
 
     let items = ok(publisher.pubsub_get_items(&t.pubsub, node).await);
     assert!(
-        items.iter().any(|i| i.id == "lmpe-test-warning-0001" && i.payload.as_ref().is_some_and(|p| same(p, &alert))),
+        items.iter().any(|i| i.id == "lmpe-test-warning-0001"
+            && i.payload.as_ref().is_some_and(|p| same(p, &alert))),
         "items retrieval: {items:?}"
     );
     // A node that does not exist.
-    match subscribers[0].pubsub_subscribe(&t.pubsub, "no-such-node").await {
+    match subscribers[0]
+        .pubsub_subscribe(&t.pubsub, "no-such-node")
+        .await
+    {
         Err(XmppError::IqError { condition, .. }) => assert_eq!(condition, "item-not-found"),
         other => panic!("subscribe to a missing node: {other:?}"),
     }
     eprintln!("pubsub_cap_alert: {:?}", t0.elapsed());
+}
+
+/// Service discovery of the server and of the pubsub service, the legacy session IQ and
+/// an IQ to a user who is not online.
+pub(crate) async fn disco_session_and_iq_errors(t: &Target) {
+    let t0 = Instant::now();
+    let mut c = t.online("alice").await;
+    let info = |to: &str| {
+        (
+            to.to_owned(),
+            elem_ns("query", "http://jabber.org/protocol/disco#info"),
+        )
+    };
+    let (to, q) = info(&t.domain);
+    let r = ok(c
+        .iq(Some(&to), IqKind::Get, q, "disco#info of the server")
+        .await);
+    let x = r.stanza.map(|e| String::from(&e)).unwrap_or_default();
+    assert!(
+        x.contains("category='server'") || x.contains("category=\"server\""),
+        "{}",
+        r.xml
+    );
+    let (to, q) = info(&t.pubsub);
+    let r = ok(c
+        .iq(Some(&to), IqKind::Get, q, "disco#info of pubsub")
+        .await);
+    let query = r
+        .stanza
+        .unwrap_or_else(|| panic!("empty disco#info: {}", r.xml));
+    assert!(
+        query.children().any(|i| i.name() == "identity"
+            && i.attr("category") == Some("pubsub")
+            && i.attr("type") == Some("service")),
+        "{}",
+        r.xml
+    );
+    assert!(
+        query
+            .children()
+            .any(|f| f.name() == "feature"
+                && f.attr("var") == Some("http://jabber.org/protocol/pubsub")),
+        "{}",
+        r.xml
+    );
+    let session = elem_ns("session", "urn:ietf:params:xml:ns:xmpp-session");
+    ok(c.iq(None, IqKind::Set, session, "legacy session").await);
+    // An IQ to the full JID of a resource that is not online.
+    let to = format!("bob@{}/nowhere", t.domain);
+    let ping = elem_ns("ping", "urn:xmpp:ping");
+    match c
+        .iq(Some(&to), IqKind::Get, ping, "ping an offline resource")
+        .await
+    {
+        Err(XmppError::IqError { condition, .. }) => {
+            assert_eq!(condition, "service-unavailable")
+        }
+        other => panic!("IQ to an offline resource: {other:?}"),
+    }
+    ok(c.close().await);
+    eprintln!("disco_session_and_iq_errors: {:?}", t0.elapsed());
+}
+
+fn elem_ns(name: &str, ns: &str) -> Element {
+    Element::builder(name, ns).build()
 }
 
 /// A wrong password is refused with a precise error, quickly.
