@@ -49,6 +49,8 @@ pub(crate) struct Faults {
     pub(crate) esrp_ignores_redirect: bool,
     /// RFC 5222 6: the ESRP follows redirects without a loop check (up to 50).
     pub(crate) esrp_redirect_loops: bool,
+    /// The reference alert server (`alert-…`, warning scenarios).
+    pub(crate) alerts: lmpe_alerts::AlertFaults,
 }
 
 impl Faults {
@@ -63,6 +65,8 @@ impl Faults {
             f.transfer = t;
         } else if let Some(l) = LocFaults::by_name(name) {
             f.loc = l;
+        } else if name.starts_with("alert-") {
+            f.alerts = lmpe_alerts::AlertFaults::from_name(name).map_err(|e| e.to_string())?;
         } else if name == "bcf-trusts-unknown-ca" {
             f.bcf_trusts_unknown_ca = true;
         } else if name == "bcf-short-session-timeout" {
@@ -81,12 +85,13 @@ impl Faults {
             }
         } else {
             return Err(format!(
-                "unknown fault {name:?}; known: {}, bcf-trusts-unknown-ca, bcf-short-session-timeout, esrp-points-only, esrp-ignores-redirect, esrp-redirect-loops, {}, {}, {}, {} (ecrf-slow:N and lis-slow:N take seconds)",
+                "unknown fault {name:?}; known: {}, bcf-trusts-unknown-ca, bcf-short-session-timeout, esrp-points-only, esrp-ignores-redirect, esrp-redirect-loops, {}, {}, {}, {}, {} (ecrf-slow:N and lis-slow:N take seconds)",
                 PsapFaults::NAMES.join(", "),
                 ProxyFaults::NAMES.join(", "),
                 AppFaults::NAMES.join(", "),
                 TransferFaults::names().join(", "),
-                LocFaults::names().join(", ")
+                LocFaults::names().join(", "),
+                lmpe_alerts::AlertFaults::NAMES.join(", ")
             ));
         }
         Ok(f)

@@ -14,6 +14,7 @@ mod runner;
 mod steps;
 mod target;
 mod transfer;
+mod warning;
 mod world;
 
 use std::net::SocketAddr;

@@ -43,6 +43,49 @@ pub(crate) struct TargetFile {
     /// real ESRP (features/ecrf/**, features/esrp/location/**).
     #[serde(default)]
     pub(crate) ecrf: Option<EcrfTarget>,
+    /// A public-warning deployment (draft-rosen-atoca-server-discovery): its ECRF, alert
+    /// ingest and XMPP server.
+    #[serde(default)]
+    pub(crate) warning: Option<WarningTarget>,
+}
+
+/// `[warning]`: a warning-distribution deployment. Without `ecrf` and `ingest` the harness
+/// runs its own ECRF (sample warning areas) and alert server, and only the XMPP server (if
+/// given) is real.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WarningTarget {
+    /// LoST server to discover alert servers from (`http://IP:port/path`).
+    pub(crate) ecrf: Option<String>,
+    /// Where the originator POSTs CAP 1.2 alerts (`http://IP:port/path`).
+    pub(crate) ingest: Option<String>,
+    /// A location in the first area (`[lat, lon]`; default: the sample data's area A).
+    pub(crate) point_a: Option<[f64; 2]>,
+    /// A location in a second area whose alerts do not overlap the first's (default: area B).
+    pub(crate) point_b: Option<[f64; 2]>,
+    /// Mappings `urn:service:warning.met` has at `point_a` (several organisations; the
+    /// scenario is skipped without it for a real ECRF).
+    pub(crate) met_mappings: Option<usize>,
+    /// Where SUBSCRIBEs to SIP URIs with a host name go.
+    pub(crate) sip_proxy: Option<SocketAddr>,
+    /// The XMPP server.
+    pub(crate) xmpp: Option<XmppTarget>,
+}
+
+/// `[warning.xmpp]`: the XMPP server the citizens (and the harness's alert server) use.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct XmppTarget {
+    /// Client-to-server address (plain TCP; the harness does not use STARTTLS).
+    pub(crate) server: SocketAddr,
+    /// The accounts' domain.
+    pub(crate) domain: String,
+    /// Accounts for the citizens in area A and area B (`[[user, password], [user, password]]`).
+    pub(crate) citizens: Vec<[String; 2]>,
+    /// The account the harness's alert server publishes with (needed without `ingest`).
+    pub(crate) publisher: Option<[String; 2]>,
+    /// The pubsub service JID (default: `pubsub.<domain>`).
+    pub(crate) pubsub: Option<String>,
 }
 
 /// A real LIS.
@@ -218,6 +261,8 @@ pub(crate) struct Target {
     pub(crate) lis: Option<LisTarget>,
     /// A real ECRF / the harness-played ECRF.
     pub(crate) ecrf: Option<EcrfTarget>,
+    /// A warning-distribution deployment.
+    pub(crate) warning: Option<WarningTarget>,
 }
 
 impl TargetFile {
@@ -233,11 +278,31 @@ impl TargetFile {
     /// The resolved target.
     pub(crate) fn target(&self) -> Result<Target, String> {
         let loc_iut = self.lis.is_some() || self.ecrf.as_ref().is_some_and(|e| e.url.is_some());
-        if self.bcf.is_none() && self.app.is_none() && !loc_iut {
+        if self.bcf.is_none() && self.app.is_none() && !loc_iut && self.warning.is_none() {
             return Err(
-                "the target names no real element: give [bcf], [app], [lis] and/or [ecrf] url"
+                "the target names no real element: give [bcf], [app], [lis], [ecrf] url and/or [warning]"
                     .into(),
             );
+        }
+        if let Some(w) = &self.warning {
+            for url in w.ecrf.iter().chain(w.ingest.iter()) {
+                if !url.starts_with("http://") {
+                    return Err(format!(
+                        "[warning] {url:?}: URLs must be http://IP:port/path"
+                    ));
+                }
+            }
+            if w.ecrf.is_some() != w.ingest.is_some() {
+                return Err("[warning] needs both ecrf and ingest (a real deployment) or neither (the harness's own ECRF and alert server)".into());
+            }
+            if let Some(x) = &w.xmpp {
+                if x.citizens.len() < 2 {
+                    return Err("[warning.xmpp] citizens needs two accounts: [[user, password], [user, password]]".into());
+                }
+                if w.ingest.is_none() && x.publisher.is_none() {
+                    return Err("[warning.xmpp] publisher is needed when the harness runs the alert server (no ingest)".into());
+                }
+            }
         }
         for url in self
             .lis
@@ -293,6 +358,7 @@ impl TargetFile {
             tls: self.tls.clone(),
             lis: self.lis.clone(),
             ecrf: self.ecrf.clone(),
+            warning: self.warning.clone(),
         })
     }
 }

@@ -91,6 +91,8 @@ pub(crate) struct LmpeWorld {
     pub(crate) app_udp_limit: Option<usize>,
     /// Location services: the LIS/ECRF under test or played, PSAP B, the APP's location.
     pub(crate) loc: crate::steps::location::LocState,
+    /// Public-warning scenario state.
+    pub(crate) warn: crate::steps::warning::WarnState,
 }
 
 /// What the scenario last sent, to match its answer.
@@ -149,6 +151,7 @@ impl LmpeWorld {
             tls: Default::default(),
             app_udp_limit: None,
             loc: Default::default(),
+            warn: Default::default(),
         }
     }
 
@@ -494,6 +497,10 @@ impl LmpeWorld {
             );
             crate::steps::location::reset_target_ecrf();
         }
+        let mut warn_http = Vec::new();
+        self.warn.finish(&mut self.wire, &mut warn_http).await;
+        self.http
+            .extend(warn_http.into_iter().map(crate::steps::location::to_report));
         let psap_b = self.loc.stop().await;
         self.wire
             .extend(psap_b.into_iter().map(|r| ("PSAP B (harness)", r)));

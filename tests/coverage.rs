@@ -63,7 +63,11 @@ struct Statement {
 
 /// The statement tables: TS 103 698 (coverage.toml) and the location protocols
 /// (coverage-location.toml).
-const TABLES: [&str; 2] = ["features/coverage.toml", "features/coverage-location.toml"];
+const TABLES: [&str; 3] = [
+    "features/coverage.toml",
+    "features/coverage-location.toml",
+    "features/coverage-warning.toml",
+];
 
 fn table() -> Vec<Statement> {
     TABLES.iter().flat_map(|t| table_of(t)).collect()

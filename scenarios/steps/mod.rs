@@ -8,3 +8,4 @@ mod setup;
 pub(crate) mod transfer;
 pub(crate) mod transport;
 mod verdicts;
+pub(crate) mod warning;
