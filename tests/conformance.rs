@@ -469,6 +469,68 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "TP_ECRF_LOST1_ERROR_BI_03",
         "RFC 5222 13.1: the ECRF answers with <errors><locationProfileUnrecognized/>",
     ),
+    // Public warnings (draft-rosen-atoca-server-discovery): the harness's warning ECRF and
+    // reference alert server, broken.
+    (
+        "ecrf-warning-lists-sos",
+        "TP_WARN_DISC_LIST_BV_01",
+        "warning services only; also got [\"urn:service:sos\"]",
+    ),
+    (
+        "ecrf-warning-bad-scheme",
+        "TP_WARN_DISC_FIND_BV_01",
+        "has scheme \"https\"; warning services allow only sip, xmpp, http",
+    ),
+    (
+        "ecrf-warning-one-mapping",
+        "TP_WARN_DISC_FIND_BV_02",
+        "so the answer has 2 mappings; it has 1",
+    ),
+    (
+        "alert-drops-sip",
+        "TP_WARN_SIP_BV_01",
+        "reaches the subscription on sip:alerts-warn-a@",
+    ),
+    (
+        "alert-drops-xmpp",
+        "TP_WARN_XMPP_BV_01",
+        "reaches the subscription on xmpp:pubsub.lmpe.test?pubsub;action=subscribe;node=warn-a",
+    ),
+    (
+        "alert-drops-http",
+        "TP_WARN_HTTP_BV_01",
+        "reaches the subscription on http://",
+    ),
+    (
+        "alert-alters",
+        "TP_WARN_XMPP_BV_01",
+        "receives the alert intact; it differs: info[0].headline",
+    ),
+    (
+        "alert-alters",
+        "TP_WARN_SIP_BV_01",
+        "receives the alert intact; it differs: info[0].headline",
+    ),
+    (
+        "alert-wrong-area",
+        "TP_WARN_AREA_BV_01",
+        "so the citizen in area A gets none for the other area",
+    ),
+    (
+        "alert-invalid-cap",
+        "TP_WARN_HTTP_BV_01",
+        "receives the alert as valid CAP 1.2",
+    ),
+    (
+        "alert-invalid-cap",
+        "TP_WARN_SIP_BV_01",
+        "required `sent` is missing",
+    ),
+    (
+        "alert-accepts-any-event",
+        "TP_WARN_SIP_BI_01",
+        "is refused with 489 (Bad Event); it was answered 200",
+    ),
 ];
 
 #[test]

@@ -333,6 +333,13 @@ impl Ecrf {
                         }
                     }
                 }
+                let warning_parent = l
+                    .service
+                    .as_deref()
+                    .is_some_and(|p| WarningService::from_urn(p).is_ok());
+                if self.faults.warning_lists_sos && warning_parent {
+                    services.push("urn:service:sos".into());
+                }
                 LostMessage::ListServicesByLocationResponse(ListServicesByLocationResponse {
                     services,
                     warnings: Vec::new(),

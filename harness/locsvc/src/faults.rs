@@ -65,11 +65,14 @@ pub struct EcrfFaults {
     /// Turn the `http:` URIs of warning mappings into `https:` (draft-rosen-atoca-server-
     /// discovery 3 allows only sip, xmpp and http).
     pub warning_bad_scheme: bool,
+    /// List `urn:service:sos` among the services of a listServicesByLocation under
+    /// `urn:service:warning` (draft-rosen-atoca-server-discovery 6.1: warning services only).
+    pub warning_lists_sos: bool,
 }
 
 impl EcrfFaults {
     /// Names accepted by [`EcrfFaults::from_name`].
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 17] = [
         "ecrf-not-xml",
         "ecrf-malformed-xml",
         "ecrf-wrong-namespace",
@@ -86,6 +89,7 @@ impl EcrfFaults {
         "ecrf-generic-errors",
         "ecrf-warning-one-mapping",
         "ecrf-warning-bad-scheme",
+        "ecrf-warning-lists-sos",
     ];
 
     /// A single fault by name (`ecrf-slow` waits [`SLOW_DELAY`], `ecrf-slow:N` N seconds).
@@ -112,6 +116,7 @@ impl EcrfFaults {
             "ecrf-generic-errors" => f.generic_errors = true,
             "ecrf-warning-one-mapping" => f.warning_one_mapping = true,
             "ecrf-warning-bad-scheme" => f.warning_bad_scheme = true,
+            "ecrf-warning-lists-sos" => f.warning_lists_sos = true,
             _ => return Err(LocsvcError::UnknownFault(name.to_owned())),
         }
         Ok(f)
