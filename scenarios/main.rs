@@ -84,14 +84,16 @@ enum Command {
         /// Identifier profile: lenient (default), deployed, strict-text.
         #[arg(long, default_value = "lenient")]
         profile: String,
-        /// Break the reference PSAP on purpose to see checks fail (self-test of the verdicts).
+        /// Break a reference element on purpose to see checks fail (self-test of the
+        /// verdicts). With --target only the harness's own alert server (`alert-…`) can be
+        /// broken, the one element a target's `[warning]` may leave to the harness.
         #[arg(long, value_name = "FAULT")]
         inject_fault: Option<String>,
         /// Seconds to wait for each answer of the SUT.
         #[arg(long, default_value_t = 3.0)]
         response_timeout: f64,
         /// A real ESInet to test instead of the embedded one (TOML; see targets/).
-        #[arg(long, value_name = "FILE", conflicts_with = "inject_fault")]
+        #[arg(long, value_name = "FILE")]
         target: Option<PathBuf>,
         /// Per-SUT expectation file: waived scenarios, each with a reason (TOML).
         #[arg(long, value_name = "FILE")]
@@ -232,6 +234,14 @@ async fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            if let (Some(f), Some(_)) = (&inject_fault, &resolved) {
+                if !f.starts_with("alert-") {
+                    eprintln!(
+                        "error: --inject-fault {f} breaks an embedded element, and --target replaces them; with --target only the harness's own alert server can be broken (alert-…)"
+                    );
+                    return ExitCode::from(2);
+                }
+            }
             let Some(profile) = IdentifierProfile::by_name(&profile) else {
                 eprintln!(
                     "error: unknown profile {profile:?}; known: lenient, deployed, strict-text"
@@ -264,6 +274,20 @@ async fn main() -> ExitCode {
                     }
                     if let Some(url) = t.ecrf.as_ref().and_then(|e| e.url.as_deref()) {
                         parts.push(format!("ECRF {url}"));
+                    }
+                    if let Some(w) = &t.warning {
+                        match (&w.ecrf, &w.ingest) {
+                            (Some(e), Some(i)) => {
+                                parts.push(format!("warning ECRF {e}, alert ingest {i}"))
+                            }
+                            _ => parts.push("the harness's warning ECRF and alert server".into()),
+                        }
+                        if let Some(x) = &w.xmpp {
+                            parts.push(format!("XMPP server {}", x.server));
+                        }
+                    }
+                    if let Some(f) = &inject_fault {
+                        parts.push(format!("deliberate fault {f}"));
                     }
                     format!("{} ({})", t.name, parts.join("; "))
                 }

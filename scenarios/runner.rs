@@ -232,8 +232,9 @@ fn target_skip(tags: &[String]) -> Option<String> {
             "needs an APP under test: add [app] (with harness_listen) to the target file".into()
         });
     }
-    if tags.iter().any(|t| t == "@location-iut") {
-        // A LIS or ECRF under test needs no ESInet; its steps skip when [lis]/[ecrf] is absent.
+    if tags.iter().any(|t| t == "@location-iut" || t == "@warning") {
+        // A LIS or ECRF under test, or a warning deployment, needs no ESInet; their steps
+        // skip when [lis]/[ecrf]/[warning] is absent.
         return None;
     }
     if target.bcf.is_none() {

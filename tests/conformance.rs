@@ -616,6 +616,22 @@ fn bad_command_lines_are_clear_errors() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    // A target replaces the embedded elements: only the harness's own alert server can still
+    // be broken.
+    let target =
+        std::env::temp_dir().join(format!("lmpe-target-{}-fault.toml", std::process::id()));
+    std::fs::write(&target, "name = \"t\"\n[warning]\n").expect("target");
+    let out = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
+        .args(["conformance", "--inject-fault", "omit-reply-to", "--target"])
+        .arg(&target)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("only the harness's own alert server"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn expectations(name: &str, waivers: &[(&str, &str)]) -> PathBuf {

@@ -441,7 +441,12 @@ async fn received_intact(w: &mut LmpeWorld, area: String, ms: u64) {
     let got: Vec<Received> = w.warn.inbox.get(&letter).cloned().unwrap_or_default();
     let mut latencies = Vec::new();
     for uri in &subs {
-        let mine: Vec<&Received> = got.iter().filter(|r| &r.source == uri).collect();
+        // Alerts of other runs sharing the deployment are not this scenario's business.
+        let mine: Vec<&Received> = got
+            .iter()
+            .filter(|r| &r.source == uri)
+            .filter(|r| r.alert.as_ref().map_or(true, |a| a.identifier == id))
+            .collect();
         let Some(r) = mine.first() else {
             panic!("{clause}: the alert published for area {area} reaches the subscription on {uri}; nothing arrived in {ms} ms");
         };
@@ -486,7 +491,24 @@ async fn received_intact(w: &mut LmpeWorld, area: String, ms: u64) {
 async fn received_nothing(w: &mut LmpeWorld, area: String, ms: u64) {
     let (letter, _) = area_index(&area);
     collect(w, Duration::from_millis(ms), |_| false).await;
-    let got: Vec<Received> = w.warn.inbox.remove(&letter).unwrap_or_default();
+    let ours: Vec<String> = w
+        .warn
+        .published
+        .iter()
+        .map(|(_, a, _)| a.identifier.clone())
+        .collect();
+    let got: Vec<Received> = w
+        .warn
+        .inbox
+        .remove(&letter)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| {
+            r.alert
+                .as_ref()
+                .map_or(true, |a| ours.contains(&a.identifier))
+        })
+        .collect();
     if let Some(r) = got.first() {
         let id = r
             .alert

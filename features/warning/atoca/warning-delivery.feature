@@ -8,7 +8,7 @@
 # Embedded runs use the harness's reference alert server and the embedded XMPP server; a target
 # file's [warning] names a real ECRF and ingest, and [warning.xmpp] a real XMPP server
 # (tests/prosody.rs runs these against Prosody).
-@warning
+@warning @serial
 Feature: Alert delivery over SIP, XMPP and HTTP (draft-rosen-atoca-server-discovery 3)
 
   Background:

@@ -1,0 +1,91 @@
+//! Prosody 0.12 as the XMPP server of a warning deployment: the whole warning feature
+//! (`TP_WARN_*`) against a target file whose `[warning.xmpp]` names a Prosody started here
+//! (harness/xmpp/prosody/prosody.cfg.lua.in, run unprivileged on loopback). The harness's ECRF
+//! and reference alert server publish on Prosody's pubsub component and the citizens log in
+//! to it. Every scenario must pass; with the alert server's XMPP side broken, the XMPP check
+//! must fail.
+//!
+//! Needs `prosody`: skipped with the reason when missing, unless `CI` is set (then it fails).
+
+use lmpe_xmpp::{Prosody, ProsodyOptions, XmppError};
+
+use crate::support::{run_conformance, verdict};
+
+const IDS: [&str; 8] = [
+    "TP_WARN_DISC_LIST_BV_01",
+    "TP_WARN_DISC_FIND_BV_01",
+    "TP_WARN_DISC_FIND_BV_02",
+    "TP_WARN_SIP_BV_01",
+    "TP_WARN_XMPP_BV_01",
+    "TP_WARN_HTTP_BV_01",
+    "TP_WARN_AREA_BV_01",
+    "TP_WARN_SIP_BI_01",
+];
+
+#[test]
+fn the_warning_feature_passes_with_prosody_as_the_xmpp_server() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let prosody = match rt.block_on(Prosody::start(
+        ProsodyOptions::new(
+            "lmpe.test",
+            &[
+                ("alerts", "alerts-pw"),
+                ("citizen-a", "a-pw"),
+                ("citizen-b", "b-pw"),
+            ],
+        )
+        .publisher("alerts"),
+    )) {
+        Ok(p) => p,
+        Err(e @ XmppError::ProsodyNotInstalled { .. }) if std::env::var_os("CI").is_none() => {
+            eprintln!("SKIPPED: {e}");
+            return;
+        }
+        Err(e) => panic!("Prosody did not start: {e}"),
+    };
+    let dir = std::env::temp_dir().join(format!("lmpe-it-{}-prosody-warning", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let target = dir.join("prosody.toml");
+    std::fs::write(
+        &target,
+        format!(
+            "name = \"Prosody 0.12 as the XMPP server of the warning deployment\"\n\
+             [warning.xmpp]\nserver = \"{}\"\ndomain = \"lmpe.test\"\npubsub = \"{}\"\n\
+             citizens = [[\"citizen-a\", \"a-pw\"], [\"citizen-b\", \"b-pw\"]]\n\
+             publisher = [\"alerts\", \"alerts-pw\"]\n",
+            prosody.addr(),
+            prosody.pubsub_jid()
+        ),
+    )
+    .expect("target file");
+    let args = |fault: Option<&str>| {
+        let mut a = vec![
+            "conformance".to_string(),
+            "--filter".into(),
+            "TP_WARN".into(),
+            "--target".into(),
+            target.display().to_string(),
+        ];
+        if let Some(f) = fault {
+            a.extend(["--inject-fault".into(), f.into()]);
+        }
+        a
+    };
+    let (code, results) = run_conformance(&args(None), &dir.join("ok"));
+    for id in IDS {
+        let (v, reason) = verdict(&results, id);
+        assert_eq!(
+            v,
+            "pass",
+            "{id} against Prosody: {reason}\nProsody log:\n{}",
+            prosody.log_tail(30)
+        );
+    }
+    assert_eq!(code, 0);
+    let (code, results) = run_conformance(&args(Some("alert-drops-xmpp")), &dir.join("broken"));
+    let (v, reason) = verdict(&results, "TP_WARN_XMPP_BV_01");
+    assert_eq!(v, "fail", "{reason}");
+    assert!(reason.contains("nothing arrived"), "{reason}");
+    assert_eq!(code, 1);
+}
