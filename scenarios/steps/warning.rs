@@ -272,6 +272,7 @@ async fn citizen(w: &mut LmpeWorld, area: char, index: usize) -> Result<(), Stri
         xmpp,
         poll: Duration::from_millis(100),
         expires: 3600,
+        inbox: None,
     })
     .await
     .map_err(|e| e.to_string())?;

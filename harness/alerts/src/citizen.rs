@@ -34,6 +34,9 @@ pub struct Received {
     pub channel: Channel,
     /// The subscription URI it came through.
     pub source: String,
+    /// Who received it: `<citizen>#sip-<n>` (one SIP subscription), the XMPP account's JID,
+    /// `<citizen>#<feed URL>`.
+    pub subscriber: String,
     /// When it arrived.
     pub at: Instant,
     /// What carried it, as text: the NOTIFY (SIP), the event stanza (XMPP), the feed entry's
@@ -84,6 +87,9 @@ pub struct CitizenConfig {
     pub poll: Duration,
     /// The subscription duration asked for (SIP `Expires`).
     pub expires: u32,
+    /// Deliver into this inbox instead of the citizen's own (many citizens, one collector);
+    /// [`Citizen::recv`] then sees nothing.
+    pub inbox: Option<mpsc::UnboundedSender<Received>>,
 }
 
 type Pending = HashMap<SubscriptionId, oneshot::Sender<Result<String, String>>>;
@@ -131,7 +137,8 @@ impl Citizen {
         sip.with(move |s, _| s.set_local(local))
             .await
             .map_err(|e| AlertsError::Sip(e.to_string()))?;
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (own_tx, rx) = mpsc::unbounded_channel();
+        let tx = cfg.inbox.clone().unwrap_or(own_tx);
         let mut c = Citizen {
             cfg_name: cfg.name,
             sip,
@@ -147,6 +154,7 @@ impl Citizen {
             http: HttpGet::new(),
         };
         c.tasks.push(tokio::spawn(pump(
+            c.cfg_name.clone(),
             c.sip.clone(),
             c.sub_uris.clone(),
             c.pending.clone(),
@@ -235,6 +243,7 @@ impl Citizen {
                 })?;
                 let known: BTreeSet<String> = feed.entries.iter().map(|e| e.id.clone()).collect();
                 self.tasks.push(tokio::spawn(poll_feed(
+                    format!("{}#{url}", self.cfg_name),
                     self.http.clone(),
                     url.clone(),
                     first.etag.clone(),
@@ -307,6 +316,7 @@ impl Drop for Citizen {
 /// Drains the SIP subscriber's events every few milliseconds (the arrival instant comes from
 /// the driver, so the pump interval adds nothing to measured latency).
 async fn pump(
+    name: String,
     sip: EndpointHandle<Subscriber>,
     uris: Arc<Mutex<HashMap<SubscriptionId, String>>>,
     pending: Arc<Mutex<Pending>>,
@@ -372,6 +382,7 @@ async fn pump(
                     let _ = tx.send(Received {
                         channel: Channel::Sip,
                         source: uri_of(id),
+                        subscriber: format!("{name}#sip-{}", id.0),
                         at,
                         carrier: message,
                         alert,
@@ -389,6 +400,7 @@ async fn pump(
 }
 
 async fn poll_feed(
+    subscriber: String,
     http: HttpGet,
     url: String,
     mut etag: Option<String>,
@@ -425,6 +437,7 @@ async fn poll_feed(
                         let _ = tx.send(Received {
                             channel: Channel::Http,
                             source: url.clone(),
+                            subscriber: subscriber.clone(),
                             at,
                             carrier: e.alert.to_xml_element(),
                             alert: Ok(e.alert),
@@ -438,6 +451,7 @@ async fn poll_feed(
                     let _ = tx.send(Received {
                         channel: Channel::Http,
                         source: url.clone(),
+                        subscriber: subscriber.clone(),
                         at,
                         carrier: r.body.clone(),
                         alert: Err(format!("the feed does not parse: {err}")),

@@ -88,6 +88,7 @@ async fn run(
     mut cmds: mpsc::UnboundedReceiver<Cmd>,
     pubsub: Option<String>,
 ) {
+    let me = client.jid().to_string();
     // (service, node) → (LoST URI, inbox)
     let mut routes: HashMap<(String, String), (String, mpsc::UnboundedSender<Received>)> =
         HashMap::new();
@@ -149,6 +150,7 @@ async fn run(
                             let _ = deliver.send(Received {
                                 channel: Channel::Xmpp,
                                 source: uri.clone(),
+                                subscriber: me.clone(),
                                 at,
                                 carrier: m.xml.clone(),
                                 alert,

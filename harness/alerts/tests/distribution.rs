@@ -46,6 +46,7 @@ async fn citizen(name: &str) -> Citizen {
         xmpp: None,
         poll: Duration::from_millis(50),
         expires: 600,
+        inbox: None,
     })
     .await
     .expect("citizen")

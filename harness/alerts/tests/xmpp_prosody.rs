@@ -83,6 +83,7 @@ async fn alerts_reach_xmpp_subscribers_of_their_area_through_prosody() {
             xmpp: Some(Arc::new(x)),
             poll: Duration::from_millis(50),
             expires: 600,
+            inbox: None,
         })
         .await
         .expect("citizen");
