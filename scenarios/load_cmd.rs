@@ -44,9 +44,10 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
     match lmpe_load_http::plane_of(&args.profile).as_deref() {
         Ok("sip") => {}
         Ok("http") => return crate::load_http::load(args).await,
+        Ok("alerts") => return crate::load_alerts::load(args).await,
         Ok(other) => {
             return bad_input(format!(
-                "{}: unknown plane {other:?} (\"sip\" or \"http\")",
+                "{}: unknown plane {other:?} (\"sip\", \"http\" or \"alerts\")",
                 args.profile.display()
             ))
         }

@@ -7,6 +7,7 @@
 mod esinet;
 mod expectations;
 mod ladder;
+mod load_alerts;
 mod load_cmd;
 mod load_http;
 mod location;

@@ -711,3 +711,100 @@ fn http_bad_input_exits_2_with_the_reason() {
         assert!(stderr.contains(why), "{why}: {stderr}");
     }
 }
+
+fn ac(r: &Value, channel: &str, field: &str) -> u64 {
+    u(&r["counts"][channel][field])
+}
+
+#[test]
+fn alert_fanout_smoke_delivers_every_alert_to_every_subscriber_of_its_area() {
+    let dir = tmp("alerts-smoke");
+    let (code, stdout, stderr) = run_http("load/profiles/alerts-smoke.toml", &dir, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let r = report(&dir);
+    assert_eq!(r["plane"], "alerts");
+    assert_eq!(r["verdict"], "pass");
+    assert_eq!(r["reconciled"], true);
+    assert_eq!(u(&r["alerts_published"]), 6);
+    // 6 alerts alternating A/B, half of each channel's subscribers in each area.
+    for (channel, subscribers) in [("sip", 200), ("xmpp", 100), ("http", 4)] {
+        assert_eq!(ac(&r, channel, "subscribers"), subscribers, "{channel}");
+        assert_eq!(ac(&r, channel, "expected"), subscribers * 3, "{channel}");
+        assert_eq!(ac(&r, channel, "delivered"), subscribers * 3, "{channel}");
+        assert_eq!(ac(&r, channel, "received"), subscribers * 3, "{channel}");
+        assert_eq!(
+            u(&r["latency_us"][channel]["count"]),
+            subscribers * 3,
+            "{channel}"
+        );
+        assert!(u(&r["latency_us"][channel]["p99"]) > 0, "{channel}");
+    }
+    let html = std::fs::read_to_string(dir.join("load.html")).expect("load.html");
+    assert!(
+        html.contains("Alert fan-out") && html.contains("Deliveries"),
+        "{html}"
+    );
+}
+
+#[test]
+fn alert_server_faults_show_exactly_in_the_fanout_counts() {
+    let dir = tmp("alerts-drops-xmpp");
+    let (code, stdout, stderr) = run_http(
+        "load/profiles/alerts-smoke.toml",
+        &dir,
+        &["--fault", "alert-drops-xmpp"],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let r = report(&dir);
+    assert_eq!(r["reconciled"], true);
+    assert_eq!(ac(&r, "xmpp", "lost"), 300);
+    assert_eq!(ac(&r, "xmpp", "received"), 0);
+    assert_eq!(ac(&r, "sip", "lost"), 0);
+
+    let dir = tmp("alerts-wrong-area");
+    let (code, stdout, stderr) = run_http(
+        "load/profiles/alerts-smoke.toml",
+        &dir,
+        &["--fault", "alert-wrong-area"],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let r = report(&dir);
+    assert_eq!(r["reconciled"], true);
+    // Every alert also reaches the other area's subscribers.
+    assert_eq!(ac(&r, "sip", "wrong_area"), 600);
+    assert_eq!(ac(&r, "xmpp", "wrong_area"), 300);
+    assert_eq!(ac(&r, "sip", "delivered"), 600);
+
+    let dir = tmp("alerts-alters");
+    let (code, _, _) = run_http(
+        "load/profiles/alerts-smoke.toml",
+        &dir,
+        &["--fault", "alert-alters"],
+    );
+    assert_eq!(code, 1);
+    let r = report(&dir);
+    assert_eq!(ac(&r, "sip", "invalid"), 600);
+    assert_eq!(ac(&r, "sip", "lost"), 600);
+}
+
+#[test]
+fn alert_fanout_bad_input_exits_2_with_the_reason() {
+    let dir = tmp("alerts-bad");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let profile = dir.join("bad.toml");
+    std::fs::write(
+        &profile,
+        "plane = \"alerts\"\nname = \"bad\"\nalerts = 1\ninterval_ms = 100\ntimeout_ms = 100\n",
+    )
+    .expect("write");
+    let (code, _, stderr) = run_http(profile.to_str().expect("utf-8"), &dir, &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no subscribers"), "{stderr}");
+    let (code, _, stderr) = run_http(
+        "load/profiles/alerts-smoke.toml",
+        &dir,
+        &["--fault", "alert-nonsense"],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown alert-server fault"), "{stderr}");
+}

@@ -242,16 +242,16 @@ impl Citizen {
                     failed(format!("the first fetch is not a CAP GeoRSS feed: {e}"))
                 })?;
                 let known: BTreeSet<String> = feed.entries.iter().map(|e| e.id.clone()).collect();
-                self.tasks.push(tokio::spawn(poll_feed(
-                    format!("{}#{url}", self.cfg_name),
-                    self.http.clone(),
-                    url.clone(),
-                    first.etag.clone(),
+                self.tasks.push(tokio::spawn(poll_feed(FeedPoll {
+                    subscriber: format!("{}#{url}", self.cfg_name),
+                    http: self.http.clone(),
+                    url: url.clone(),
+                    etag: first.etag.clone(),
                     known,
-                    self.poll,
-                    self.tx.clone(),
-                    self.violations.clone(),
-                )));
+                    every: self.poll,
+                    tx: self.tx.clone(),
+                    violations: self.violations.clone(),
+                })));
                 format!("{} with {} entries", first.status, feed.entries.len())
             }
         };
@@ -260,6 +260,61 @@ impl Citizen {
             channel: target.channel(),
             confirmation,
         })
+    }
+
+    /// Makes `n` SIP subscriptions to the sip URI `uri` at once (load runs) and waits (at most
+    /// `timeout` in all) for their answers; returns each subscription's number (as in
+    /// [`Received::subscriber`], `<name>#sip-<n>`) or why it failed.
+    pub async fn subscribe_sip_many(
+        &mut self,
+        uri: &str,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Result<u64, String>>, AlertsError> {
+        let Target::Sip { uri: sip_uri, dest } = Target::parse(uri, self.sip_proxy)? else {
+            return Err(AlertsError::BadUri {
+                uri: uri.to_owned(),
+                reason: "not a sip URI".into(),
+            });
+        };
+        let (pending, uris, uri_s) = (self.pending.clone(), self.sub_uris.clone(), uri.to_owned());
+        let waits = self
+            .sip
+            .with(move |s, now| {
+                let mut waits = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let (done_tx, done_rx) = oneshot::channel();
+                    match s.subscribe(now, &sip_uri, dest, TransportKind::Udp, None) {
+                        Ok(id) => {
+                            if let Ok(mut p) = pending.lock() {
+                                p.insert(id, done_tx);
+                            }
+                            if let Ok(mut u) = uris.lock() {
+                                u.insert(id, uri_s.clone());
+                            }
+                            waits.push(Ok((id, done_rx)));
+                        }
+                        Err(e) => waits.push(Err(e.to_string())),
+                    }
+                }
+                waits
+            })
+            .await
+            .map_err(|e| AlertsError::Sip(e.to_string()))?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut out = Vec::with_capacity(waits.len());
+        for w in waits {
+            out.push(match w {
+                Err(e) => Err(e),
+                Ok((id, rx)) => match tokio::time::timeout_at(deadline, rx).await {
+                    Ok(Ok(Ok(_))) => Ok(id.0),
+                    Ok(Ok(Err(e))) => Err(e),
+                    Ok(Err(_)) => Err("dropped".into()),
+                    Err(_) => Err(format!("no final response in {timeout:?}")),
+                },
+            });
+        }
+        Ok(out)
     }
 
     /// The next alert received, waiting at most `timeout`.
@@ -399,16 +454,29 @@ async fn pump(
     }
 }
 
-async fn poll_feed(
+/// A feed reader's state.
+struct FeedPoll {
     subscriber: String,
     http: HttpGet,
     url: String,
-    mut etag: Option<String>,
-    mut known: BTreeSet<String>,
+    etag: Option<String>,
+    known: BTreeSet<String>,
     every: Duration,
     tx: mpsc::UnboundedSender<Received>,
     violations: Arc<Mutex<Vec<String>>>,
-) {
+}
+
+async fn poll_feed(f: FeedPoll) {
+    let FeedPoll {
+        subscriber,
+        http,
+        url,
+        mut etag,
+        mut known,
+        every,
+        tx,
+        violations,
+    } = f;
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;

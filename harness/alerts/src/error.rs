@@ -38,6 +38,9 @@ pub enum AlertsError {
         /// What happened.
         reason: String,
     },
+    /// A fan-out load profile or run is unusable.
+    #[error("alert load: {0}")]
+    Profile(String),
     /// An unknown fault name.
     #[error("unknown alert-server fault {0:?}; known: {known}", known = crate::AlertFaults::NAMES.join(", "))]
     UnknownFault(String),

@@ -15,6 +15,7 @@ pub mod citizen;
 mod error;
 mod faults;
 pub mod http;
+pub mod load;
 pub mod route;
 pub mod server;
 pub mod uri;
