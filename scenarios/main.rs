@@ -115,6 +115,11 @@ enum Command {
         /// reference PSAP.
         #[arg(long, value_name = "ADDR")]
         route_to_psap: Option<SocketAddr>,
+        /// Also run the reference warning deployment (warning ECRF, alert server, XMPP
+        /// server) and print its URLs (a target's `[warning]`); `--fault alert-…`/`ecrf-…`
+        /// break it.
+        #[arg(long)]
+        warning: bool,
     },
     /// Chat load: open-model arrivals of full LMPE chats with a Resource-Priority mix, against
     /// the embedded reference ESInet (default) or --target; with a `plane = "http"` profile a
@@ -344,6 +349,7 @@ async fn main() -> ExitCode {
             fault: f,
             psap_heartbeat,
             route_to_psap,
+            warning,
         } => {
             let faults = match fault(f.as_deref()) {
                 Ok(f) => f,
@@ -354,7 +360,7 @@ async fn main() -> ExitCode {
             };
             let opts = esinet::EsinetOptions {
                 listen,
-                faults,
+                faults: faults.clone(),
                 psap_heartbeat: psap_heartbeat
                     .filter(|s| s.is_finite() && *s > 0.0)
                     .map(Duration::from_secs_f64),
@@ -368,10 +374,33 @@ async fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            let mut warning_net = None;
+            if warning {
+                match warning::WarningNet::start(None, &faults.loc.ecrf, &faults.alerts).await {
+                    Ok(w) => {
+                        println!("warning ecrf {}", w.ecrf_url);
+                        println!("warning ingest {}", w.ingest_url);
+                        if let Some(x) = &w.xmpp {
+                            println!(
+                                "warning xmpp {} domain {} (any account and password)",
+                                x.server, x.domain
+                            );
+                        }
+                        warning_net = Some(w);
+                    }
+                    Err(err) => {
+                        eprintln!("error: the warning deployment: {err}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
             let addr = e.public_addr();
             println!("reference ESInet listening on {addr} (UDP and TCP): BCF sip:{addr}; send MESSAGE urn:service:sos SIP/2.0 to it");
             println!("reference PSAP Reply-To: sip:psap@{addr}; ESRP routes urn:service:sos and sub-services to it");
             let _ = tokio::signal::ctrl_c().await;
+            if let Some(mut w) = warning_net {
+                w.shutdown().await;
+            }
             e.shutdown().await;
             ExitCode::SUCCESS
         }

@@ -89,3 +89,70 @@ fn the_warning_feature_passes_with_prosody_as_the_xmpp_server() {
     assert!(reason.contains("nothing arrived"), "{reason}");
     assert_eq!(code, 1);
 }
+
+/// The value after `key ` in the sut's `warning …` lines.
+fn printed<'a>(lines: &'a [String], key: &str) -> &'a str {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(&format!("warning {key} ")))
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the sut printed no `warning {key}`: {lines:?}"))
+}
+
+/// A warning deployment in another process (`lmpe-harness sut --warning`) tested as a real
+/// one: `[warning] ecrf` and `ingest` name it, nothing of the harness's own runs in the test
+/// run. A deployment that sends alerts to the wrong area fails the area check.
+#[test]
+fn a_separate_process_warning_deployment_passes_and_a_broken_one_fails() {
+    for (fault, expect_fail) in [
+        (None, None),
+        (Some("alert-wrong-area"), Some("TP_WARN_AREA_BV_01")),
+    ] {
+        let mut args = vec!["--warning"];
+        if let Some(f) = fault {
+            args.extend(["--fault", f]);
+        }
+        let sut = crate::support::start_sut_with(&args);
+        let (ecrf, ingest, xmpp) = (
+            printed(&sut.preamble, "ecrf"),
+            printed(&sut.preamble, "ingest"),
+            printed(&sut.preamble, "xmpp"),
+        );
+        let dir = std::env::temp_dir().join(format!(
+            "lmpe-it-{}-warning-sut-{}",
+            std::process::id(),
+            fault.unwrap_or("ok")
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let target = dir.join("warning.toml");
+        std::fs::write(
+            &target,
+            format!(
+                "name = \"lmpe-harness sut --warning\"\n[warning]\necrf = \"{ecrf}\"\ningest = \"{ingest}\"\nmet_mappings = 2\n\
+                 [warning.xmpp]\nserver = \"{xmpp}\"\ndomain = \"lmpe.test\"\ncitizens = [[\"citizen-a\", \"x\"], [\"citizen-b\", \"y\"]]\n"
+            ),
+        )
+        .expect("target");
+        let args: Vec<String> = ["conformance", "--filter", "TP_WARN", "--target"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([target.display().to_string()])
+            .collect();
+        let (code, results) = run_conformance(&args, &dir.join("r"));
+        for id in IDS {
+            let (v, reason) = verdict(&results, id);
+            match expect_fail {
+                None => assert_eq!(v, "pass", "{id}: {reason}"),
+                // Every delivery scenario also checks the other area; the area scenario must
+                // fail with the reason.
+                Some(f) if f == id => {
+                    assert_eq!(v, "fail", "{id}: {reason}");
+                    assert!(reason.contains("gets none for the other area"), "{reason}");
+                }
+                Some(_) => {}
+            }
+        }
+        assert_eq!(code, i32::from(expect_fail.is_some()));
+    }
+}

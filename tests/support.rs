@@ -10,6 +10,8 @@ pub(crate) struct Sut {
     child: Child,
     /// The BCF's public port (UDP and TCP) on 127.0.0.1.
     pub(crate) port: u16,
+    /// What the sut printed before its ESInet line (e.g. the `--warning` deployment's URLs).
+    pub(crate) preamble: Vec<String>,
 }
 
 impl Sut {
@@ -64,9 +66,17 @@ fn start_sut_args(fault: Option<&str>, args: &[&str]) -> Sut {
             .spawn()
             .expect("spawn lmpe-harness sut");
         let stdout = child.stdout.take().expect("sut stdout");
-        let sut = Sut { child, port };
+        let mut sut = Sut {
+            child,
+            port,
+            preamble: Vec::new(),
+        };
         let mut lines = BufReader::new(stdout).lines();
         first = lines.next().and_then(Result::ok).unwrap_or_default();
+        while first.starts_with("warning ") {
+            sut.preamble.push(std::mem::take(&mut first));
+            first = lines.next().and_then(Result::ok).unwrap_or_default();
+        }
         if first.starts_with("reference ESInet listening on") {
             // Keep draining stdout so that the sut never writes into a closed or full pipe.
             thread::spawn(move || lines.map_while(Result::ok).for_each(drop));

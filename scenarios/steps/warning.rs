@@ -343,8 +343,17 @@ fn alert_for(area: char, point: [f64; 2], n: usize) -> Alert {
         point[1] + ALERT_HALF_SIDE,
     )
     .unwrap_or_else(|e| inconclusive!("no alert area around {point:?}: {e}"));
+    // CAP 1.2 3.2.1: unique for the sender, across runs and scenarios.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
     AlertBuilder::new(
-        &format!("lmpe-harness-{area}-{n}-{}", std::process::id()),
+        &format!(
+            "lmpe-harness-{area}-{n}-{}-{millis}-{seq}",
+            std::process::id()
+        ),
         "originator@lmpe-harness.test",
         sent,
     )

@@ -596,7 +596,7 @@ fn fanout_alert(
         .map_err(|e| AlertsError::Profile(format!("alert area around {point:?}: {e}")))?;
     let letter = ['A', 'B'][area];
     Ok(AlertBuilder::new(
-        &format!("lmpe-fanout-{}-{k}", std::process::id()),
+        &format!("lmpe-fanout-{}-{sent_base}-{k}", std::process::id()),
         "originator@lmpe-harness.test",
         CapDateTime::from_unix(sent_base + k as i64),
     )
