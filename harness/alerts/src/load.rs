@@ -217,7 +217,6 @@ pub async fn run(
     opts: FanoutOptions,
 ) -> Result<(AlertsReport, Verdict, String), AlertsError> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Received>();
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
     let setup_started = Instant::now();
     let area_of = |i: usize, n: usize| usize::from((i as f64) >= (n as f64) * p.area_a_share);
     let mut subs: HashMap<String, Sub> = HashMap::new();
@@ -228,17 +227,7 @@ pub async fn run(
     let mut sip_endpoints = Vec::new();
     if p.sip_subscribers > 0 {
         for e in 0..p.sip_endpoints.min(p.sip_subscribers) {
-            let c = Citizen::start(CitizenConfig {
-                name: format!("sip-{e}"),
-                aor: format!("sip:load-{e}@lmpe-harness.test"),
-                sip_listen: any,
-                sip_proxy: None,
-                xmpp: None,
-                poll: Duration::from_millis(p.http_poll_ms),
-                expires: 3600,
-                inbox: Some(tx.clone()),
-            })
-            .await?;
+            let c = load_citizen(&format!("sip-{e}"), p, &tx).await?;
             sip_endpoints.push(c);
         }
         let n = sip_endpoints.len();
@@ -352,17 +341,7 @@ pub async fn run(
                 ['A', 'B'][area]
             )));
         };
-        let mut c = Citizen::start(CitizenConfig {
-            name: format!("feed-{i}"),
-            aor: format!("sip:feed-{i}@lmpe-harness.test"),
-            sip_listen: any,
-            sip_proxy: None,
-            xmpp: None,
-            poll: Duration::from_millis(p.http_poll_ms),
-            expires: 3600,
-            inbox: Some(tx.clone()),
-        })
-        .await?;
+        let mut c = load_citizen(&format!("feed-{i}"), p, &tx).await?;
         match c.subscribe(&uri, Duration::from_secs(10)).await {
             Ok(_) => {
                 subs.insert(
@@ -583,6 +562,25 @@ pub async fn run(
     };
     let html = render(&report);
     Ok((report, verdict, html))
+}
+
+/// A citizen of the load (SIP endpoint or feed reader) delivering into the shared inbox.
+async fn load_citizen(
+    name: &str,
+    p: &AlertsProfile,
+    tx: &mpsc::UnboundedSender<Received>,
+) -> Result<Citizen, AlertsError> {
+    Citizen::start(CitizenConfig {
+        name: name.to_owned(),
+        aor: format!("sip:{name}@lmpe-harness.test"),
+        sip_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        sip_proxy: None,
+        xmpp: None,
+        poll: Duration::from_millis(p.http_poll_ms),
+        expires: 3600,
+        inbox: Some(tx.clone()),
+    })
+    .await
 }
 
 fn fanout_alert(
