@@ -373,6 +373,7 @@ pub async fn run(
     let client = HttpGet::new();
     let mut published: HashMap<String, (usize, Alert, Instant)> = HashMap::new();
     let mut refused = 0u64;
+    let mut posts = tokio::task::JoinSet::new();
     let mut inbox: Vec<Received> = Vec::new();
     let sent_base = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -390,21 +391,26 @@ pub async fn run(
         }
         let area = k % 2;
         let alert = fanout_alert(k, area, target.points[area], sent_base)?;
-        let body = alert.to_xml().into_bytes();
-        match client
-            .post(
-                &target.ingest_url,
-                "application/common-alerting-protocol+xml",
-                body,
-                Duration::from_millis(p.timeout_ms),
-            )
-            .await
-        {
-            Ok(r) if (200..300).contains(&r.status) => {
-                published.insert(alert.identifier.clone(), (area, alert, due));
-            }
-            _ => refused += 1,
-        }
+        // Open model: the POST runs on its own, so a slow ingest delays no later alert.
+        let (c, url, body) = (
+            client.clone(),
+            target.ingest_url.clone(),
+            alert.to_xml().into_bytes(),
+        );
+        let budget = Duration::from_millis(p.timeout_ms);
+        let id = alert.identifier.clone();
+        posts.spawn(async move {
+            let r = c
+                .post(
+                    &url,
+                    "application/common-alerting-protocol+xml",
+                    body,
+                    budget,
+                )
+                .await;
+            (id, matches!(r, Ok(a) if (200..300).contains(&a.status)))
+        });
+        published.insert(alert.identifier.clone(), (area, alert, due));
         if opts.progress {
             eprint!(
                 "\ralerts: {}/{} published, {} alerts received",
@@ -412,6 +418,17 @@ pub async fn run(
                 p.alerts,
                 inbox.len()
             );
+        }
+    }
+    // What the ingest refused is expected nowhere.
+    while let Some(r) = posts.join_next().await {
+        match r {
+            Ok((_, true)) => {}
+            Ok((id, false)) => {
+                published.remove(&id);
+                refused += 1;
+            }
+            Err(_) => refused += 1,
         }
     }
     let end = Instant::now() + Duration::from_millis(p.timeout_ms);

@@ -89,6 +89,8 @@ pub struct Core {
     pubsub: String,
     publishers: Publishers,
     sessions: BTreeMap<SessionId, Session>,
+    /// bare JID → its sessions (so that routing to a user does not scan every session).
+    by_bare: HashMap<String, BTreeSet<SessionId>>,
     /// user bare JID → contact bare JID → entry.
     rosters: HashMap<String, BTreeMap<String, RosterEntry>>,
     /// user bare JID → contacts that asked to subscribe and wait for an answer.
@@ -112,6 +114,7 @@ impl Core {
             pubsub: format!("pubsub.{domain}"),
             publishers,
             sessions: BTreeMap::new(),
+            by_bare: HashMap::new(),
             rosters: HashMap::new(),
             pending_in: HashMap::new(),
             nodes: BTreeMap::new(),
@@ -150,9 +153,13 @@ impl Core {
         let bare = BareJid::new(&format!("{user}@{}", self.domain))
             .map_err(|e| format!("invalid user {user:?}: {e}"))?;
         let taken = |core: &Self, r: &str| {
-            core.sessions
-                .values()
-                .any(|s| s.jid.to_bare() == bare && s.jid.resource().as_str() == r)
+            core.by_bare.get(bare.as_str()).is_some_and(|ids| {
+                ids.iter().any(|id| {
+                    core.sessions
+                        .get(id)
+                        .is_some_and(|s| s.jid.resource().as_str() == r)
+                })
+            })
         };
         let wanted = resource
             .filter(|r| !r.is_empty() && !taken(self, r))
@@ -169,6 +176,10 @@ impl Core {
             },
         };
         let jid = bare.with_resource(&resource);
+        self.by_bare
+            .entry(bare.as_str().to_owned())
+            .or_default()
+            .insert(session);
         self.sessions.insert(
             session,
             Session {
@@ -197,7 +208,15 @@ impl Core {
                 self.broadcast(session, &jid, p, &mut out);
             }
         }
-        self.sessions.remove(&session);
+        if let Some(s) = self.sessions.remove(&session) {
+            let bare = s.jid.to_bare();
+            if let Some(ids) = self.by_bare.get_mut(bare.as_str()) {
+                ids.remove(&session);
+                if ids.is_empty() {
+                    self.by_bare.remove(bare.as_str());
+                }
+            }
+        }
         out
     }
 
@@ -244,11 +263,15 @@ impl Core {
 
     /// Sessions of `bare`, with a filter.
     fn sessions_of(&self, bare: &str, pick: impl Fn(&Session) -> bool) -> Vec<SessionId> {
-        self.sessions
-            .iter()
-            .filter(|(_, s)| s.jid.to_bare().as_str() == bare && pick(s))
-            .map(|(id, _)| *id)
-            .collect()
+        self.by_bare
+            .get(bare)
+            .map(|ids| {
+                ids.iter()
+                    .filter(|id| self.sessions.get(id).is_some_and(&pick))
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn available(&self, bare: &str) -> Vec<SessionId> {
@@ -260,10 +283,16 @@ impl Core {
     }
 
     fn session_by_full(&self, full: &str) -> Option<SessionId> {
-        self.sessions
+        let bare = full.split_once('/').map_or(full, |(b, _)| b);
+        self.by_bare
+            .get(bare)?
             .iter()
-            .find(|(_, s)| s.jid.as_str() == full)
-            .map(|(id, _)| *id)
+            .find(|id| {
+                self.sessions
+                    .get(id)
+                    .is_some_and(|s| s.jid.as_str() == full)
+            })
+            .copied()
     }
 
     fn is_local_user(&self, j: &Jid) -> bool {
