@@ -19,8 +19,8 @@ use lmpe_xmpp::{Prosody, ProsodyOptions, XmppError};
 
 use crate::support::{run_conformance, verdict};
 
-#[path = "../harness/locsvc/tests/common/kamailio.rs"]
-mod launch;
+// Kamailio's launcher (harness/locsvc/tests/common/kamailio.rs), shared with that test.
+use crate::kamailio_conformance::launch;
 
 const IDS: [&str; 8] = [
     "TP_CUSAX_REQ1_BV_01",

@@ -69,6 +69,9 @@ pub struct EndpointConfig {
 }
 
 /// Something the endpoint saw or did.
+// The log is read far more than written and entries are few per scenario: unboxed variants
+// keep matching on them simple.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Seen {
     /// From the SIP side.
@@ -504,13 +507,19 @@ impl Inner {
         thread: &str,
         payloads: Vec<lmpe_xmpp::Element>,
     ) -> Result<(), String> {
-        let xml = format!(
-            "<message to='{to}' type='chat'><body>{body}</body><thread>{thread}</thread>{}</message>",
-            payloads.iter().map(|p| String::from(p)).collect::<String>()
-        );
-        let c = self.xmpp_mut()?;
-        c.send_message(to, Some(body), Some(thread), payloads)
-            .map_err(|e| e.to_string())?;
+        use lmpe_xmpp::xmpp_parsers::message::{Lang, Message, MessageType, Thread};
+        let to_jid = lmpe_xmpp::jid::Jid::new(to).map_err(|e| format!("{to:?}: {e}"))?;
+        let mut m = Message::new(Some(to_jid));
+        m.type_ = MessageType::Chat;
+        m.bodies.insert(Lang::new(), body.to_owned());
+        m.thread = Some(Thread {
+            parent: None,
+            id: thread.to_owned(),
+        });
+        m.payloads = payloads;
+        let el = lmpe_xmpp::Element::from(m);
+        let xml = String::from(&el);
+        self.xmpp_mut()?.send(el).map_err(|e| e.to_string())?;
         self.log.push(Seen::XmppOut {
             at: Instant::now(),
             xml,
