@@ -574,6 +574,11 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "an unknown correlation token opens a new context",
     ),
     (
+        "cusax-correlates-by-peer",
+        "TP_CUSAX_UNKNOWN_BI_02",
+        "an unknown token in an INVITE opens a new context",
+    ),
+    (
         "cusax-accepts-forged-contact",
         "TP_CUSAX_FORGED_BI_01",
         "a forged SIP contact (its OPTIONS answer names another XMPP user) is not called",

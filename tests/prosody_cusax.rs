@@ -22,7 +22,7 @@ use crate::support::{run_conformance, verdict};
 // Kamailio's launcher (harness/locsvc/tests/common/kamailio.rs), shared with that test.
 use crate::kamailio_conformance::launch;
 
-const IDS: [&str; 8] = [
+const IDS: [&str; 9] = [
     "TP_CUSAX_REQ1_BV_01",
     "TP_CUSAX_REQ1_BV_02",
     "TP_CUSAX_REQ2_BV_01",
@@ -30,6 +30,7 @@ const IDS: [&str; 8] = [
     "TP_CUSAX_REQ4_BV_01",
     "TP_CUSAX_STALE_BI_01",
     "TP_CUSAX_UNKNOWN_BI_01",
+    "TP_CUSAX_UNKNOWN_BI_02",
     "TP_CUSAX_FORGED_BI_01",
 ];
 

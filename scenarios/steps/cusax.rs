@@ -47,6 +47,8 @@ pub(crate) struct CusaxState {
     net: Option<CusaxNet>,
     /// The conversation token the scenario works with.
     thread: Option<String>,
+    /// The conversation the endpoint under test opened (`#open`).
+    opened: Option<String>,
     /// The tester's current call.
     call: Option<String>,
     /// The last answer to the tester's OPTIONS.
@@ -309,6 +311,7 @@ async fn ask_open(w: &mut LmpeWorld) {
         inconclusive!("the endpoint under test opened no conversation (its scripted user's #open, docs/cusax.md) within {SETUP:?}");
     };
     w.cusax.thread = thread_of(&m);
+    w.cusax.opened = thread_of(&m);
 }
 
 #[then("the first message of the conversation carries the SIP URI of the endpoint in a XEP-0152 reach element, and later ones do not repeat it (REQ-1)")]
@@ -687,6 +690,26 @@ async fn stale(w: &mut LmpeWorld) {
     let (r, xml) = ask_report(w, &t, OPEN).await;
     if let Correlation::Session(c) = &r {
         panic!("{OPEN}: an XMPP message correlated with a SIP session that has ended is not tied to a live session (the endpoint reports it as ended or as a conversation); it reported the session {c} as active\n--- report ---\n{xml}");
+    }
+}
+
+#[then("the endpoint answers with the INVITE's own token, not the token of its conversation with the tester (draft 4, open issue)")]
+async fn unknown_invite(w: &mut LmpeWorld) {
+    let m = answered(w, OPEN).await;
+    let token = thread(w);
+    let Some(conv) = w.cusax.opened.clone() else {
+        inconclusive!("the endpoint under test opened no conversation");
+    };
+    match profile::one_impp(&m) {
+        Ok(Some(i)) if i.thread.as_deref() == Some(token.as_str()) => {}
+        Ok(Some(i)) if i.thread.as_deref() == Some(conv.as_str()) => panic!(
+            "{OPEN}: an unknown token in an INVITE opens a new context; the endpoint tied the call to its conversation {conv} with the same peer instead\n--- answer ---\n{}",
+            m.to_text()
+        ),
+        other => panic!(
+            "{OPEN}: an unknown token in an INVITE opens a new context, so the 200 carries that token (Call-Info: <xmpp:…?message;thread={token}>;purpose=impp); got {other:?}\n--- answer ---\n{}",
+            m.to_text()
+        ),
     }
 }
 

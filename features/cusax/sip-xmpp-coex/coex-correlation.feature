@@ -41,3 +41,9 @@ Feature: Combining SIP sessions with XMPP conversations (draft-veikkolainen-sip-
   Scenario: An unknown correlation token is tied to no other context of the same peer
     When the tester calls the endpoint under test with its impp and a new token
     Then a message on an unknown thread is not tied to the SIP session (draft 4, open issue)
+
+  @TP_CUSAX_UNKNOWN_BI_02 @clause-COEX-4-OPEN @BI
+  Scenario: An INVITE with an unknown token is not tied to a conversation of the same peer
+    When the tester asks the endpoint under test to open a conversation
+    And the tester calls the endpoint under test with its impp and a new token
+    Then the endpoint answers with the INVITE's own token, not the token of its conversation with the tester (draft 4, open issue)

@@ -194,8 +194,8 @@ impl IntegratedEndpoint {
         }
         let aor = sip_uri.clone();
         let proxy = cfg.sip_proxy;
+        // The address-of-record may name the bound port: the phone starts afresh with it.
         sip.with(move |p, _| {
-            p.set_local(local);
             *p = Phone::new(PhoneConfig { local, aor, proxy });
         })
         .await
