@@ -261,6 +261,7 @@ impl Phone {
         target: &str,
         headers: &[(String, String)],
     ) -> Result<String, String> {
+        self.wire.tick(now);
         let hop = self.next_hop(target)?;
         let call_id = format!("{}@lmpe-cusax", profile::new_token());
         let local_tag = tag();
@@ -321,6 +322,7 @@ impl Phone {
         status: u16,
         headers: &[(String, String)],
     ) -> Result<(), String> {
+        self.wire.tick(now);
         let contact = self.contact();
         let l = self.cfg.local;
         let seq = self.seq;
@@ -364,6 +366,7 @@ impl Phone {
 
     /// Ends a confirmed call with BYE; returns the BYE's handle.
     pub fn bye(&mut self, now: Instant, call: &str) -> Result<u64, String> {
+        self.wire.tick(now);
         let c = self
             .calls
             .get_mut(call)
@@ -405,6 +408,7 @@ impl Phone {
 
     /// Sends an out-of-dialog OPTIONS to `target` (RFC 3261 11); returns its handle.
     pub fn options(&mut self, now: Instant, target: &str) -> Result<u64, String> {
+        self.wire.tick(now);
         let msg = self.out_of_dialog(Method::Options, target, target, &[]);
         let hop = self.next_hop(target)?;
         self.ua
@@ -415,6 +419,7 @@ impl Phone {
     /// Registers our Contact for our address-of-record with the outbound proxy (RFC 3261
     /// 10, no authentication); returns its handle.
     pub fn register(&mut self, now: Instant, expires: u32) -> Result<u64, String> {
+        self.wire.tick(now);
         let proxy = self
             .cfg
             .proxy
@@ -469,6 +474,7 @@ impl Phone {
         status: u16,
         headers: &[(String, String)],
     ) -> Result<(), String> {
+        self.wire.tick(now);
         let mut b =
             ResponseBuilder::for_request(request, status, reason_phrase(status), Some(&tag()));
         for (n, v) in headers {
