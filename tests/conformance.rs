@@ -554,6 +554,11 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "XMPP presence includes the SIP contact address",
     ),
     (
+        "cusax-no-media-caps",
+        "TP_CUSAX_REQ3_BV_01",
+        "the media capabilities include audio (disco feature urn:xmpp:lmpe:cusax:0:sip:audio); they are []",
+    ),
+    (
         "cusax-ignores-correlation",
         "TP_CUSAX_REQ1_BV_01",
         "the 200 to the INVITE carries the answerer's XMPP contact and the correlation token",

@@ -579,7 +579,7 @@ async fn presence(
         .await
 }
 
-#[then("its presence carries its SIP URI in a XEP-0152 reach element and audio among its media, and not on the phone (REQ-3)")]
+#[then("its presence carries its SIP URI in a XEP-0152 reach element and XEP-0115 capabilities with audio, and not on the phone (REQ-3)")]
 async fn presence_contact(w: &mut LmpeWorld) {
     let from = w.cusax.mark;
     let sip = net(w).iut_sip.clone();
@@ -590,9 +590,26 @@ async fn presence_contact(w: &mut LmpeWorld) {
     if !sips.iter().any(|s| s.eq_ignore_ascii_case(&sip)) {
         panic!("{REQ3}: XMPP presence includes the SIP contact address (XEP-0152 <reach><addr uri='{sip}'/></reach>, RFC 7081); it has {sips:?}\n--- presence ---\n{xml}");
     }
-    match profile::media_of(&p.payloads) {
-        Some(m) if m.iter().any(|k| k == "audio") => {}
-        other => panic!("{REQ3}: XMPP presence includes the media capabilities (docs/cusax.md: <media xmlns='urn:xmpp:lmpe:cusax:0'><audio/></media>); got {other:?}\n--- presence ---\n{xml}"),
+    let Some(node) = profile::caps_node_ver(&p.payloads) else {
+        panic!("{REQ3}: XMPP presence includes the media capabilities (XEP-0115 <c xmlns='http://jabber.org/protocol/caps' node=… ver=…/>, RFC 7081); none\n--- presence ---\n{xml}");
+    };
+    let caps = match profile::caps_of(&p.payloads) {
+        Some(Ok(c)) => c,
+        other => panic!(
+            "XEP-0115 4: the <c/> element is well-formed; {other:?}\n--- presence ---\n{xml}"
+        ),
+    };
+    let Some(full) = p.from.as_ref().map(|j| j.to_string()) else {
+        inconclusive!("a presence without from");
+    };
+    let (info, info_xml) = match net(w).tester.disco_info(&full, &node).await {
+        Ok(i) => i,
+        Err(e) => panic!("XEP-0115 5.4: the capabilities advertised in presence can be retrieved with disco#info at {node}; {e}"),
+    };
+    match profile::check_caps(&caps, &info) {
+        Ok(media) if media.iter().any(|m| m == "audio") => {}
+        Ok(media) => panic!("{REQ3}: the media capabilities include audio (disco feature {}); they are {media:?}\n--- disco#info ---\n{info_xml}", profile::media_feature("audio")),
+        Err(e) => panic!("XEP-0115 5.4: the verification string matches the disco#info answer; {e}\n--- presence ---\n{xml}\n--- disco#info ---\n{info_xml}"),
     }
     if profile::is_on_the_phone(&p.payloads) {
         panic!("{REQ3}: without a call the presence does not say \"on the phone\"\n--- presence ---\n{xml}");

@@ -1,6 +1,6 @@
 # IUT: an integrated SIP+XMPP endpoint (draft-veikkolainen-sip-xmpp-coex-reqs-02), on the
 # RFC 7081 (CUSAX) profile of docs/cusax.md: presence with the SIP contact (XEP-0152), media
-# and "on the phone" (XEP-0108); the XMPP URI learnt from the SIP URI (RFC 6993 impp in the
+# capabilities (XEP-0115 caps, verified with disco#info) and "on the phone" (XEP-0108); the XMPP URI learnt from the SIP URI (RFC 6993 impp in the
 # 200 to OPTIONS); contact information verified before use (draft Section 6).
 @cusax @serial
 Feature: SIP information in XMPP presence, XMPP URI discovery and verification of contacts (draft-veikkolainen-sip-xmpp-coex-reqs REQ-3, REQ-4, 6)
@@ -11,7 +11,7 @@ Feature: SIP information in XMPP presence, XMPP URI discovery and verification o
   @TP_CUSAX_REQ3_BV_01 @clause-COEX-REQ-3 @BV
   Scenario: Presence carries the SIP contact, the media and whether the user is on the phone
     When the tester subscribes to the presence of the endpoint under test
-    Then its presence carries its SIP URI in a XEP-0152 reach element and audio among its media, and not on the phone (REQ-3)
+    Then its presence carries its SIP URI in a XEP-0152 reach element and XEP-0115 capabilities with audio, and not on the phone (REQ-3)
     When the tester calls the endpoint under test with its impp and a new token
     Then its presence says it is on the phone within 3000 ms (REQ-3)
     When the tester hangs up

@@ -3,7 +3,8 @@
 //! everything it saw ([`Seen`]).
 //!
 //! Behaviour of every endpoint (the harness's tester and the peer under test alike):
-//! - presence (REQ-3): available with XEP-0152 `<reach/>` (its SIP URI), `<media/>` (audio)
+//! - presence (REQ-3): available with XEP-0152 `<reach/>` (its SIP URI), XEP-0115 caps
+//!   (disco#info answered with the media features)
 //!   and, while a call is up, XEP-0108 "on the phone"; presence subscriptions are approved
 //!   without asking (the user pre-authorised them) and the presence re-sent;
 //! - OPTIONS (REQ-4): answered 200 with `Call-Info: <xmpp:bare-jid>;purpose=impp`
@@ -31,13 +32,26 @@ use std::time::{Duration, Instant};
 use lmpe_net::{spawn_endpoint, EndpointHandle, SipSocketConfig};
 use lmpe_proto::roles::WireRecord;
 use lmpe_wire::sip::{SipMessage, SipUri};
+use lmpe_xmpp::xmpp_parsers::disco::{DiscoInfoQuery, DiscoInfoResult};
 use lmpe_xmpp::xmpp_parsers::presence::Type as PresenceType;
-use lmpe_xmpp::{PresenceOut, XmppClient, XmppEvent};
+use lmpe_xmpp::{IqKind, PresenceOut, XmppClient, XmppEvent};
 use tokio::sync::Mutex;
 
 use crate::phone::{CallState, Phone, PhoneConfig, PhoneEvent};
 use crate::profile::{self, Correlation, Impp};
 use crate::Faults;
+
+/// The media the endpoint's SIP side offers (its SDP has one audio stream).
+const MEDIA: &[&str] = &["audio"];
+
+/// The media advertised in the XEP-0115 capabilities.
+fn media(f: &Faults) -> &'static [&'static str] {
+    if f.no_media_caps {
+        &[]
+    } else {
+        MEDIA
+    }
+}
 
 /// How often the endpoint's task looks at its SIP and XMPP sides.
 const TICK: Duration = Duration::from_millis(10);
@@ -208,6 +222,7 @@ impl IntegratedEndpoint {
                 c.roster()
                     .await
                     .map_err(|e| format!("{}: roster: {e}", cfg.name))?;
+                c.set_disco_info(Some(profile::disco_info(media(&cfg.faults)).into()));
                 Some(c)
             }
             None => None,
@@ -336,6 +351,31 @@ impl IntegratedEndpoint {
         let c = g.xmpp_mut()?;
         c.subscribe(jid).map_err(|e| e.to_string())?;
         Ok(())
+    }
+
+    /// Asks `to` (a full JID) for its XEP-0030 disco#info at `node`; returns the answer and
+    /// its XML.
+    pub async fn disco_info(
+        &self,
+        to: &str,
+        node: &str,
+    ) -> Result<(DiscoInfoResult, String), String> {
+        let q: lmpe_xmpp::Element = DiscoInfoQuery {
+            node: Some(node.to_owned()),
+        }
+        .into();
+        let mut g = self.inner.lock().await;
+        let r = g
+            .xmpp_mut()?
+            .iq(Some(to), IqKind::Get, q, "disco#info")
+            .await
+            .map_err(|e| e.to_string())?;
+        let payload = r
+            .stanza
+            .ok_or_else(|| format!("an empty disco#info result: {}", r.xml))?;
+        DiscoInfoResult::try_from(payload)
+            .map(|d| (d, r.xml.clone()))
+            .map_err(|e| format!("{e}: {}", r.xml))
     }
 
     /// Calls `target` with an impp carrying `thread` (none: without a token; `impp` false:
@@ -535,7 +575,9 @@ impl Inner {
         if !self.cfg.faults.no_reach {
             payloads.push(profile::reach(&self.sip_uri));
         }
-        payloads.push(profile::media(&["audio"]));
+        payloads.push(profile::caps(&profile::disco_info(media(
+            &self.cfg.faults,
+        )))?);
         if self.on_phone {
             payloads.push(profile::on_the_phone());
         }

@@ -29,6 +29,8 @@ pub struct Faults {
     pub no_impp: bool,
     /// `cusax-no-reach`: presence without the XEP-0152 SIP address.
     pub no_reach: bool,
+    /// `cusax-no-media-caps`: the XEP-0115 capabilities offer no SIP medium.
+    pub no_media_caps: bool,
     /// `cusax-accepts-forged-contact`: a SIP contact learnt over XMPP is called unverified.
     pub accepts_forged_contact: bool,
     /// `cusax-ignores-correlation`: correlation tokens are ignored (every INVITE and message
@@ -46,6 +48,7 @@ impl Faults {
         "cusax-no-sip-in-xmpp",
         "cusax-no-impp",
         "cusax-no-reach",
+        "cusax-no-media-caps",
         "cusax-accepts-forged-contact",
         "cusax-ignores-correlation",
         "cusax-stale-correlation",
@@ -58,6 +61,7 @@ impl Faults {
             "cusax-no-sip-in-xmpp" => &mut self.no_sip_in_xmpp,
             "cusax-no-impp" => &mut self.no_impp,
             "cusax-no-reach" => &mut self.no_reach,
+            "cusax-no-media-caps" => &mut self.no_media_caps,
             "cusax-accepts-forged-contact" => &mut self.accepts_forged_contact,
             "cusax-ignores-correlation" => &mut self.ignores_correlation,
             "cusax-stale-correlation" => &mut self.stale_correlation,

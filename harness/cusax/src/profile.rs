@@ -10,7 +10,7 @@
 //! | correlation token | XMPP message | `<thread>T</thread>` |
 //! | XMPP contact + token (REQ-1, REQ-2) | INVITE, 2xx to INVITE | `Call-Info: <xmpp:jid?message;thread=T>;purpose=impp` |
 //! | XMPP contact (REQ-4) | 200 to OPTIONS | `Call-Info: <xmpp:jid>;purpose=impp` |
-//! | media capabilities (REQ-3) | presence | `<media xmlns='urn:xmpp:lmpe:cusax:0'><audio/></media>` |
+//! | media capabilities (REQ-3) | presence, disco#info | XEP-0115 `<c/>`; disco feature `urn:xmpp:lmpe:cusax:0:sip:audio` |
 //! | "on the phone" (REQ-3) | presence | `<activity xmlns='http://jabber.org/protocol/activity'><talking><on_the_phone/></talking></activity>` |
 //! | correlation report (test support) | XMPP message | `<correlation xmlns='urn:xmpp:lmpe:cusax:0' state='…' call-id='…'/>` |
 
@@ -18,13 +18,16 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use lmpe_wire::sip::{split_list, NameAddr, SipMessage};
+use lmpe_xmpp::xmpp_parsers::caps::{compute_disco, hash_caps, Caps};
+use lmpe_xmpp::xmpp_parsers::disco::{DiscoInfoResult, Identity};
+use lmpe_xmpp::xmpp_parsers::hashes::Algo;
 use lmpe_xmpp::Element;
 
 /// XEP-0152 reachability namespace.
 pub const REACH_NS: &str = "urn:xmpp:reach:0";
 /// XEP-0108 user activity namespace.
 pub const ACTIVITY_NS: &str = "http://jabber.org/protocol/activity";
-/// Namespace of this profile's own elements (media capabilities, correlation reports).
+/// Namespace of this profile's own elements (correlation reports) and features.
 pub const CUSAX_NS: &str = "urn:xmpp:lmpe:cusax:0";
 /// Content type of the session descriptions.
 pub const SDP: &str = "application/sdp";
@@ -210,21 +213,72 @@ pub fn reach_sip(payloads: &[Element]) -> Vec<String> {
         .collect()
 }
 
-/// `<media xmlns='urn:xmpp:lmpe:cusax:0'>` with one empty child per medium (`audio`, `video`).
-pub fn media(kinds: &[&str]) -> Element {
-    let mut b = el("media", CUSAX_NS);
-    for k in kinds {
-        b = b.append(el(k, CUSAX_NS).build());
-    }
-    b.build()
+/// The XEP-0115 node of the harness's endpoints.
+pub const CAPS_NODE: &str = "https://lmpe-harness.test/cusax";
+
+/// The disco feature saying "SIP sessions with this medium" (`audio`, `video`): our own
+/// names, since no registered feature means a SIP (not Jingle) medium.
+pub fn media_feature(kind: &str) -> String {
+    format!("{CUSAX_NS}:sip:{kind}")
 }
 
-/// The media of a `<media/>` among `payloads` (`None`: no such element).
-pub fn media_of(payloads: &[Element]) -> Option<Vec<String>> {
+/// The XEP-0030 disco#info of an integrated endpoint: identity `client/phone`, features
+/// disco#info, caps, this profile and one [`media_feature`] per medium.
+pub fn disco_info(media: &[&str]) -> DiscoInfoResult {
+    let mut features: std::collections::BTreeSet<String> = [
+        "http://jabber.org/protocol/disco#info",
+        "http://jabber.org/protocol/caps",
+        CUSAX_NS,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    features.extend(media.iter().map(|m| media_feature(m)));
+    DiscoInfoResult {
+        node: None,
+        identities: vec![Identity::new("client", "phone", "en", "lmpe-cusax")],
+        features,
+        extensions: vec![],
+    }
+}
+
+/// The XEP-0115 `<c/>` for `info` (SHA-1 verification string, node [`CAPS_NODE`]).
+pub fn caps(info: &DiscoInfoResult) -> Result<Element, String> {
+    let hash = hash_caps(&compute_disco(info), Algo::Sha_1)?;
+    Ok(Caps::new(CAPS_NODE, hash).into())
+}
+
+/// `node#ver` of the XEP-0115 `<c/>` among `payloads`: the node a disco#info request for
+/// the advertised capabilities names (XEP-0115 5.4).
+pub fn caps_node_ver(payloads: &[Element]) -> Option<String> {
+    let c = payloads
+        .iter()
+        .find(|p| p.is("c", "http://jabber.org/protocol/caps"))?;
+    Some(format!("{}#{}", c.attr("node")?, c.attr("ver")?))
+}
+
+/// The XEP-0115 `<c/>` among `payloads`, parsed.
+pub fn caps_of(payloads: &[Element]) -> Option<Result<Caps, String>> {
     payloads
         .iter()
-        .find(|p| p.is("media", CUSAX_NS))
-        .map(|m| m.children().map(|c| c.name().to_owned()).collect())
+        .find(|p| p.is("c", "http://jabber.org/protocol/caps"))
+        .map(|c| Caps::try_from(c.clone()).map_err(|e| e.to_string()))
+}
+
+/// Checks a disco#info answer against the caps it was fetched for (XEP-0115 5.4: the
+/// verification string recomputed from the answer equals `ver`) and returns the media it
+/// offers.
+pub fn check_caps(caps: &Caps, info: &DiscoInfoResult) -> Result<Vec<String>, String> {
+    let hash = hash_caps(&compute_disco(info), caps.hash.clone())?;
+    if hash.hash != caps.ver {
+        return Err("the verification string does not match the disco#info answer".into());
+    }
+    let prefix = format!("{CUSAX_NS}:sip:");
+    Ok(info
+        .features
+        .iter()
+        .filter_map(|f| f.strip_prefix(&prefix).map(str::to_owned))
+        .collect())
 }
 
 /// XEP-0108 activity "talking / on_the_phone".
@@ -384,11 +438,22 @@ mod tests {
 
     #[test]
     fn presence_payloads_parse_back() {
-        let p = vec![reach("sip:a@x.test"), media(&["audio"]), on_the_phone()];
+        let c = caps(&disco_info(&["audio"])).expect("caps");
+        let p = vec![reach("sip:a@x.test"), c, on_the_phone()];
         assert_eq!(reach_sip(&p), vec!["sip:a@x.test".to_owned()]);
-        assert_eq!(media_of(&p), Some(vec!["audio".to_owned()]));
+        assert!(caps_node_ver(&p).is_some_and(|n| n.starts_with(CAPS_NODE)));
         assert!(is_on_the_phone(&p));
         assert!(!is_on_the_phone(&p[..2]));
+    }
+
+    #[test]
+    fn caps_verify_against_the_disco_answer() {
+        let info = disco_info(&["audio"]);
+        let c = caps(&info).expect("caps");
+        let parsed = caps_of(&[c]).expect("a <c/>").expect("parses");
+        assert_eq!(check_caps(&parsed, &info), Ok(vec!["audio".to_owned()]));
+        let other = disco_info(&["audio", "video"]);
+        assert!(check_caps(&parsed, &other).is_err());
     }
 
     #[test]

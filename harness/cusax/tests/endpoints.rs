@@ -1,7 +1,7 @@
 //! Two integrated endpoints over the embedded XMPP server and direct SIP on loopback: the
 //! REQ-2 flow (INVITE/200/ACK with impp and token, a correlated message, BYE, then the same
 //! token reported as ended), REQ-4 (impp in the 200 to OPTIONS) and REQ-3 presence with
-//! "on the phone" while the call is up.
+//! "on the phone" while the call is up, with XEP-0115 caps verified by disco#info.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -110,14 +110,30 @@ async fn call_with_token_then_correlated_message_then_ended() {
             Seen::XmppIn {
                 event: XmppEvent::Presence(p),
                 ..
-            } if profile::is_on_the_phone(&p.stanza.payloads) => {
-                Some(profile::reach_sip(&p.stanza.payloads))
-            }
+            } if profile::is_on_the_phone(&p.stanza.payloads) => Some((
+                profile::reach_sip(&p.stanza.payloads),
+                p.stanza
+                    .from
+                    .as_ref()
+                    .map(|j| j.to_string())
+                    .unwrap_or_default(),
+                profile::caps_node_ver(&p.stanza.payloads).unwrap_or_default(),
+                profile::caps_of(&p.stanza.payloads)?.ok()?,
+            )),
             _ => None,
         })
         .await
         .expect("presence on the phone");
-    assert_eq!(on_phone, vec![b.sip_uri().to_owned()]);
+    assert_eq!(on_phone.0, vec![b.sip_uri().to_owned()]);
+    // REQ-3 media: the XEP-0115 caps verify against b's disco#info answer.
+    let (info, _) = a
+        .disco_info(&on_phone.1, &on_phone.2)
+        .await
+        .expect("disco#info");
+    assert_eq!(
+        profile::check_caps(&on_phone.3, &info),
+        Ok(vec!["audio".to_owned()])
+    );
 
     assert_eq!(
         report(&a, &b, &token).await,
