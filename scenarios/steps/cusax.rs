@@ -73,10 +73,11 @@ impl CusaxState {
         wire: &mut Vec<(&'static str, lmpe_proto::roles::WireRecord)>,
     ) {
         let Some(n) = self.net.take() else { return };
-        if let Some(c) = self.call.take() {
-            let _ = n.tester.hangup(&c).await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        // Every call the tester is in (also those the endpoint under test started) ends here,
+        // so that a real peer is not left on the phone for the next scenario.
+        self.call = None;
+        n.tester.hangup_all().await;
+        n.decoy.hangup_all().await;
         wire.extend(n.tester.sip_wire().await.into_iter().map(|r| ("Tester", r)));
         wire.extend(n.decoy.sip_wire().await.into_iter().map(|r| ("Decoy", r)));
         n.tester.close().await;

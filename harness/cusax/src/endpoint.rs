@@ -446,8 +446,39 @@ impl IntegratedEndpoint {
             .unwrap_or_default()
     }
 
-    /// Unregisters (if registered), ends the XMPP stream and stops the SIP side.
+    /// Hangs up every call that is up, waiting at most 1 s for the BYEs' answers.
+    pub async fn hangup_all(&self) {
+        let from = self.mark().await;
+        let byes = self
+            .sip
+            .with(|p, now| {
+                p.calls_up()
+                    .into_iter()
+                    .filter_map(|c| p.bye(now, &c).ok())
+                    .collect::<Vec<u64>>()
+            })
+            .await
+            .unwrap_or_default();
+        if !byes.is_empty() {
+            let mut left = byes.len();
+            self.wait(from, Duration::from_secs(1), |s| match s {
+                Seen::Sip {
+                    event: PhoneEvent::Response { handle, .. } | PhoneEvent::Failed { handle, .. },
+                    ..
+                } if byes.contains(handle) => {
+                    left -= 1;
+                    (left == 0).then_some(())
+                }
+                _ => None,
+            })
+            .await;
+        }
+    }
+
+    /// Hangs up every call that is up ([`IntegratedEndpoint::hangup_all`]), unregisters (if
+    /// registered), ends the XMPP stream and stops the SIP side.
     pub async fn close(self) {
+        self.hangup_all().await;
         self.task.abort();
         let mut g = self.inner.lock().await;
         if g.cfg.register {

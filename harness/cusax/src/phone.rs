@@ -231,6 +231,18 @@ impl Phone {
         self.calls.get(call).map(|c| c.state)
     }
 
+    /// The calls that are answered or confirmed (BYE ends them).
+    pub fn calls_up(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| matches!(c.state, CallState::Answered | CallState::Confirmed))
+            .map(|(id, _)| id.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Where an out-of-dialog request for `uri` goes.
     fn next_hop(&self, uri: &str) -> Result<SocketAddr, String> {
         match self.cfg.proxy {
