@@ -51,6 +51,8 @@ pub(crate) struct Faults {
     pub(crate) esrp_redirect_loops: bool,
     /// The reference alert server (`alert-…`, warning scenarios).
     pub(crate) alerts: lmpe_alerts::AlertFaults,
+    /// The harness's integrated SIP+XMPP peer endpoint under test (`cusax-…`).
+    pub(crate) cusax: lmpe_cusax::Faults,
 }
 
 impl Faults {
@@ -67,6 +69,13 @@ impl Faults {
             f.loc = l;
         } else if name.starts_with("alert-") {
             f.alerts = lmpe_alerts::AlertFaults::from_name(name).map_err(|e| e.to_string())?;
+        } else if name.starts_with("cusax-") {
+            if !f.cusax.set(name) {
+                return Err(format!(
+                    "unknown fault {name:?}; the integrated endpoint's: {}",
+                    lmpe_cusax::Faults::NAMES.join(", ")
+                ));
+            }
         } else if name == "bcf-trusts-unknown-ca" {
             f.bcf_trusts_unknown_ca = true;
         } else if name == "bcf-short-session-timeout" {
@@ -85,13 +94,14 @@ impl Faults {
             }
         } else {
             return Err(format!(
-                "unknown fault {name:?}; known: {}, bcf-trusts-unknown-ca, bcf-short-session-timeout, esrp-points-only, esrp-ignores-redirect, esrp-redirect-loops, {}, {}, {}, {}, {} (ecrf-slow:N and lis-slow:N take seconds)",
+                "unknown fault {name:?}; known: {}, bcf-trusts-unknown-ca, bcf-short-session-timeout, esrp-points-only, esrp-ignores-redirect, esrp-redirect-loops, {}, {}, {}, {}, {}, {} (ecrf-slow:N and lis-slow:N take seconds)",
                 PsapFaults::NAMES.join(", "),
                 ProxyFaults::NAMES.join(", "),
                 AppFaults::NAMES.join(", "),
                 TransferFaults::names().join(", "),
                 LocFaults::names().join(", "),
-                lmpe_alerts::AlertFaults::NAMES.join(", ")
+                lmpe_alerts::AlertFaults::NAMES.join(", "),
+                lmpe_cusax::Faults::NAMES.join(", ")
             ));
         }
         Ok(f)

@@ -292,6 +292,12 @@ async fn main() -> ExitCode {
                             parts.push(format!("XMPP server {}", x.server));
                         }
                     }
+                    if let Some(c) = &t.cusax {
+                        parts.push(format!(
+                            "integrated endpoint {} / xmpp:{} via SIP proxy {} and XMPP server {}",
+                            c.peer.sip_uri, c.peer.jid, c.sip_proxy, c.xmpp.server
+                        ));
+                    }
                     if let Some(f) = &inject_fault {
                         parts.push(format!("deliberate fault {f}"));
                     }

@@ -232,9 +232,12 @@ fn target_skip(tags: &[String]) -> Option<String> {
             "needs an APP under test: add [app] (with harness_listen) to the target file".into()
         });
     }
-    if tags.iter().any(|t| t == "@location-iut" || t == "@warning") {
-        // A LIS or ECRF under test, or a warning deployment, needs no ESInet; their steps
-        // skip when [lis]/[ecrf]/[warning] is absent.
+    if tags
+        .iter()
+        .any(|t| t == "@location-iut" || t == "@warning" || t == "@cusax")
+    {
+        // A LIS or ECRF under test, a warning deployment or an integrated SIP+XMPP endpoint
+        // needs no ESInet; their steps skip when [lis]/[ecrf]/[warning]/[cusax] is absent.
         return None;
     }
     if target.bcf.is_none() {

@@ -47,6 +47,56 @@ pub(crate) struct TargetFile {
     /// ingest and XMPP server.
     #[serde(default)]
     pub(crate) warning: Option<WarningTarget>,
+    /// An integrated SIP+XMPP endpoint under test (draft-veikkolainen-sip-xmpp-coex-reqs,
+    /// RFC 7081): its SIP proxy, XMPP server and identities.
+    #[serde(default)]
+    pub(crate) cusax: Option<CusaxTarget>,
+}
+
+/// `[cusax]`: an integrated SIP+XMPP endpoint under test in a real deployment. The harness's
+/// tester endpoint (SIP `sip:<tester_sip_user>@<sip_domain>` registered at `sip_proxy`, XMPP
+/// account `[cusax.xmpp] tester`) and its SIP-only decoy (`sip:<decoy_sip_user>@<sip_domain>`,
+/// registered too, claiming the XMPP JID `mallory@<xmpp domain>`) talk to the peer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CusaxTarget {
+    /// The SIP proxy and registrar (UDP): every out-of-dialog request goes there; it must
+    /// accept REGISTER without authentication and must not record-route.
+    pub(crate) sip_proxy: SocketAddr,
+    /// The domain of the harness endpoints' SIP addresses-of-record.
+    pub(crate) sip_domain: String,
+    /// SIP user of the harness's tester endpoint (default `tester`).
+    #[serde(default)]
+    pub(crate) tester_sip_user: Option<String>,
+    /// SIP user of the decoy the forged-contact scenario points at (default `decoy`).
+    #[serde(default)]
+    pub(crate) decoy_sip_user: Option<String>,
+    /// The XMPP server and the tester's account.
+    pub(crate) xmpp: CusaxXmpp,
+    /// The endpoint under test.
+    pub(crate) peer: CusaxPeer,
+}
+
+/// `[cusax.xmpp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CusaxXmpp {
+    /// Client-to-server address (plain TCP, SASL PLAIN).
+    pub(crate) server: SocketAddr,
+    /// The accounts' domain.
+    pub(crate) domain: String,
+    /// The harness tester's account: `[user, password]`.
+    pub(crate) tester: [String; 2],
+}
+
+/// `[cusax.peer]`: the integrated endpoint under test.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CusaxPeer {
+    /// Its SIP URI (registered at the proxy).
+    pub(crate) sip_uri: String,
+    /// Its XMPP JID (bare).
+    pub(crate) jid: String,
 }
 
 /// `[warning]`: a warning-distribution deployment. Without `ecrf` and `ingest` the harness
@@ -263,6 +313,8 @@ pub(crate) struct Target {
     pub(crate) ecrf: Option<EcrfTarget>,
     /// A warning-distribution deployment.
     pub(crate) warning: Option<WarningTarget>,
+    /// An integrated SIP+XMPP endpoint under test.
+    pub(crate) cusax: Option<CusaxTarget>,
 }
 
 impl TargetFile {
@@ -278,9 +330,14 @@ impl TargetFile {
     /// The resolved target.
     pub(crate) fn target(&self) -> Result<Target, String> {
         let loc_iut = self.lis.is_some() || self.ecrf.as_ref().is_some_and(|e| e.url.is_some());
-        if self.bcf.is_none() && self.app.is_none() && !loc_iut && self.warning.is_none() {
+        if self.bcf.is_none()
+            && self.app.is_none()
+            && !loc_iut
+            && self.warning.is_none()
+            && self.cusax.is_none()
+        {
             return Err(
-                "the target names no real element: give [bcf], [app], [lis], [ecrf] url and/or [warning]"
+                "the target names no real element: give [bcf], [app], [lis], [ecrf] url, [warning] and/or [cusax]"
                     .into(),
             );
         }
@@ -302,6 +359,20 @@ impl TargetFile {
                 if w.ingest.is_none() && x.publisher.is_none() {
                     return Err("[warning.xmpp] publisher is needed when the harness runs the alert server (no ingest)".into());
                 }
+            }
+        }
+        if let Some(c) = &self.cusax {
+            if !c.peer.sip_uri.starts_with("sip:") {
+                return Err(format!(
+                    "[cusax.peer] sip_uri {:?} is not a sip: URI",
+                    c.peer.sip_uri
+                ));
+            }
+            if !c.peer.jid.contains('@') || c.peer.jid.contains('/') {
+                return Err(format!(
+                    "[cusax.peer] jid {:?} is not a bare JID",
+                    c.peer.jid
+                ));
             }
         }
         for url in self
@@ -359,6 +430,7 @@ impl TargetFile {
             lis: self.lis.clone(),
             ecrf: self.ecrf.clone(),
             warning: self.warning.clone(),
+            cusax: self.cusax.clone(),
         })
     }
 }

@@ -93,6 +93,8 @@ pub(crate) struct LmpeWorld {
     pub(crate) loc: crate::steps::location::LocState,
     /// Public-warning scenario state.
     pub(crate) warn: crate::steps::warning::WarnState,
+    /// Integrated SIP+XMPP endpoint scenario state.
+    pub(crate) cusax: crate::steps::cusax::CusaxState,
 }
 
 /// What the scenario last sent, to match its answer.
@@ -152,6 +154,7 @@ impl LmpeWorld {
             app_udp_limit: None,
             loc: Default::default(),
             warn: Default::default(),
+            cusax: Default::default(),
         }
     }
 
@@ -501,6 +504,7 @@ impl LmpeWorld {
         self.warn.finish(&mut self.wire, &mut warn_http).await;
         self.http
             .extend(warn_http.into_iter().map(crate::steps::location::to_report));
+        self.cusax.finish(&mut self.wire).await;
         let psap_b = self.loc.stop().await;
         self.wire
             .extend(psap_b.into_iter().map(|r| ("PSAP B (harness)", r)));

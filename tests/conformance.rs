@@ -531,6 +531,63 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "TP_WARN_SIP_BI_01",
         "is refused with 489 (Bad Event); it was answered 200",
     ),
+    // The integrated SIP+XMPP endpoint (draft-veikkolainen-sip-xmpp-coex-reqs, RFC 7081): the
+    // harness's peer endpoint under test, broken.
+    (
+        "cusax-no-sip-in-xmpp",
+        "TP_CUSAX_REQ1_BV_01",
+        "the first XMPP message of a conversation includes the sender's SIP address",
+    ),
+    (
+        "cusax-no-impp",
+        "TP_CUSAX_REQ1_BV_02",
+        "the SIP session initiation carries what lets the peer correlate it with the conversation",
+    ),
+    (
+        "cusax-no-impp",
+        "TP_CUSAX_REQ4_BV_01",
+        "the 200 to OPTIONS carries Call-Info: <xmpp:peer@cusax.test>;purpose=impp",
+    ),
+    (
+        "cusax-no-reach",
+        "TP_CUSAX_REQ3_BV_01",
+        "XMPP presence includes the SIP contact address",
+    ),
+    (
+        "cusax-no-media-caps",
+        "TP_CUSAX_REQ3_BV_01",
+        "the media capabilities include audio (disco feature urn:xmpp:lmpe:cusax:0:sip:audio); they are []",
+    ),
+    (
+        "cusax-ignores-correlation",
+        "TP_CUSAX_REQ1_BV_01",
+        "the 200 to the INVITE carries the answerer's XMPP contact and the correlation token",
+    ),
+    (
+        "cusax-ignores-correlation",
+        "TP_CUSAX_REQ2_BV_01",
+        "the 200 to the INVITE carries the answerer's XMPP contact and the correlation token",
+    ),
+    (
+        "cusax-stale-correlation",
+        "TP_CUSAX_STALE_BI_01",
+        "is not tied to a live session",
+    ),
+    (
+        "cusax-correlates-by-peer",
+        "TP_CUSAX_UNKNOWN_BI_01",
+        "an unknown correlation token opens a new context",
+    ),
+    (
+        "cusax-correlates-by-peer",
+        "TP_CUSAX_UNKNOWN_BI_02",
+        "an unknown token in an INVITE opens a new context",
+    ),
+    (
+        "cusax-accepts-forged-contact",
+        "TP_CUSAX_FORGED_BI_01",
+        "a forged SIP contact (its OPTIONS answer names another XMPP user) is not called",
+    ),
 ];
 
 #[test]

@@ -63,10 +63,11 @@ struct Statement {
 
 /// The statement tables: TS 103 698 (coverage.toml) and the location protocols
 /// (coverage-location.toml).
-const TABLES: [&str; 3] = [
+const TABLES: [&str; 4] = [
     "features/coverage.toml",
     "features/coverage-location.toml",
     "features/coverage-warning.toml",
+    "features/coverage-cusax.toml",
 ];
 
 fn table() -> Vec<Statement> {

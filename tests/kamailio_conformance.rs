@@ -16,7 +16,7 @@ use std::time::Duration;
 use crate::support::{free_port, run_conformance, run_harness, verdict};
 
 #[path = "../harness/locsvc/tests/common/kamailio.rs"]
-mod launch;
+pub(crate) mod launch;
 
 /// Kamailio's HTTP budget towards the ECRF (seconds): the slow-ECRF scenario waits 4 s.
 const HTTP_TIMEOUT_S: u64 = 2;

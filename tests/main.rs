@@ -5,6 +5,7 @@ mod conformance;
 mod coverage;
 mod kamailio_conformance;
 mod load;
+mod prosody_cusax;
 mod prosody_warning;
 mod sipp;
 mod sipp_peers;

@@ -2,6 +2,7 @@
 
 mod app_iut;
 mod chat;
+pub(crate) mod cusax;
 pub(crate) mod location;
 mod routing;
 mod setup;

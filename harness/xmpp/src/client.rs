@@ -9,7 +9,8 @@
 //! becomes [`XmppEvent::Invalid`] with its XML, so conformance checks can show it.
 //!
 //! IQ replies are matched to requests by id ([`XmppClient::iq`]); incoming IQ requests are
-//! answered automatically (ping and roster pushes with a result, anything else with
+//! answered automatically (ping and roster pushes with a result, disco#info with what
+//! [`XmppClient::set_disco_info`] gave, anything else with
 //! `service-unavailable`, RFC 6120 8.4) and also reported as events.
 
 use std::collections::{HashMap, VecDeque};
@@ -125,6 +126,10 @@ pub enum IqKind {
 
 type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Received<Iq>>>>>;
 
+/// The XEP-0030 `<query xmlns='http://jabber.org/protocol/disco#info'/>` the connection
+/// answers disco#info requests with (`None`: `service-unavailable`).
+type DiscoInfo = Arc<Mutex<Option<Element>>>;
+
 /// A logged-in XMPP client connection. Dropping it ends the connection's task.
 #[derive(Debug)]
 pub struct XmppClient {
@@ -133,6 +138,7 @@ pub struct XmppClient {
     events: mpsc::UnboundedReceiver<XmppEvent>,
     backlog: VecDeque<XmppEvent>,
     pending: Pending,
+    disco: DiscoInfo,
     timeout: Duration,
     next_id: u64,
     task: tokio::task::JoinHandle<()>,
@@ -175,7 +181,15 @@ impl XmppClient {
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let pending: Pending = Arc::default();
-        let task = tokio::spawn(run(stream, bound.clone(), out_rx, ev_tx, pending.clone()));
+        let disco: DiscoInfo = Arc::default();
+        let task = tokio::spawn(run(
+            stream,
+            bound.clone(),
+            out_rx,
+            ev_tx,
+            pending.clone(),
+            disco.clone(),
+        ));
         tracing::debug!(jid = %bound, "XMPP client online");
         Ok(XmppClient {
             jid: bound,
@@ -183,6 +197,7 @@ impl XmppClient {
             events: ev_rx,
             backlog: VecDeque::new(),
             pending,
+            disco,
             timeout,
             next_id: 0,
             task,
@@ -219,6 +234,14 @@ impl XmppClient {
             jid: self.jid.to_string(),
             reason: reason.to_owned(),
         }
+    }
+
+    /// Sets the XEP-0030 disco#info `<query/>` (identities and features) incoming disco#info
+    /// requests are answered with, whatever their `node` (XEP-0115 5.4: the node of the caps
+    /// verification string is copied into the answer); `None` answers them with
+    /// `service-unavailable` again (the default).
+    pub fn set_disco_info(&self, query: Option<Element>) {
+        *lock(&self.disco) = query;
     }
 
     /// Queues any top-level element (a stanza) for sending.
@@ -706,6 +729,7 @@ async fn run(
     mut out_rx: mpsc::UnboundedReceiver<Element>,
     events: mpsc::UnboundedSender<XmppEvent>,
     pending: Pending,
+    disco: DiscoInfo,
 ) {
     let mut pings = 0u64;
     let reason = loop {
@@ -726,7 +750,7 @@ async fn run(
                 }
             },
             item = stream.next() => match item {
-                Some(Ok(el)) => match dispatch(el, &jid, &events, &pending) {
+                Some(Ok(el)) => match dispatch(el, &jid, &events, &pending, &disco) {
                     Ok(None) => {}
                     Ok(Some(answer)) => {
                         if let Err(e) = stream.send(&answer).await {
@@ -768,6 +792,7 @@ fn dispatch(
     jid: &FullJid,
     events: &mpsc::UnboundedSender<XmppEvent>,
     pending: &Pending,
+    disco: &DiscoInfo,
 ) -> Result<Option<Element>, String> {
     let xml = to_xml(&el);
     if el.ns() == ns::STREAM && el.name() == "error" {
@@ -805,7 +830,7 @@ fn dispatch(
                         }
                     }
                     Iq::Get { .. } | Iq::Set { .. } => {
-                        answer_with = Some(answer(&el, jid));
+                        answer_with = Some(answer(&el, jid, disco));
                         XmppEvent::Iq(reply)
                     }
                 }
@@ -825,7 +850,7 @@ fn dispatch(
 }
 
 /// The automatic answer to an incoming IQ request.
-fn answer(req: &Element, jid: &FullJid) -> Element {
+fn answer(req: &Element, jid: &FullJid, disco: &DiscoInfo) -> Element {
     let id = req.attr("id").unwrap_or_default();
     let mut attrs = vec![("id", id)];
     if let Some(from) = req.attr("from") {
@@ -836,6 +861,17 @@ fn answer(req: &Element, jid: &FullJid) -> Element {
         None => true,
         Some(f) => f == jid.to_bare().as_str() || f == jid.domain().as_str(),
     };
+    if req.attr("type") == Some("get") {
+        if let Some(p) = payload.filter(|p| p.is("query", ns::DISCO_INFO)) {
+            if let Some(mut info) = lock(disco).clone() {
+                xml::set_attr(&mut info, "node", p.attr("node"));
+                attrs.push(("type", "result"));
+                return xml::build("iq", ns::JABBER_CLIENT, &attrs)
+                    .append(info)
+                    .build();
+            }
+        }
+    }
     let ok = payload.is_some_and(|p| p.is("ping", ns::PING))
         || (own
             && payload.is_some_and(|p| p.is("query", ns::ROSTER))

@@ -8,7 +8,8 @@
 //!   xmpp-parsers' stanza types. Plain TCP (no TLS; loopback only by policy), SASL PLAIN when
 //!   offered (otherwise tokio-xmpp's SCRAM), resource binding. Messages with body, thread and
 //!   extra payloads, presence with show/status/priority/payloads, subscription helpers
-//!   (`subscribe`, `approve`, `unsubscribe`), roster, `ping`, IQ requests matched by id with a
+//!   (`subscribe`, `approve`, `unsubscribe`), roster, `ping`, disco#info answers
+//!   ([`XmppClient::set_disco_info`], for XEP-0115 caps), IQ requests matched by id with a
 //!   bounded wait ([`XmppClient::iq`]), XEP-0060 helpers (`pubsub_create`,
 //!   `pubsub_subscribe`, `pubsub_unsubscribe`, `pubsub_publish`, `pubsub_get_items`), and
 //!   incoming stanzas as [`XmppEvent`]s, each with the stanza's XML ([`Received::xml`]),
