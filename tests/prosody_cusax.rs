@@ -65,50 +65,20 @@ fn kamailio_modules() -> Result<&'static str, String> {
 /// Kamailio with tests/kamailio/cusax.cfg on a free UDP port; killed on drop.
 fn start_kamailio(modules: &str) -> launch::Kamailio {
     let mut last = String::new();
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/cusax.cfg");
     for attempt in 0..3 {
         let port = launch::free_port();
-        let dir = std::env::temp_dir().join(format!(
-            "lmpe-kamailio-cusax-{}-{port}-{attempt}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("run dir");
-        let log = std::fs::File::create(dir.join("kamailio.log")).expect("log file");
-        let config = dir.join("cusax.cfg");
-        std::fs::copy(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/cusax.cfg"),
+        match launch::Kamailio::launch(
+            &format!("cusax-{port}-{attempt}"),
             &config,
-        )
-        .expect("copy cusax.cfg");
-        let (mut cmd, dropped_root) = launch::unprivileged_command(&dir);
-        cmd.arg("-f")
-            .arg(&config)
-            .args(["-L", modules, "-DD", "-E"])
-            .arg("-Y")
-            .arg(&dir)
-            .arg("-P")
-            .arg(dir.join("kamailio.pid"))
-            .arg("-w")
-            .arg(&dir)
-            .args(["-m", "32", "-M", "8"])
-            .arg("-l")
-            .arg(format!("udp:127.0.0.1:{port}"))
-            .arg("-A")
-            .arg(format!("CUSAX_DOMAIN=\"{DOMAIN}\""))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .process_group(0);
-        let child = cmd.spawn().expect("spawn kamailio");
-        let mut k = launch::Kamailio {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            dir,
-            dropped_root,
-        };
-        if k.wait_ready() {
-            return k;
+            port,
+            modules,
+            false,
+            &[format!("CUSAX_DOMAIN=\"{DOMAIN}\"")],
+        ) {
+            Ok(k) => return k,
+            Err(log) => last = log,
         }
-        last = k.log_tail();
     }
     panic!("Kamailio did not start; its log:\n{last}");
 }

@@ -123,55 +123,73 @@ impl Kamailio {
         lis_url: &str,
         http_timeout_s: u64,
     ) -> Result<Kamailio, String> {
-        {
-            let dir = std::env::temp_dir().join(format!(
-                "lmpe-kamailio-{}-{port}-{attempt}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&dir).expect("run dir");
-            let log = std::fs::File::create(dir.join("kamailio.log")).expect("log file");
-            // The configuration is copied into the run dir, which an unprivileged Kamailio can
-            // read even when the checkout cannot be (e.g. under /root).
-            let config = dir.join("kamailio.cfg");
-            std::fs::copy(config_path(), &config).expect("copy kamailio.cfg");
-            let (mut cmd, dropped_root) = unprivileged_command(&dir);
-            cmd.arg("-f")
-                .arg(&config)
-                .args(["-L", modules, "-DD", "-E"])
-                .arg("-Y")
-                .arg(&dir)
-                .arg("-P")
-                .arg(dir.join("kamailio.pid"))
-                .arg("-w")
-                .arg(&dir)
-                .args(["-m", "32", "-M", "8"])
-                .arg("-l")
-                .arg(format!("udp:127.0.0.1:{port}"))
-                .arg("-l")
-                .arg(format!("tcp:127.0.0.1:{port}"))
-                .arg("-A")
-                .arg(format!("ECRF_CON=\"ecrf=>{ecrf_url}\""))
-                .arg("-A")
-                .arg(format!("LIS_CON=\"lis=>{lis_url}\""))
-                .arg("-A")
-                .arg(format!("HTTP_TIMEOUT={http_timeout_s}"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log)
-                // Its own process group, so that drop can stop every Kamailio process.
-                .process_group(0);
-            let child = cmd.spawn().expect("spawn kamailio");
-            let mut k = Kamailio {
-                child,
-                addr: SocketAddr::from(([127, 0, 0, 1], port)),
-                dir,
-                dropped_root,
-            };
-            if k.wait_ready() {
-                Ok(k)
-            } else {
-                Err(k.log_tail())
-            }
+        Self::launch(
+            &format!("{port}-{attempt}"),
+            &config_path(),
+            port,
+            modules,
+            true,
+            &[
+                format!("ECRF_CON=\"ecrf=>{ecrf_url}\""),
+                format!("LIS_CON=\"lis=>{lis_url}\""),
+                format!("HTTP_TIMEOUT={http_timeout_s}"),
+            ],
+        )
+    }
+
+    /// Starts Kamailio with the configuration `config` (copied into a fresh run directory
+    /// `lmpe-kamailio-<pid>-<name>`, which an unprivileged Kamailio can read even when the
+    /// checkout cannot be, e.g. under /root) on 127.0.0.1:`port` (UDP, and TCP when `tcp`),
+    /// with each of `defines` as a `-A` preprocessor define; `Err` with its log when it does
+    /// not come up.
+    pub(crate) fn launch(
+        name: &str,
+        config: &Path,
+        port: u16,
+        modules: &str,
+        tcp: bool,
+        defines: &[String],
+    ) -> Result<Kamailio, String> {
+        let dir = std::env::temp_dir().join(format!("lmpe-kamailio-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("run dir");
+        let log = std::fs::File::create(dir.join("kamailio.log")).expect("log file");
+        let copy = dir.join("kamailio.cfg");
+        std::fs::copy(config, &copy).expect("copy the Kamailio configuration");
+        let (mut cmd, dropped_root) = unprivileged_command(&dir);
+        cmd.arg("-f")
+            .arg(&copy)
+            .args(["-L", modules, "-DD", "-E"])
+            .arg("-Y")
+            .arg(&dir)
+            .arg("-P")
+            .arg(dir.join("kamailio.pid"))
+            .arg("-w")
+            .arg(&dir)
+            .args(["-m", "32", "-M", "8"])
+            .arg("-l")
+            .arg(format!("udp:127.0.0.1:{port}"));
+        if tcp {
+            cmd.arg("-l").arg(format!("tcp:127.0.0.1:{port}"));
+        }
+        for d in defines {
+            cmd.arg("-A").arg(d);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            // Its own process group, so that drop can stop every Kamailio process.
+            .process_group(0);
+        let child = cmd.spawn().expect("spawn kamailio");
+        let mut k = Kamailio {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            dir,
+            dropped_root,
+        };
+        if k.wait_ready() {
+            Ok(k)
+        } else {
+            Err(k.log_tail())
         }
     }
 
