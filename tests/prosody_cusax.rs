@@ -9,7 +9,6 @@
 //! reason when one is missing, unless `CI` is set (then it fails).
 
 use std::net::SocketAddr;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
