@@ -51,13 +51,9 @@ impl Target {
         match scheme.to_ascii_lowercase().as_str() {
             "sip" => {
                 let u = lmpe_wire::sip::SipUri::parse(uri).map_err(|e| bad(&e.to_string()))?;
-                let host = u.host.trim_start_matches('[').trim_end_matches(']');
-                let dest = match host.parse::<std::net::IpAddr>() {
-                    Ok(ip) => SocketAddr::new(ip, u.port.unwrap_or(5060)),
-                    Err(_) => sip_proxy.ok_or_else(|| {
-                        bad("the host is a name and no SIP proxy is configured ([warning] sip_proxy)")
-                    })?,
-                };
+                let dest = u.ip_addr().or(sip_proxy).ok_or_else(|| {
+                    bad("the host is a name and no SIP proxy is configured ([warning] sip_proxy)")
+                })?;
                 Ok(Target::Sip {
                     uri: uri.to_owned(),
                     dest,

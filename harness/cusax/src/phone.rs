@@ -11,7 +11,7 @@
 //! the path must not record-route); incoming re-INVITEs are answered 488.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -169,10 +169,7 @@ fn tag() -> String {
 
 /// The address a SIP URI names when its host is an IP literal (port 5060 by default).
 pub fn uri_addr(uri: &str) -> Option<SocketAddr> {
-    let u = SipUri::parse(uri).ok()?;
-    let host = u.host.trim_start_matches('[').trim_end_matches(']');
-    let ip: IpAddr = host.parse().ok()?;
-    Some(SocketAddr::new(ip, u.port.unwrap_or(5060)))
+    SipUri::parse(uri).ok()?.ip_addr()
 }
 
 fn uri_of(header: &'static str, value: Option<&str>) -> Option<NameAddr> {

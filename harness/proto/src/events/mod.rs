@@ -48,14 +48,10 @@ pub fn event_package(value: &str) -> String {
 /// Where to send a request for `uri`: its host and port when the host is an IP literal
 /// (the loopback deployments the harness drives), otherwise `fallback`.
 pub fn uri_destination(uri: &str, fallback: SocketAddr) -> SocketAddr {
-    let Ok(u) = SipUri::parse(uri) else {
-        return fallback;
-    };
-    let host = u.host.trim_start_matches('[').trim_end_matches(']');
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => SocketAddr::new(ip, u.port.unwrap_or(5060)),
-        Err(_) => fallback,
-    }
+    SipUri::parse(uri)
+        .ok()
+        .and_then(|u| u.ip_addr())
+        .unwrap_or(fallback)
 }
 
 /// A tag, Call-ID or branch-like token from a counter and a salt.

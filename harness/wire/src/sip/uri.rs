@@ -164,6 +164,18 @@ impl<'a> SipUri<'a> {
         })
     }
 
+    /// The socket address the URI names when its host is an IP literal (IPv4, or an IPv6
+    /// reference), with its port or 5060; `None` for a host name.
+    pub fn ip_addr(&self) -> Option<std::net::SocketAddr> {
+        let ip: std::net::IpAddr = self
+            .host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .ok()?;
+        Some(std::net::SocketAddr::new(ip, self.port.unwrap_or(5060)))
+    }
+
     /// Whether the scheme is `sips`.
     pub fn is_secure(&self) -> bool {
         self.scheme.eq_ignore_ascii_case("sips")
@@ -363,6 +375,24 @@ pub fn is_hvalue_char(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ip_addr_only_for_ip_literal_hosts() {
+        let at = |u: &str| SipUri::parse(u).ok().and_then(|u| u.ip_addr());
+        assert_eq!(
+            at("sip:a@127.0.0.1:5090"),
+            Some("127.0.0.1:5090".parse().expect("addr"))
+        );
+        assert_eq!(
+            at("sip:a@127.0.0.1"),
+            Some("127.0.0.1:5060".parse().expect("addr"))
+        );
+        assert_eq!(
+            at("sip:a@[::1]:5070"),
+            Some("[::1]:5070".parse().expect("addr"))
+        );
+        assert_eq!(at("sip:a@example.com:5090"), None);
+    }
 
     #[test]
     fn parses_unusual_but_valid_sip_uris() {
