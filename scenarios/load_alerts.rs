@@ -8,25 +8,18 @@
 //! the counts do not reconcile, 2 bad input or setup failure.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use lmpe_alerts::load::{AlertsProfile, FanoutOptions, FanoutTarget};
-use lmpe_alerts::xmpp::XmppPublisher;
-use lmpe_alerts::{AlertFaults, AlertServer, AlertServerConfig, Channel, DistributionPoint};
+use lmpe_alerts::{AlertFaults, AlertServer, Channel};
 use lmpe_location::lost::LostMessage;
-use lmpe_locsvc::{fill_template, ServiceAreas, SAMPLE_WARNING_AREAS};
 
-use crate::load_cmd::LoadArgs;
+use crate::load_cmd::{bad_input, LoadArgs};
 use crate::target::TargetFile;
-use crate::warning::{WARN_POINT_A, WARN_POINT_B};
-
-fn bad_input(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {e}");
-    ExitCode::from(2)
-}
+use crate::warning::{
+    start_alert_server, start_embedded_xmpp, EMBEDDED_PUBLISHER, WARN_POINT_A, WARN_POINT_B,
+};
 
 /// The embedded deployment of a fan-out run.
 struct Embedded {
@@ -38,45 +31,14 @@ async fn embedded(
     p: &AlertsProfile,
     faults: AlertFaults,
 ) -> Result<(Embedded, FanoutTarget), String> {
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let mut opts = lmpe_xmpp::server::ServerOptions::default().publisher("alerts");
-    opts.max_connections = p.xmpp_subscribers + 16;
-    let xmpp = lmpe_xmpp::server::EmbeddedServer::start(any, opts)
-        .await
-        .map_err(|e| format!("embedded XMPP server: {e}"))?;
+    let xmpp = start_embedded_xmpp(p.xmpp_subscribers + 16).await?;
     let pubsub = xmpp.pubsub_jid();
-    let text = fill_template(
-        SAMPLE_WARNING_AREAS,
-        &[
-            ("ALERTS_SIP", "127.0.0.1:1"),
-            ("ALERTS_PUBSUB", &pubsub),
-            ("ALERTS_HTTP", "http://127.0.0.1:1"),
-        ],
-    )
-    .map_err(|e| e.to_string())?;
-    let points = DistributionPoint::from_areas(
-        &ServiceAreas::from_geojson(&text).map_err(|e| e.to_string())?,
-    );
-    let nodes: Vec<String> = points.iter().map(|p| p.id.clone()).collect();
-    let publisher = XmppPublisher::connect(
+    let publisher = (
         xmpp.addr(),
-        "alerts@lmpe.test",
-        "alerts",
-        &pubsub,
-        &nodes,
-        Duration::from_secs(10),
-    )
-    .await
-    .map_err(|e| format!("alert server's XMPP publisher: {e}"))?;
-    let alerts = AlertServer::start(AlertServerConfig {
-        http_listen: any,
-        sip_listen: any,
-        points,
-        faults,
-        publisher: Some(Arc::new(publisher)),
-    })
-    .await
-    .map_err(|e| format!("alert server: {e}"))?;
+        format!("{EMBEDDED_PUBLISHER}@{}", xmpp.domain()),
+        EMBEDDED_PUBLISHER.to_owned(),
+    );
+    let alerts = start_alert_server(Some(publisher), &pubsub, &faults).await?;
     let uris = |point: &str| {
         BTreeMap::from([
             (

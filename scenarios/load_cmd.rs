@@ -34,7 +34,8 @@ pub(crate) struct LoadArgs {
     pub(crate) quiet: bool,
 }
 
-fn bad_input(e: impl std::fmt::Display) -> ExitCode {
+/// Reports bad input (exit code 2).
+pub(crate) fn bad_input(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(2)
 }

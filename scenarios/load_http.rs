@@ -15,14 +15,9 @@ use lmpe_load::report::SloResult;
 use lmpe_load_http::request::Subjects;
 use lmpe_load_http::{HttpProfile, HttpRunOptions, HttpTarget};
 
-use crate::load_cmd::LoadArgs;
+use crate::load_cmd::{bad_input, LoadArgs};
 use crate::location::{start_services, LocFaults};
 use crate::target::TargetFile;
-
-fn bad_input(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {e}");
-    ExitCode::from(2)
-}
 
 /// Runs an HTTP load profile.
 pub(crate) async fn load(args: LoadArgs) -> ExitCode {

@@ -131,12 +131,7 @@ impl WarningNet {
             }
             None => {
                 let domain = "lmpe.test";
-                let server = lmpe_xmpp::server::EmbeddedServer::start(
-                    any(),
-                    lmpe_xmpp::server::ServerOptions::default().publisher("alerts"),
-                )
-                .await
-                .map_err(|e| format!("the embedded XMPP server: {e}"))?;
+                let server = start_embedded_xmpp(1000).await?;
                 let a = XmppAccess {
                     server: server.addr(),
                     domain: domain.into(),
@@ -148,12 +143,24 @@ impl WarningNet {
                 (
                     Some(a),
                     Some(server),
-                    Some(("alerts".into(), "alerts".into())),
+                    Some((EMBEDDED_PUBLISHER.into(), EMBEDDED_PUBLISHER.into())),
                     pubsub_of(domain),
                 )
             }
         };
         // The alert server, publishing on the XMPP server's pubsub service.
+        let publisher = match (&xmpp, publisher_account) {
+            (Some(x), Some((user, pw))) => {
+                let jid = if user.contains('@') {
+                    user
+                } else {
+                    format!("{user}@{}", x.domain)
+                };
+                Some((x.server, jid, pw))
+            }
+            _ => None,
+        };
+        let alerts = start_alert_server(publisher, &pubsub, alert_faults).await?;
         let warning_text = |sip: &str, http: &str| {
             fill_template(
                 SAMPLE_WARNING_AREAS,
@@ -165,34 +172,6 @@ impl WarningNet {
             )
             .map_err(|e| e.to_string())
         };
-        let placeholder =
-            ServiceAreas::from_geojson(&warning_text("127.0.0.1:1", "http://127.0.0.1:1")?)
-                .map_err(|e| e.to_string())?;
-        let dpoints = DistributionPoint::from_areas(&placeholder);
-        let publisher: Option<Arc<dyn Publisher>> = match (&xmpp, publisher_account) {
-            (Some(x), Some((user, pw))) => {
-                let jid = if user.contains('@') {
-                    user
-                } else {
-                    format!("{user}@{}", x.domain)
-                };
-                let nodes: Vec<String> = dpoints.iter().map(|p| p.id.clone()).collect();
-                let p = XmppPublisher::connect(x.server, &jid, &pw, &pubsub, &nodes, SETUP)
-                    .await
-                    .map_err(|e| format!("the alert server's XMPP publisher {jid}: {e}"))?;
-                Some(Arc::new(p))
-            }
-            _ => None,
-        };
-        let alerts = AlertServer::start(AlertServerConfig {
-            http_listen: any(),
-            sip_listen: any(),
-            points: dpoints,
-            faults: alert_faults.clone(),
-            publisher,
-        })
-        .await
-        .map_err(|e| format!("the alert server: {e}"))?;
         // The ECRF: the sample areas plus the warning areas with the alert server's URIs.
         let mut areas = ServiceAreas::from_geojson(
             &fill_template(
@@ -246,6 +225,51 @@ impl WarningNet {
         self.ecrf.take();
         self.xmpp_server.take();
     }
+}
+
+/// The account the harness's alert server publishes with on the embedded XMPP server (its
+/// password is the same).
+pub(crate) const EMBEDDED_PUBLISHER: &str = "alerts";
+
+/// The embedded XMPP server (domain `lmpe.test`, any account; only [`EMBEDDED_PUBLISHER`]
+/// creates pubsub nodes and publishes), for at most `connections` clients.
+pub(crate) async fn start_embedded_xmpp(
+    connections: usize,
+) -> Result<lmpe_xmpp::server::EmbeddedServer, String> {
+    let mut opts = lmpe_xmpp::server::ServerOptions::default().publisher(EMBEDDED_PUBLISHER);
+    opts.max_connections = connections;
+    lmpe_xmpp::server::EmbeddedServer::start(any(), opts)
+        .await
+        .map_err(|e| format!("the embedded XMPP server: {e}"))
+}
+
+/// The reference alert server over the sample warning points, publishing with `publisher`
+/// (`(server, JID, password)`; none: nothing over XMPP) on the pubsub service `pubsub`.
+pub(crate) async fn start_alert_server(
+    publisher: Option<(SocketAddr, String, String)>,
+    pubsub: &str,
+    faults: &AlertFaults,
+) -> Result<AlertServer, String> {
+    let points = DistributionPoint::sample().map_err(|e| e.to_string())?;
+    let publisher: Option<Arc<dyn Publisher>> = match publisher {
+        Some((server, jid, pw)) => {
+            let nodes: Vec<String> = points.iter().map(|p| p.id.clone()).collect();
+            let p = XmppPublisher::connect(server, &jid, &pw, pubsub, &nodes, SETUP)
+                .await
+                .map_err(|e| format!("the alert server's XMPP publisher {jid}: {e}"))?;
+            Some(Arc::new(p))
+        }
+        None => None,
+    };
+    AlertServer::start(AlertServerConfig {
+        http_listen: any(),
+        sip_listen: any(),
+        points,
+        faults: faults.clone(),
+        publisher,
+    })
+    .await
+    .map_err(|e| format!("the alert server: {e}"))
 }
 
 fn access(x: &crate::target::XmppTarget) -> XmppAccess {

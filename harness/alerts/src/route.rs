@@ -11,7 +11,7 @@ use geo::{Coord, Intersects, LineString, MultiPolygon, Polygon};
 use lmpe_locsvc::ServiceAreas;
 use lmpe_warning::cap::Alert;
 
-use crate::AlertFaults;
+use crate::{AlertFaults, AlertsError};
 
 /// The three ways a warning reaches a subscriber (draft-rosen-atoca-server-discovery 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -78,6 +78,23 @@ impl DistributionPoint {
                 boundary: a.boundary.clone(),
             })
             .collect()
+    }
+
+    /// The points of lmpe-locsvc's sample warning areas ([`lmpe_locsvc::SAMPLE_WARNING_AREAS`]:
+    /// `warn-a`, `warn-a-met`, `warn-b`). Points do not depend on the areas' URIs, which are
+    /// filled with placeholders here.
+    pub fn sample() -> Result<Vec<DistributionPoint>, AlertsError> {
+        let text = lmpe_locsvc::fill_template(
+            lmpe_locsvc::SAMPLE_WARNING_AREAS,
+            &[
+                ("ALERTS_SIP", "127.0.0.1:1"),
+                ("ALERTS_PUBSUB", "pubsub.invalid"),
+                ("ALERTS_HTTP", "http://127.0.0.1:1"),
+            ],
+        )
+        .and_then(|t| ServiceAreas::from_geojson(&t))
+        .map_err(|e| AlertsError::Profile(format!("the sample warning areas: {e}")))?;
+        Ok(DistributionPoint::from_areas(&text))
     }
 
     /// The SIP resource (user part) of the point.
@@ -243,16 +260,7 @@ mod tests {
     use lmpe_warning::cap::{CapDateTime, Category, Circle, Point, Polygon};
 
     fn points() -> Vec<DistributionPoint> {
-        let text = lmpe_locsvc::fill_template(
-            lmpe_locsvc::SAMPLE_WARNING_AREAS,
-            &[
-                ("ALERTS_SIP", "127.0.0.1:1"),
-                ("ALERTS_PUBSUB", "pubsub.lmpe.test"),
-                ("ALERTS_HTTP", "http://127.0.0.1:2"),
-            ],
-        )
-        .expect("template");
-        DistributionPoint::from_areas(&ServiceAreas::from_geojson(&text).expect("areas"))
+        DistributionPoint::sample().expect("sample points")
     }
 
     fn alert(category: Category, polygon: Polygon) -> Alert {

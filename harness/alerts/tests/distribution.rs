@@ -7,7 +7,6 @@ use lmpe_alerts::http::HttpGet;
 use lmpe_alerts::{
     AlertFaults, AlertServer, AlertServerConfig, Channel, Citizen, CitizenConfig, DistributionPoint,
 };
-use lmpe_locsvc::{fill_template, ServiceAreas, SAMPLE_WARNING_AREAS};
 use lmpe_warning::cap::{Alert, CapDateTime, Category, Polygon};
 
 fn any() -> SocketAddr {
@@ -15,17 +14,7 @@ fn any() -> SocketAddr {
 }
 
 async fn server(faults: AlertFaults) -> AlertServer {
-    // The points do not depend on the URIs; fill in placeholders.
-    let text = fill_template(
-        SAMPLE_WARNING_AREAS,
-        &[
-            ("ALERTS_SIP", "127.0.0.1:1"),
-            ("ALERTS_PUBSUB", "pubsub.lmpe.test"),
-            ("ALERTS_HTTP", "http://127.0.0.1:1"),
-        ],
-    )
-    .expect("template");
-    let points = DistributionPoint::from_areas(&ServiceAreas::from_geojson(&text).expect("areas"));
+    let points = DistributionPoint::sample().expect("sample points");
     AlertServer::start(AlertServerConfig {
         http_listen: any(),
         sip_listen: any(),

@@ -10,7 +10,6 @@ use lmpe_alerts::xmpp::{XmppCitizen, XmppPublisher};
 use lmpe_alerts::{
     AlertFaults, AlertServer, AlertServerConfig, Channel, Citizen, CitizenConfig, DistributionPoint,
 };
-use lmpe_locsvc::{fill_template, ServiceAreas, SAMPLE_WARNING_AREAS};
 use lmpe_warning::cap::{Alert, CapDateTime, Category, Polygon};
 use lmpe_xmpp::{Prosody, ProsodyOptions};
 
@@ -36,16 +35,7 @@ async fn alerts_reach_xmpp_subscribers_of_their_area_through_prosody() {
     .await
     .expect("Prosody (apt-get install -y prosody)");
     let pubsub = prosody.pubsub_jid();
-    let text = fill_template(
-        SAMPLE_WARNING_AREAS,
-        &[
-            ("ALERTS_SIP", "127.0.0.1:1"),
-            ("ALERTS_PUBSUB", &pubsub),
-            ("ALERTS_HTTP", "http://127.0.0.1:1"),
-        ],
-    )
-    .expect("template");
-    let points = DistributionPoint::from_areas(&ServiceAreas::from_geojson(&text).expect("areas"));
+    let points = DistributionPoint::sample().expect("sample points");
     let nodes: Vec<String> = points.iter().map(|p| p.id.clone()).collect();
     let publisher = XmppPublisher::connect(
         prosody.addr(),
