@@ -187,31 +187,11 @@ impl Citizen {
             reason,
         };
         let confirmation = match &target {
-            Target::Sip { uri: sip_uri, dest } => {
-                let (done_tx, done_rx) = oneshot::channel();
-                let (pending, uris) = (self.pending.clone(), self.sub_uris.clone());
-                let (sip_uri, dest, uri_s) = (sip_uri.clone(), *dest, uri.to_owned());
-                self.sip
-                    .with(move |s, now| {
-                        let id = s.subscribe(now, &sip_uri, dest, TransportKind::Udp, None)?;
-                        if let Ok(mut p) = pending.lock() {
-                            p.insert(id, done_tx);
-                        }
-                        if let Ok(mut u) = uris.lock() {
-                            u.insert(id, uri_s);
-                        }
-                        Ok::<_, lmpe_proto::transaction::TransactionError>(id)
-                    })
-                    .await
-                    .map_err(|e| AlertsError::Sip(e.to_string()))?
-                    .map_err(|e| AlertsError::Sip(e.to_string()))?;
-                match tokio::time::timeout(timeout, done_rx).await {
-                    Ok(Ok(Ok(c))) => c,
-                    Ok(Ok(Err(e))) => return Err(failed(e)),
-                    Ok(Err(_)) => return Err(failed("was dropped".into())),
-                    Err(_) => return Err(failed(format!("got no final response in {timeout:?}"))),
-                }
-            }
+            Target::Sip { .. } => match self.subscribe_sip_many(uri, 1, timeout).await?.pop() {
+                Some(Ok((_, confirmation))) => confirmation,
+                Some(Err(e)) => return Err(failed(e)),
+                None => return Err(failed("was not sent".into())),
+            },
             Target::Xmpp { service, node } => {
                 let Some(x) = self.xmpp.clone() else {
                     return Err(failed(
@@ -264,13 +244,13 @@ impl Citizen {
 
     /// Makes `n` SIP subscriptions to the sip URI `uri` at once (load runs) and waits (at most
     /// `timeout` in all) for their answers; returns each subscription's number (as in
-    /// [`Received::subscriber`], `<name>#sip-<n>`) or why it failed.
+    /// [`Received::subscriber`], `<name>#sip-<n>`) with what confirmed it, or why it failed.
     pub async fn subscribe_sip_many(
         &mut self,
         uri: &str,
         n: usize,
         timeout: Duration,
-    ) -> Result<Vec<Result<u64, String>>, AlertsError> {
+    ) -> Result<Vec<Result<(u64, String), String>>, AlertsError> {
         let Target::Sip { uri: sip_uri, dest } = Target::parse(uri, self.sip_proxy)? else {
             return Err(AlertsError::BadUri {
                 uri: uri.to_owned(),
@@ -307,10 +287,10 @@ impl Citizen {
             out.push(match w {
                 Err(e) => Err(e),
                 Ok((id, rx)) => match tokio::time::timeout_at(deadline, rx).await {
-                    Ok(Ok(Ok(_))) => Ok(id.0),
+                    Ok(Ok(Ok(confirmation))) => Ok((id.0, confirmation)),
                     Ok(Ok(Err(e))) => Err(e),
-                    Ok(Err(_)) => Err("dropped".into()),
-                    Err(_) => Err(format!("no final response in {timeout:?}")),
+                    Ok(Err(_)) => Err("was dropped".into()),
+                    Err(_) => Err(format!("got no final response in {timeout:?}")),
                 },
             });
         }

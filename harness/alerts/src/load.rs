@@ -251,7 +251,7 @@ pub async fn run(
                 .await?
             {
                 match r {
-                    Ok(id) => {
+                    Ok((id, _)) => {
                         subs.insert(
                             format!("{}#sip-{id}", c.name()),
                             Sub {
