@@ -527,8 +527,7 @@ impl ChatOwner for AppRole {
 
 impl Endpoint for AppRole {
     fn handle_input(&mut self, now: Instant, input: Incoming) {
-        self.wire.incoming(now, &input);
-        self.ua.handle_input(now, input);
+        self.wire.feed(&mut self.ua, now, input);
         self.pump(now);
     }
 
@@ -544,9 +543,7 @@ impl Endpoint for AppRole {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        let t = self.ua.poll_transmit()?;
-        self.wire.outgoing(self.ua.local(), &t);
-        Some(t)
+        self.wire.transmit(&mut self.ua)
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {

@@ -93,6 +93,24 @@ impl WireLog {
         }
     }
 
+    /// Records `input` and hands it to `ua` (an endpoint's `handle_input`).
+    pub fn feed(
+        &mut self,
+        ua: &mut crate::ua::UserAgent,
+        now: Instant,
+        input: crate::endpoint::Incoming,
+    ) {
+        self.incoming(now, &input);
+        ua.handle_input(now, input);
+    }
+
+    /// The next message `ua` wants sent, recorded (an endpoint's `poll_transmit`).
+    pub fn transmit(&mut self, ua: &mut crate::ua::UserAgent) -> Option<crate::endpoint::Transmit> {
+        let t = ua.poll_transmit()?;
+        self.outgoing(ua.local(), &t);
+        Some(t)
+    }
+
     /// The records so far.
     pub fn records(&self) -> &[WireRecord] {
         &self.records

@@ -875,8 +875,7 @@ impl ChatOwner for PsapRole {
 
 impl Endpoint for PsapRole {
     fn handle_input(&mut self, now: Instant, input: Incoming) {
-        self.wire.incoming(now, &input);
-        self.ua.handle_input(now, input);
+        self.wire.feed(&mut self.ua, now, input);
         self.pump(now);
     }
 
@@ -892,9 +891,7 @@ impl Endpoint for PsapRole {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        let t = self.ua.poll_transmit()?;
-        self.wire.outgoing(self.ua.local(), &t);
-        Some(t)
+        self.wire.transmit(&mut self.ua)
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
