@@ -105,21 +105,28 @@ async fn call_with_token_then_correlated_message_then_ended() {
         })
     );
     assert_eq!(a.call_state(&call).await, Some(CallState::Confirmed));
+    // b's presence: the server also echoes a's own presence to a, and a is on the phone too.
+    let b_jid = b.jid().to_owned();
     let on_phone = a
         .wait(from, WAIT, |s| match s {
             Seen::XmppIn {
                 event: XmppEvent::Presence(p),
                 ..
-            } if profile::is_on_the_phone(&p.stanza.payloads) => Some((
-                profile::reach_sip(&p.stanza.payloads),
-                p.stanza
-                    .from
-                    .as_ref()
-                    .map(|j| j.to_string())
-                    .unwrap_or_default(),
-                profile::caps_node_ver(&p.stanza.payloads).unwrap_or_default(),
-                profile::caps_of(&p.stanza.payloads)?.ok()?,
-            )),
+            } if profile::is_on_the_phone(&p.stanza.payloads)
+                && p.stanza.from.as_ref().map(|j| j.to_bare().to_string())
+                    == Some(b_jid.clone()) =>
+            {
+                Some((
+                    profile::reach_sip(&p.stanza.payloads),
+                    p.stanza
+                        .from
+                        .as_ref()
+                        .map(|j| j.to_string())
+                        .unwrap_or_default(),
+                    profile::caps_node_ver(&p.stanza.payloads).unwrap_or_default(),
+                    profile::caps_of(&p.stanza.payloads)?.ok()?,
+                ))
+            }
             _ => None,
         })
         .await
