@@ -357,7 +357,7 @@ impl<E: Endpoint> Driver<E> {
             calls += 1;
             got.clear();
             match self.recv_bufs.recv(&udp.socket, &mut got) {
-                Ok(n) => {
+                Ok((buffers, n)) => {
                     received += n;
                     for (remote, bytes) in got.drain(..) {
                         self.ep.handle_input(
@@ -370,7 +370,7 @@ impl<E: Endpoint> Driver<E> {
                             },
                         );
                     }
-                    if n < udp::RECV_BATCH {
+                    if buffers < udp::RECV_BATCH {
                         break;
                     }
                 }

@@ -38,6 +38,13 @@ pub(crate) fn bind(addr: SocketAddr) -> Result<std::net::UdpSocket, NetError> {
     if let Err(e) = socket.set_send_buffer_size(SOCKET_BUFFER) {
         tracing::warn!(error = %e, "cannot enlarge the UDP send buffer");
     }
+    #[cfg(target_os = "linux")]
+    if let Err(e) =
+        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::UdpGroSegment, &true)
+    {
+        // Without it every datagram is received (and a GSO send split) one by one.
+        tracing::debug!(error = %e, "UDP GRO not available");
+    }
     socket
         .set_nonblocking(true)
         .map_err(|e| setup("set non-blocking", e))?;
@@ -77,53 +84,83 @@ impl UdpIn {
         }
     }
 
-    /// Receives up to [`RECV_BATCH`] datagrams with one `recvmmsg` and appends them to `out`.
-    /// Returns how many arrived; `WouldBlock` when none was waiting.
+    /// Receives up to [`RECV_BATCH`] buffers with one `recvmmsg` and appends the datagrams in
+    /// them to `out`. With UDP GRO (Linux, enabled in [`bind`]) one buffer may hold several
+    /// datagrams of one sender, coalesced by the kernel (e.g. a GSO send over loopback, which
+    /// then crosses the stack as one packet): the `UDP_GRO` control message gives their size,
+    /// the last may be shorter. Returns how many buffers and how many datagrams arrived;
+    /// `WouldBlock` when none was waiting.
     pub(crate) fn recv(
         &mut self,
         socket: &UdpSocket,
         out: &mut Vec<(SocketAddr, Vec<u8>)>,
-    ) -> io::Result<usize> {
-        use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders, SockaddrLike, SockaddrStorage};
+    ) -> io::Result<(usize, usize)> {
+        use nix::sys::socket::{
+            recvmmsg, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrLike, SockaddrStorage,
+        };
         use std::io::IoSliceMut;
         use std::os::fd::AsRawFd;
         let fd = socket.as_raw_fd();
         let bufs = &mut self.bufs;
-        let got: Vec<(usize, Option<SocketAddr>)> = socket.try_io(Interest::READABLE, || {
-            // Built per call: the headers hold raw pointers (not `Send`), the driver task is.
-            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(RECV_BATCH, None);
-            let mut slices: Vec<[IoSliceMut<'_>; 1]> =
-                bufs.iter_mut().map(|b| [IoSliceMut::new(b)]).collect();
-            let results = recvmmsg(
-                fd,
-                &mut headers,
-                slices.iter_mut(),
-                MsgFlags::MSG_DONTWAIT,
-                None,
-            )
-            .map_err(io::Error::from)?;
-            Ok(results
-                .map(|m| {
-                    let addr = m.address.and_then(|a| match a.family() {
-                        Some(nix::sys::socket::AddressFamily::Inet) => a
-                            .as_sockaddr_in()
-                            .map(|v4| SocketAddr::V4(std::net::SocketAddrV4::from(*v4))),
-                        Some(nix::sys::socket::AddressFamily::Inet6) => a
-                            .as_sockaddr_in6()
-                            .map(|v6| SocketAddr::V6(std::net::SocketAddrV6::from(*v6))),
-                        _ => None,
-                    });
-                    (m.bytes, addr)
-                })
-                .collect())
-        })?;
-        let n = got.len();
-        for (buf, (len, addr)) in self.bufs.iter().zip(got) {
-            if let Some(addr) = addr {
-                out.push((addr, buf[..len.min(buf.len())].to_vec()));
+        let got: Vec<(usize, Option<SocketAddr>, Option<usize>)> =
+            socket.try_io(Interest::READABLE, || {
+                // Built per call: the headers hold raw pointers (not `Send`), the driver task is.
+                let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(
+                    RECV_BATCH,
+                    Some(nix::cmsg_space!(i32)),
+                );
+                let mut slices: Vec<[IoSliceMut<'_>; 1]> =
+                    bufs.iter_mut().map(|b| [IoSliceMut::new(b)]).collect();
+                let results = recvmmsg(
+                    fd,
+                    &mut headers,
+                    slices.iter_mut(),
+                    MsgFlags::MSG_DONTWAIT,
+                    None,
+                )
+                .map_err(io::Error::from)?;
+                Ok(results
+                    .map(|m| {
+                        let addr = m.address.and_then(|a| match a.family() {
+                            Some(nix::sys::socket::AddressFamily::Inet) => a
+                                .as_sockaddr_in()
+                                .map(|v4| SocketAddr::V4(std::net::SocketAddrV4::from(*v4))),
+                            Some(nix::sys::socket::AddressFamily::Inet6) => a
+                                .as_sockaddr_in6()
+                                .map(|v6| SocketAddr::V6(std::net::SocketAddrV6::from(*v6))),
+                            _ => None,
+                        });
+                        let segment = m.cmsgs().ok().and_then(|mut c| {
+                            c.find_map(|c| match c {
+                                ControlMessageOwned::UdpGroSegments(n) => {
+                                    usize::try_from(n).ok().filter(|&n| n > 0)
+                                }
+                                _ => None,
+                            })
+                        });
+                        (m.bytes, addr, segment)
+                    })
+                    .collect())
+            })?;
+        let buffers = got.len();
+        let mut n = 0;
+        for (buf, (len, addr, segment)) in self.bufs.iter().zip(got) {
+            let Some(addr) = addr else { continue };
+            let data = &buf[..len.min(buf.len())];
+            match segment {
+                Some(size) if size < data.len() => {
+                    for datagram in data.chunks(size) {
+                        out.push((addr, datagram.to_vec()));
+                        n += 1;
+                    }
+                }
+                _ => {
+                    out.push((addr, data.to_vec()));
+                    n += 1;
+                }
             }
         }
-        Ok(n)
+        Ok((buffers, n))
     }
 }
 
