@@ -99,6 +99,7 @@ pub async fn spawn_endpoint<E: Endpoint>(
         local,
         udp: udp.map(UdpOut::new),
         recv_bufs: UdpIn::new(),
+        received: Vec::with_capacity(udp::RECV_BATCH),
         tcp,
         tls,
         shared: Arc::clone(&shared),
@@ -223,6 +224,8 @@ struct Driver<E> {
     udp: Option<UdpOut>,
     /// Reused for every batch of datagrams.
     recv_bufs: UdpIn,
+    /// The datagrams of one receive call (kept, so a wake-up allocates nothing for them).
+    received: Vec<(SocketAddr, Vec<u8>)>,
     tcp: Option<TcpTransport>,
     tls: Option<TcpTransport>,
     shared: Arc<Shared>,
@@ -350,7 +353,7 @@ impl<E: Endpoint> Driver<E> {
     /// Hands every ready datagram (at most [`BATCH`], taken with `recvmmsg`) to the endpoint.
     fn recv_udp(&mut self, now: Instant) {
         let Some(udp) = &self.udp else { return };
-        let mut got = Vec::with_capacity(udp::RECV_BATCH);
+        let mut got = std::mem::take(&mut self.received);
         let mut received = 0;
         let mut calls = 0;
         while received < BATCH && calls < BATCH {
@@ -379,6 +382,7 @@ impl<E: Endpoint> Driver<E> {
                 Err(e) => tracing::debug!(error = %e, "UDP receive error"),
             }
         }
+        self.received = got;
         Shared::add(&self.shared.udp_rx, received as u64);
     }
 
