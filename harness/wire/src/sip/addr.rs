@@ -310,6 +310,40 @@ pub(crate) fn split_bracketed(text: &str) -> Result<(&str, Option<&str>), String
     }
 }
 
+/// Whether the header parameters of a name-addr or addr-spec value (From, To, Contact, …)
+/// include `name` (case-insensitive), without parsing the URI or allocating: the parameters
+/// after the closing `>`, or after the first `;` of an addr-spec (RFC 3261 20.10). `None` when
+/// the value is not structured as either (unterminated display name, `<` without `>`, a bad
+/// parameter); [`NameAddr::parse`] gives the reason.
+pub fn has_header_param(text: &str, name: &str) -> Option<bool> {
+    let text = text.trim();
+    let after_display = if text.starts_with('"') {
+        scan_quoted(text).ok()?.1
+    } else {
+        text
+    };
+    let params = match after_display.find('<') {
+        Some(lt) => {
+            let rest = &after_display[lt..];
+            let after = rest[rest.find('>')? + 1..].trim_start();
+            if after.is_empty() {
+                return Some(false);
+            }
+            after.strip_prefix(';')?
+        }
+        None if text.starts_with('"') => return None,
+        None => match after_display.find(';') {
+            Some(i) => &after_display[i + 1..],
+            None => return Some(false),
+        },
+    };
+    let mut found = false;
+    for p in raw_params(params) {
+        found |= p.ok()?.name.eq_ignore_ascii_case(name);
+    }
+    Some(found)
+}
+
 /// A `name-addr` (`"Display" <uri>;params`) or `addr-spec` (`uri;params`) with header parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameAddr {
@@ -451,6 +485,34 @@ impl fmt::Display for NameAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_param_lookup_agrees_with_the_full_parse() {
+        for text in [
+            "<sip:a@b>;tag=1",
+            "<sip:a@b;tag=uri-param>",
+            "<sip:a@b;tag=uri-param>;x=1",
+            "\"Tag <;tag=no>\" <sip:a@b>",
+            "\"Tag <;tag=no>\" <sip:a@b> ; TAG = 7",
+            "Bob <sip:a@b>;Tag",
+            "sip:a@b;tag=9",
+            "sip:a@b",
+            "urn:service:sos",
+            "<urn:service:sos>",
+        ] {
+            let full = NameAddr::parse("To", text).map(|na| na.param("tag").is_some());
+            assert_eq!(has_header_param(text, "tag"), full.ok(), "{text}");
+        }
+        for bad in [
+            "<sip:a@b",
+            "\"open <sip:a@b>",
+            "<sip:a@b>;;tag=1",
+            "<sip:a@b> x",
+        ] {
+            assert!(NameAddr::parse("To", bad).is_err(), "{bad}");
+            assert_eq!(has_header_param(bad, "tag"), None, "{bad}");
+        }
+    }
 
     #[test]
     fn splits_lists_outside_quotes_and_brackets() {

@@ -258,9 +258,7 @@ pub fn write_response_for(
         out.extend_from_slice(b": ");
         out.extend_from_slice(h.value.as_bytes());
         if let (true, Some(tag)) = (is_to, to_tag) {
-            let has_tag = NameAddr::parse("To", &h.value)
-                .map(|na| na.param("tag").is_some())
-                .unwrap_or(true);
+            let has_tag = super::addr::has_header_param(&h.value, "tag").unwrap_or(true);
             if !has_tag {
                 out.extend_from_slice(b";tag=");
                 out.extend_from_slice(tag.as_bytes());

@@ -15,10 +15,10 @@ mod uri;
 mod validate;
 mod via;
 
+pub use addr::{has_header_param, split_list, NameAddr, Param};
 pub(crate) use addr::{
     is_token_char, parse_params_opt, raw_params, split_bracketed, write_params, write_quoted,
 };
-pub use addr::{split_list, NameAddr, Param};
 pub use builder::{reason_phrase, write_response_for, RequestBuilder, ResponseBuilder};
 pub use framing::{split_datagram, DatagramParts, StreamFramer, MAX_MESSAGE_SIZE};
 pub(crate) use message::write_header_block;

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::addr::{parse_params, raw_params, Param};
+use super::addr::{parse_params, raw_params, Param, RawParam};
 use crate::WireError;
 
 /// One Via value: `SIP/2.0/UDP host:port;branch=z9hG4bK…;received=…;rport`.
@@ -152,6 +152,10 @@ pub struct ViaRef<'a> {
     pub port: Option<u16>,
     /// The (validated) parameter text after the first `;`, if any.
     params: Option<&'a str>,
+    /// The first `branch` parameter, found while the parameters were validated.
+    branch: Option<RawParam<'a>>,
+    /// Whether an `rport` parameter is present (with or without value).
+    rport: bool,
 }
 
 impl<'a> ViaRef<'a> {
@@ -193,11 +197,18 @@ impl<'a> ViaRef<'a> {
             return Err(bad(format!("no sent-by in {text:?}")));
         }
         let rest = rest.trim();
+        // One pass over the parameters validates them and finds the two the UA needs.
+        let (mut branch, mut rport) = (None, false);
         let (sent_by, params) = match rest.find(';') {
             Some(i) => {
                 let p = &rest[i + 1..];
                 for r in raw_params(p) {
-                    r.map_err(bad)?;
+                    let p = r.map_err(bad)?;
+                    if branch.is_none() && p.name.eq_ignore_ascii_case("branch") {
+                        branch = Some(p);
+                    } else if p.name.eq_ignore_ascii_case("rport") {
+                        rport = true;
+                    }
                 }
                 (rest[..i].trim(), Some(p))
             }
@@ -210,26 +221,20 @@ impl<'a> ViaRef<'a> {
             host,
             port,
             params,
+            branch,
+            rport,
         })
     }
 
-    /// A parameter: `Some(None)` when present without value (quotes removed, as in [`Via`]).
-    fn param(&self, name: &str) -> Option<Option<Cow<'a, str>>> {
-        let params = self.params?;
-        raw_params(params)
-            .filter_map(Result::ok)
-            .find(|p| p.name.eq_ignore_ascii_case(name))
-            .map(|p| p.value())
-    }
-
-    /// The branch parameter (borrowed unless it was a quoted-string with escapes).
+    /// The branch parameter (borrowed unless it was a quoted-string with escapes; quotes
+    /// removed, as in [`Via`]).
     pub fn branch(&self) -> Option<Cow<'a, str>> {
-        self.param("branch").flatten()
+        self.branch.and_then(|p| p.value())
     }
 
     /// Whether the `rport` parameter is present (with or without value).
     pub fn has_rport(&self) -> bool {
-        self.param("rport").is_some()
+        self.rport
     }
 
     /// Whether the transport is reliable (anything but UDP).
@@ -272,6 +277,18 @@ mod tests {
         assert_eq!(v.host, "[2001:db8::9:1]");
         assert_eq!(v.port, Some(5070));
         assert_eq!(v.transport, "TCP");
+    }
+
+    #[test]
+    fn borrowed_view_finds_branch_and_rport_in_one_pass() {
+        let v = ViaRef::parse("SIP/2.0/UDP h;RPORT=5;Branch=\"z9hG4bK\\1\";branch=second").unwrap();
+        assert_eq!(v.branch().as_deref(), Some("z9hG4bK1"));
+        assert!(v.has_rport());
+        let v = ViaRef::parse("SIP/2.0/UDP h:5060;received=10.0.0.1").unwrap();
+        assert_eq!((v.branch(), v.has_rport()), (None, false));
+        let v = ViaRef::parse("SIP/2.0/UDP h;branch;rport").unwrap();
+        assert_eq!((v.branch(), v.has_rport()), (None, true));
+        assert!(ViaRef::parse("SIP/2.0/UDP h;branch=a;;rport").is_err());
     }
 
     #[test]
