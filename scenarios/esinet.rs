@@ -428,6 +428,23 @@ impl EmbeddedEsinet {
         v
     }
 
+    /// Stops the SIP elements recording the messages they pass (no ladder is wanted: load runs
+    /// and `lmpe-harness sut`, where nothing ever takes the records and they would grow by
+    /// about 6 kB per chat message through BCF and ESRP).
+    pub(crate) async fn stop_recording(&self) -> Result<(), lmpe_net::NetError> {
+        self.bcf.with(|p, _| p.set_recording(false)).await?;
+        self.esrp.with(|p, _| p.set_recording(false)).await?;
+        self.psap.with(|p, _| p.set_recording(false)).await?;
+        self.psap_b.with(|p, _| p.set_recording(false)).await
+    }
+
+    /// Drops the HTTP records kept for ladders (HELD/LoST of the ESRP, ECRF and LIS; HTTP-3
+    /// of the PSAPs), for a long-running `lmpe-harness sut` that shows no ladders.
+    pub(crate) fn discard_http_records(&self) {
+        drop(self.take_loc_http());
+        drop(self.http.take());
+    }
+
     /// The public (BCF) address.
     pub(crate) fn public_addr(&self) -> SocketAddr {
         self.bcf.local_addr()

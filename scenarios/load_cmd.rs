@@ -150,15 +150,8 @@ pub(crate) async fn load(args: LoadArgs) -> ExitCode {
                 Ok(e) => e,
                 Err(err) => return bad_input(format!("embedded ESInet: {err}")),
             };
-            // A load run keeps no message ladders: the elements would otherwise record every
-            // message they pass (about 6 kB per chat message through BCF and ESRP).
-            let quiet = [
-                e.bcf.with(|p, _| p.set_recording(false)).await,
-                e.esrp.with(|p, _| p.set_recording(false)).await,
-                e.psap.with(|p, _| p.set_recording(false)).await,
-                e.psap_b.with(|p, _| p.set_recording(false)).await,
-            ];
-            if let Some(Err(err)) = quiet.into_iter().find(Result::is_err) {
+            // A load run keeps no message ladders.
+            if let Err(err) = e.stop_recording().await {
                 return bad_input(format!("embedded ESInet: {err}"));
             }
             let bcf = e.public_addr();

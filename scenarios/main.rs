@@ -386,6 +386,12 @@ async fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            // Nothing takes ladders from a stand-alone SUT: keep no records (they would grow
+            // with every message for as long as it runs).
+            if let Err(err) = e.stop_recording().await {
+                eprintln!("error: {err}");
+                return ExitCode::from(2);
+            }
             let mut warning_net = None;
             if warning {
                 match warning::WarningNet::start(None, &faults.loc.ecrf, &faults.alerts).await {
@@ -409,7 +415,15 @@ async fn main() -> ExitCode {
             let addr = e.public_addr();
             println!("reference ESInet listening on {addr} (UDP and TCP): BCF sip:{addr}; send MESSAGE urn:service:sos SIP/2.0 to it");
             println!("reference PSAP Reply-To: sip:psap@{addr}; ESRP routes urn:service:sos and sub-services to it");
-            let _ = tokio::signal::ctrl_c().await;
+            let stop = tokio::signal::ctrl_c();
+            tokio::pin!(stop);
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tokio::select! {
+                    _ = &mut stop => break,
+                    _ = tick.tick() => e.discard_http_records(),
+                }
+            }
             if let Some(mut w) = warning_net {
                 w.shutdown().await;
             }
