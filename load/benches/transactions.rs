@@ -23,6 +23,7 @@ fn pair() -> (Uac, Uas, SocketAddr, SocketAddr) {
     let uac = Uac::new(
         ua.clone(),
         b,
+        format!("sip:uas@{b}"),
         ThroughputConfig {
             count: N,
             ..ThroughputConfig::default()

@@ -27,6 +27,15 @@ pub struct ThroughputConfig {
     /// receiver that falls behind shows as latency instead of driving the sender into Timer E
     /// retransmissions (which cost the receiver more work and end in a collapse).
     pub max_in_flight: usize,
+    /// Send every request to this address (a proxy: a BCF, an ESRP, Kamailio) instead of
+    /// straight to the UAS; the proxy must route the Request-URI to the UAS.
+    pub next_hop: Option<SocketAddr>,
+    /// Request-URI and To URI (default `sip:uas@<UAS address>`; e.g. `urn:service:sos` when
+    /// the next hop is a BCF that routes emergency requests to the UAS as its PSAP).
+    pub request_uri: Option<String>,
+    /// Where the UAS binds (default: a free port on 127.0.0.1), so a proxy can be configured
+    /// to route to it before the run.
+    pub uas_bind: Option<SocketAddr>,
 }
 
 impl Default for ThroughputConfig {
@@ -37,6 +46,9 @@ impl Default for ThroughputConfig {
             body_bytes: 200,
             drain: Duration::from_secs(40),
             max_in_flight: 2048,
+            next_hop: None,
+            request_uri: None,
+            uas_bind: None,
         }
     }
 }
@@ -88,8 +100,8 @@ pub struct Uac {
 }
 
 impl Uac {
-    /// A sender towards `dest`.
-    pub fn new(ua: UaConfig, dest: SocketAddr, cfg: ThroughputConfig) -> Self {
+    /// A sender of requests for `uri` (Request-URI and To) to `dest`.
+    pub fn new(ua: UaConfig, dest: SocketAddr, uri: String, cfg: ThroughputConfig) -> Self {
         let mut hist = Histogram::new_with_bounds(1, 60_000_000, 3).unwrap_or_else(|_| {
             Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"))
         });
@@ -98,8 +110,8 @@ impl Uac {
             ua: UserAgent::new(ua),
             dest,
             body: vec![b'x'; cfg.body_bytes],
-            uri: format!("sip:uas@{dest}"),
-            to: NameAddr::new(format!("sip:uas@{dest}")).to_string(),
+            to: NameAddr::new(uri.as_str()).to_string(),
+            uri,
             from: String::new(),
             cfg,
             start: None,
@@ -365,7 +377,7 @@ impl Endpoint for Uas {
     }
 }
 
-/// Runs UAC → UAS over loopback UDP in this process and reports.
+/// Runs UAC → UAS over loopback UDP in this process (or UAC → `next_hop` → UAS) and reports.
 pub async fn run_message_throughput(cfg: ThroughputConfig) -> Result<ThroughputReport, NetError> {
     let mut ua = UaConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
     ua.grammar_check = false;
@@ -379,10 +391,21 @@ pub async fn run_message_throughput(cfg: ThroughputConfig) -> Result<ThroughputR
     };
     let mut uas_core = Uas::new(ua.clone());
     uas_core.ua.reserve(expected);
-    let uas = spawn_endpoint(uas_core, SipSocketConfig::loopback()).await?;
+    let uas_socket = match cfg.uas_bind {
+        Some(addr) => SipSocketConfig {
+            bind: addr,
+            ..SipSocketConfig::loopback()
+        },
+        None => SipSocketConfig::loopback(),
+    };
+    let uas = spawn_endpoint(uas_core, uas_socket).await?;
     let uas_addr = uas.local_addr();
     uas.with(move |u, _| u.set_local(uas_addr)).await?;
-    let mut uac_core = Uac::new(ua, uas_addr, cfg);
+    let uri = cfg
+        .request_uri
+        .clone()
+        .unwrap_or_else(|| format!("sip:uas@{uas_addr}"));
+    let mut uac_core = Uac::new(ua, cfg.next_hop.unwrap_or(uas_addr), uri, cfg);
     uac_core.ua.reserve(expected);
     let uac = spawn_endpoint(uac_core, SipSocketConfig::loopback()).await?;
     let uac_addr = uac.local_addr();
