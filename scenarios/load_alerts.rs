@@ -39,6 +39,12 @@ async fn embedded(
         EMBEDDED_PUBLISHER.to_owned(),
     );
     let alerts = start_alert_server(Some(publisher), &pubsub, &faults).await?;
+    // No ladders in a load: the notifier would log every SUBSCRIBE and NOTIFY.
+    alerts
+        .notifier()
+        .with(|n, _| n.set_wire_log(false))
+        .await
+        .map_err(|e| format!("the alert server's notifier: {e}"))?;
     let uris = |point: &str| {
         BTreeMap::from([
             (

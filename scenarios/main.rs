@@ -396,6 +396,14 @@ async fn main() -> ExitCode {
             if warning {
                 match warning::WarningNet::start(None, &faults.loc.ecrf, &faults.alerts).await {
                     Ok(w) => {
+                        if let Some(alerts) = &w.alerts {
+                            if let Err(err) =
+                                alerts.notifier().with(|n, _| n.set_wire_log(false)).await
+                            {
+                                eprintln!("error: the alert server's notifier: {err}");
+                                return ExitCode::from(2);
+                            }
+                        }
                         println!("warning ecrf {}", w.ecrf_url);
                         println!("warning ingest {}", w.ingest_url);
                         if let Some(x) = &w.xmpp {
@@ -421,7 +429,12 @@ async fn main() -> ExitCode {
             loop {
                 tokio::select! {
                     _ = &mut stop => break,
-                    _ = tick.tick() => e.discard_http_records(),
+                    _ = tick.tick() => {
+                        e.discard_http_records();
+                        if let Some(ecrf) = warning_net.as_ref().and_then(|w| w.ecrf.as_ref()) {
+                            drop(ecrf.log().take());
+                        }
+                    }
                 }
             }
             if let Some(mut w) = warning_net {

@@ -326,6 +326,15 @@ impl Citizen {
             .unwrap_or_default()
     }
 
+    /// Turns the SIP subscriber's wire log on or off (a load keeps no ladders: with thousands
+    /// of subscriptions the log would hold every NOTIFY).
+    pub async fn set_sip_wire_log(&self, on: bool) -> Result<(), AlertsError> {
+        self.sip
+            .with(move |s, _| s.set_wire_log(on))
+            .await
+            .map_err(|e| AlertsError::Sip(e.to_string()))
+    }
+
     /// The SIP subscriber's address.
     pub fn sip_addr(&self) -> SocketAddr {
         self.sip.local_addr()

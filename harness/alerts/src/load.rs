@@ -587,7 +587,7 @@ async fn load_citizen(
     p: &AlertsProfile,
     tx: &mpsc::UnboundedSender<Received>,
 ) -> Result<Citizen, AlertsError> {
-    Citizen::start(CitizenConfig {
+    let citizen = Citizen::start(CitizenConfig {
         name: name.to_owned(),
         aor: format!("sip:{name}@lmpe-harness.test"),
         sip_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -597,7 +597,10 @@ async fn load_citizen(
         expires: 3600,
         inbox: Some(tx.clone()),
     })
-    .await
+    .await?;
+    // No ladders in a load: the log would hold every NOTIFY of every subscription.
+    citizen.set_sip_wire_log(false).await?;
+    Ok(citizen)
 }
 
 fn fanout_alert(
