@@ -277,10 +277,7 @@ impl Phone {
         let branch = self.branch();
         let l = self.cfg.local;
         let mut b = RequestBuilder::new(Method::Invite, target)
-            .header(
-                "Via",
-                format!("SIP/2.0/UDP {}:{};branch={branch};rport", l.ip(), l.port()),
-            )
+            .header("Via", format!("SIP/2.0/UDP {l};branch={branch};rport"))
             .header("Max-Forwards", "70")
             .header("From", format!("<{}>;tag={local_tag}", self.cfg.aor))
             .header("To", format!("<{target}>"))
@@ -539,10 +536,7 @@ impl Phone {
             c.peer_addr = dest;
             let branch = format!("z9hG4bKcx{seq}{}", tag());
             let ack = RequestBuilder::new(Method::Ack, target.as_str())
-                .header(
-                    "Via",
-                    format!("SIP/2.0/UDP {}:{};branch={branch};rport", l.ip(), l.port()),
-                )
+                .header("Via", format!("SIP/2.0/UDP {l};branch={branch};rport"))
                 .header("Max-Forwards", "70")
                 .header("From", format!("<{}>;tag={}", c.local_uri, c.local_tag))
                 .header("To", msg.header("To").unwrap_or_default().to_owned())

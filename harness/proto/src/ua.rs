@@ -232,12 +232,11 @@ impl UserAgent {
         let via_for = |via: &mut String, t: TransportKind| {
             use std::fmt::Write;
             via.clear();
+            // `SocketAddr`'s Display brackets an IPv6 address, as sent-by requires.
             let _ = write!(
                 via,
-                "SIP/2.0/{} {}:{};branch=z9hG4bK{salt:x}x{id:x};rport",
+                "SIP/2.0/{} {local};branch=z9hG4bK{salt:x}x{id:x};rport",
                 t.via_token(),
-                local.ip(),
-                local.port()
             );
         };
         let mut transport = transport;
@@ -507,5 +506,66 @@ fn response_destination(via: &ViaRef<'_>, input: &Incoming) -> SocketAddr {
         input.remote
     } else {
         SocketAddr::new(input.remote.ip(), via.port.unwrap_or(5060))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lmpe_wire::sip::{reason_phrase, write_response_for};
+
+    fn deliver(to: &mut UserAgent, now: Instant, from: SocketAddr, t: Transmit) {
+        to.handle_input(
+            now,
+            Incoming {
+                transport: t.transport,
+                remote: from,
+                local: to.local(),
+                bytes: t.bytes.to_vec(),
+            },
+        );
+    }
+
+    /// RFC 3261 sent-by: an IPv6 address is written as an IPv6 reference (`[::1]:5062`), and a
+    /// transaction completes over IPv6 both ways.
+    #[test]
+    fn ipv6_via_is_bracketed_and_a_transaction_completes() {
+        let now = Instant::now();
+        let a = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 5062));
+        let b = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 5060));
+        let mut uac = UserAgent::new(UaConfig::new(a));
+        let mut uas = UserAgent::new(UaConfig::new(b));
+        let handle = uac
+            .send_request_with(now, Method::Message, TransportKind::Udp, b, |via, out| {
+                out.extend_from_slice(
+                    format!(
+                        "MESSAGE sip:b@[::1]:5060 SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\n\
+                         From: <sip:a@[::1]>;tag=1\r\nTo: <sip:b@[::1]>\r\nCall-ID: v6\r\n\
+                         CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+            })
+            .expect("a new transaction");
+        let request = uac.poll_transmit().expect("the request");
+        let parsed = RsipParser::default().parse(&request.bytes).expect("parses");
+        let via = parsed.top_via_ref().expect("a valid Via");
+        assert_eq!((via.host, via.port), ("[::1]", Some(5062)));
+        deliver(&mut uas, now, a, request);
+        let Some(UaEvent::Request { id, msg, .. }) = uas.poll_event() else {
+            panic!("the UAS gets the request");
+        };
+        let mut resp = Vec::new();
+        write_response_for(&msg, 200, reason_phrase(200), Some("b"), &mut resp);
+        uas.respond_bytes(now, &id, 200, resp).expect("answered");
+        let response = uas.poll_transmit().expect("the response");
+        assert_eq!(response.remote, a);
+        deliver(&mut uac, now, b, response);
+        match uac.poll_event() {
+            Some(UaEvent::Response { handle: h, msg }) => {
+                assert_eq!((h, msg.status()), (handle, Some(200)));
+            }
+            other => panic!("expected the 200, got {other:?}"),
+        }
     }
 }
