@@ -109,8 +109,27 @@ fn collapse_ipv6_extra_colon(buf: &mut Vec<u8>) {
     }
 }
 
+/// `part` (a sub-slice of `head`) as text: sliced out of `text` (`head` validated as UTF-8 once,
+/// so each line costs a bounds check instead of another validation) when that is possible,
+/// otherwise validated on its own (a head with invalid UTF-8 somewhere reports the first bad
+/// line exactly as before).
+fn sub_str<'a>(
+    head: &'a [u8],
+    text: Option<&'a str>,
+    part: &'a [u8],
+) -> Result<&'a str, std::str::Utf8Error> {
+    if let Some(t) = text {
+        let off = (part.as_ptr() as usize).wrapping_sub(head.as_ptr() as usize);
+        if let Some(s) = off.checked_add(part.len()).and_then(|end| t.get(off..end)) {
+            return Ok(s);
+        }
+    }
+    std::str::from_utf8(part)
+}
+
 /// Splits the header section into the start line and unfolded header lines.
 fn split_lines(head: &[u8]) -> Result<(&[u8], Vec<Header>), WireError> {
+    let text = std::str::from_utf8(head).ok();
     let mut lines = memchr::memchr_iter(b'\n', head)
         .map(Some)
         .chain(std::iter::once(None))
@@ -128,7 +147,7 @@ fn split_lines(head: &[u8]) -> Result<(&[u8], Vec<Header>), WireError> {
     for (idx, line) in lines.enumerate() {
         let lineno = idx + 2;
         if line.first().is_some_and(|&b| b == b' ' || b == b'\t') {
-            let cont = std::str::from_utf8(line).map_err(|_| {
+            let cont = sub_str(head, text, line).map_err(|_| {
                 WireError::NonUtf8Header(
                     headers.last().map_or_else(String::new, |h| h.name.clone()),
                 )
@@ -166,11 +185,11 @@ fn split_lines(head: &[u8]) -> Result<(&[u8], Vec<Header>), WireError> {
             });
         }
         // Token characters are ASCII, so this is valid UTF-8 (the lossy path never runs).
-        let name = match std::str::from_utf8(name_trimmed) {
+        let name = match sub_str(head, text, name_trimmed) {
             Ok(name) => name.to_owned(),
             Err(_) => String::from_utf8_lossy(name_trimmed).into_owned(),
         };
-        let value = std::str::from_utf8(&line[colon + 1..])
+        let value = sub_str(head, text, &line[colon + 1..])
             .map_err(|_| WireError::NonUtf8Header(name.clone()))?
             .trim()
             .to_string();
@@ -249,6 +268,30 @@ mod tests {
         let msg = RsipParser::default().parse(m).unwrap();
         assert_eq!(msg.header("subject"), Some("a b"));
         assert_eq!(msg.status(), Some(200));
+    }
+
+    #[test]
+    fn utf8_in_values_and_the_first_bad_line_is_reported() {
+        let p = RsipParser::default();
+        let ok = "MESSAGE sip:a@b SIP/2.0\r\nSubject: Notruf für Zürich\r\n  – Folgezeile\r\nContent-Length: 0\r\n\r\n";
+        let msg = p.parse(ok.as_bytes()).unwrap();
+        assert_eq!(
+            msg.header("Subject"),
+            Some("Notruf für Zürich – Folgezeile")
+        );
+        let bad_value = b"MESSAGE sip:a@b SIP/2.0\r\nSubject: \xff\r\nContent-Length: 0\r\n\r\n";
+        assert!(matches!(p.parse(bad_value), Err(WireError::NonUtf8Header(h)) if h == "Subject"));
+        let bad_cont =
+            b"MESSAGE sip:a@b SIP/2.0\r\nSubject: a\r\n \xfe\r\nContent-Length: 0\r\n\r\n";
+        assert!(matches!(p.parse(bad_cont), Err(WireError::NonUtf8Header(h)) if h == "Subject"));
+        // A syntax error before the bad bytes is still the one reported.
+        let first = b"MESSAGE sip:a@b SIP/2.0\r\nno colon here\r\nSubject: \xff\r\n\r\n";
+        assert!(matches!(
+            p.parse(first),
+            Err(WireError::BadHeaderLine { line: 2, .. })
+        ));
+        let start = b"MESSAGE sip:\xff@b SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+        assert!(matches!(p.parse(start), Err(WireError::BadStartLine(_))));
     }
 
     #[test]
