@@ -188,6 +188,42 @@ fn finish(data: &lmpe_load_http::RunData, dir: &Path) -> ExitCode {
             if *pass { "pass" } else { "BROKEN" }
         );
     }
+    if let Some(ramp) = &r.ramp {
+        for st in &ramp.steps {
+            let p99 = st
+                .p99_ms
+                .iter()
+                .map(|(k, v)| format!("{k} {v:.1}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!(
+                "  step {} at {} requests/s: sent {}/{} ok {} error ratio {:.4} | p99 ms {p99} | {}",
+                st.step,
+                st.rate,
+                st.sent,
+                st.scheduled,
+                st.ok,
+                st.error_ratio,
+                match st.pass {
+                    Some(true) => "held".to_string(),
+                    Some(false) => format!("BREACHED: {}", st.breaches.join("; ")),
+                    None if st.sent == 0 => "not run (the ramp stopped)".to_string(),
+                    None => "cut short by the stop, not judged".to_string(),
+                }
+            );
+        }
+        let c = &ramp.capacity;
+        println!(
+            "  capacity: {}; first breach: {}",
+            c.highest_sustained_rate
+                .map_or("none (the first step broke)".to_string(), |v| format!(
+                    "{v} requests/s held"
+                )),
+            c.first_breach
+                .as_ref()
+                .map_or("none".to_string(), |(rate, _)| format!("{rate} requests/s"))
+        );
+    }
     if !r.reconciled {
         eprintln!(
             "RECONCILIATION FAILED: the counts do not add up (see load.json \"reconciliation\")"

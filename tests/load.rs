@@ -677,6 +677,105 @@ fn http_faults_of_the_embedded_ecrf_show_exactly_in_the_counts() {
     assert_eq!(broken.len(), 2, "{broken:?}");
 }
 
+const HTTP_RAMP: &str = r#"
+plane = "http"
+name = "http-ramp"
+users = 32
+timeout_ms = 2000
+[ramp]
+start_rate = 20.0
+step_rate = 20.0
+step_s = 2.0
+max_steps = 3
+[mix]
+lost-find-service-geodetic = 2
+held-location-request = 1
+[thresholds]
+error_ratio = 0.0
+p99_ms = { "*" = 200.0 }
+"#;
+
+fn steps(r: &Value) -> Vec<Value> {
+    r["ramp"]["steps"].as_array().expect("ramp steps").clone()
+}
+
+#[test]
+fn http_ramp_judges_every_step_and_names_the_capacity() {
+    let dir = tmp("http-ramp");
+    let profile = dir.join("ramp.toml");
+    std::fs::write(&profile, HTTP_RAMP).expect("profile");
+    let out = dir.join("out");
+    let (code, stdout, stderr) = run_http(&profile.display().to_string(), &out, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let r = report(&out);
+    assert_reconciled(&r, &stderr);
+    let st = steps(&r);
+    assert_eq!(st.len(), 3);
+    for (i, s) in st.iter().enumerate() {
+        let rate = 20.0 * (i + 1) as f64;
+        assert_eq!(s["rate"].as_f64(), Some(rate), "{s}");
+        assert_eq!(u(&s["scheduled"]), (rate * 2.0) as u64, "{s}");
+        assert_eq!(u(&s["ok"]), u(&s["scheduled"]), "{s}");
+        assert_eq!(s["pass"], true, "{s}");
+    }
+    assert_eq!(
+        r["ramp"]["capacity"]["highest_sustained_rate"].as_f64(),
+        Some(60.0)
+    );
+    assert!(r["ramp"]["capacity"]["first_breach"].is_null());
+    assert!(stdout.contains("capacity: 60 requests/s held"), "{stdout}");
+    let html = std::fs::read_to_string(out.join("load.html")).expect("load.html");
+    assert!(html.contains("Capacity search"));
+}
+
+#[test]
+fn http_ramp_against_a_slow_ecrf_stops_after_the_first_step() {
+    let dir = tmp("http-ramp-slow");
+    let profile = dir.join("ramp.toml");
+    // Ten steps of 2 s: the whole ramp would take 20 s.
+    std::fs::write(
+        &profile,
+        HTTP_RAMP.replace("max_steps = 3", "max_steps = 10"),
+    )
+    .expect("profile");
+    let out = dir.join("out");
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = run_http(
+        &profile.display().to_string(),
+        &out,
+        &["--fault", "ecrf-slow:0.3"],
+    );
+    let took = started.elapsed();
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let r = report(&out);
+    assert_reconciled(&r, &stderr);
+    let st = steps(&r);
+    assert_eq!(st[0]["pass"], false, "{}", st[0]);
+    let why = st[0]["breaches"][0].as_str().unwrap_or_default();
+    assert!(why.starts_with("lost-find-service-geodetic p99"), "{why}");
+    assert_eq!(r["ramp"]["stopped_after_step"], 0);
+    assert!(r["ramp"]["capacity"]["highest_sustained_rate"].is_null());
+    assert_eq!(
+        r["ramp"]["capacity"]["first_breach"][0].as_f64(),
+        Some(20.0)
+    );
+    assert!(
+        st[2..]
+            .iter()
+            .all(|s| s["pass"].is_null() && u(&s["sent"]) == 0),
+        "{st:?}"
+    );
+    // Nothing after the stop is counted as lost: scheduled = sent, all answered.
+    assert_eq!(u(&r["scheduled"]), u(&r["total"]["sent"]));
+    assert_eq!(u(&r["not_sent"]), 0);
+    assert_eq!(u(&r["total"]["ok"]), u(&r["total"]["sent"]));
+    assert!(
+        took.as_secs_f64() < 16.0,
+        "the ramp did not stop early: {took:?}"
+    );
+    assert!(stderr.contains("breached"), "{stderr}");
+}
+
 #[test]
 fn http_bad_input_exits_2_with_the_reason() {
     let dir = tmp("http-bad");
@@ -685,6 +784,14 @@ fn http_bad_input_exits_2_with_the_reason() {
             HTTP_SHORT.replace("held-location-request = 1", "held-bogus = 1"),
             vec![],
             "unknown request type",
+        ),
+        (
+            HTTP_SHORT.replace(
+                "[mix]",
+                "[ramp]\nstart_rate = 1.0\nstep_rate = 1.0\nstep_s = 1.0\nmax_steps = 2\n[mix]",
+            ),
+            vec![],
+            "not both",
         ),
         (
             HTTP_SHORT.replace("plane = \"http\"", "plane = \"ftp\""),

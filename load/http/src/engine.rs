@@ -24,6 +24,7 @@ use lmpe_load::report::Interval;
 use lmpe_load::LoadError;
 
 use crate::profile::HttpProfile;
+use crate::ramp::{self, StepPlan, StepResult, StepStats};
 use crate::report::{KindCounts, RunData};
 use crate::request::{check, location_uris, Outcome, RequestKind, Subjects};
 
@@ -62,8 +63,16 @@ struct KindState {
 struct Shared {
     table: Vec<RequestKind>,
     seed: u64,
-    rate: f64,
-    total: u64,
+    /// The schedule's steps (one without a ramp).
+    plan: Vec<StepPlan>,
+    /// Schedule indices at or beyond this are not sent (lowered when a ramp stops).
+    limit: AtomicU64,
+    /// Requests started (schedule indices taken below the limit).
+    taken: AtomicU64,
+    /// Requests that have ended (any outcome).
+    ended: AtomicU64,
+    /// Per step, what its requests came to.
+    steps: Vec<Mutex<StepStats>>,
     timeout: Duration,
     subjects: Subjects,
     lost_url: String,
@@ -109,13 +118,17 @@ fn classify(e: &reqwest::Error) -> Outcome {
 impl Shared {
     async fn one(&self, user: &mut GooseUser) {
         let k = self.next.fetch_add(1, Ordering::Relaxed);
-        if k >= self.total {
-            // The schedule is done: idle until goose's run time ends.
+        let scheduled = (k < self.limit.load(Ordering::Relaxed))
+            .then(|| ramp::due(&self.plan, k))
+            .flatten();
+        let Some((step, at_s)) = scheduled else {
+            // The schedule is done (or the ramp stopped): idle until goose's run time ends.
             tokio::time::sleep(Duration::from_millis(100)).await;
             return;
-        }
+        };
+        self.taken.fetch_add(1, Ordering::Relaxed);
         let start = *self.start.get_or_init(Instant::now);
-        let due = start + Duration::from_secs_f64(k as f64 / self.rate);
+        let due = start + Duration::from_secs_f64(at_s);
         tokio::time::sleep_until(due.into()).await;
         let kind = self.table[(k % self.table.len() as u64) as usize];
         let (url, body) = match kind {
@@ -133,6 +146,7 @@ impl Shared {
             ),
         };
         lock(&self.kinds[kind.index()]).counts.sent += 1;
+        lock(&self.steps[step]).sent(kind);
         let builder = user
             .client
             .post(url)
@@ -174,6 +188,36 @@ impl Shared {
             let _ = st.hist.record(us);
             let _ = st.interval.record(us);
         }
+        drop(st);
+        lock(&self.steps[step]).ended(kind, &outcome, answered.then_some(us));
+        self.ended.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Judges the steps from `from` on whose requests have all ended (or whose end lies more
+    /// than a request budget and a second behind, whatever is still open); returns the next
+    /// step to judge and the first breached step's result, if any.
+    fn judge_ready(
+        &self,
+        profile: &HttpProfile,
+        from: usize,
+        since_start_s: f64,
+    ) -> (usize, Option<StepResult>) {
+        let budget_s = self.timeout.as_secs_f64() + 1.0;
+        let mut i = from;
+        while let Some(plan) = self.plan.get(i) {
+            let st = lock(&self.steps[i]);
+            let sent = st.total().sent;
+            let complete = since_start_s >= plan.end_s() && sent == plan.count && st.done == sent;
+            if !complete && since_start_s < plan.end_s() + budget_s {
+                break;
+            }
+            let r = ramp::judge(profile, i, plan, &st, true);
+            i += 1;
+            if r.pass == Some(false) {
+                return (i, Some(r));
+            }
+        }
+        (i, None)
     }
 
     /// Moves each type's interval histogram into its list; the sums for the progress line.
@@ -269,11 +313,15 @@ pub async fn run(
     };
     let mut subjects = target.subjects.clone();
     subjects.service.clone_from(&profile.service);
+    let plan = profile.plan();
     let shared = Arc::new(Shared {
         table: mix_table(&weights),
         seed: profile.seed,
-        rate: profile.rate,
-        total: profile.arrivals(),
+        limit: AtomicU64::new(profile.arrivals()),
+        taken: AtomicU64::new(0),
+        ended: AtomicU64::new(0),
+        steps: plan.iter().map(|_| Mutex::default()).collect(),
+        plan: plan.clone(),
         timeout: profile.timeout(),
         subjects,
         lost_url: lost_url.clone(),
@@ -305,7 +353,7 @@ pub async fn run(
     let scenario = Scenario::new("http-load").register_transaction(transaction);
     // Goose's run time counts whole seconds from when the users are launched: the schedule,
     // then one request budget for the last answers, then a margin.
-    let run_time = (profile.duration_s + profile.timeout().as_secs_f64() + 1.0).ceil() as usize;
+    let run_time = (profile.schedule_s() + profile.timeout().as_secs_f64() + 1.0).ceil() as usize;
     let host = if lost_url.is_empty() {
         &held_url
     } else {
@@ -338,12 +386,17 @@ pub async fn run(
     let start_epoch_s = epoch_s();
     let t0 = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
+    // A ramp that stops: the step that broke (as judged then).
+    let stopped_at: Arc<Mutex<Option<StepResult>>> = Arc::default();
     let ticker = {
-        let (shared, stop) = (shared.clone(), stop.clone());
+        let (shared, stop, stopped_at) = (shared.clone(), stop.clone(), stopped_at.clone());
         let progress = opts.progress;
         let total = profile.arrivals();
+        let ramp_stops = profile.ramp.as_ref().is_some_and(|r| r.stop_on_breach);
+        let profile = profile.clone();
         tokio::spawn(async move {
             let mut last = 0.0;
+            let mut next_step = 0;
             let mut every = tokio::time::interval(Duration::from_secs(1));
             every.tick().await;
             while !stop.load(Ordering::Relaxed) {
@@ -351,6 +404,40 @@ pub async fn run(
                 let t = t0.elapsed().as_secs_f64();
                 let (c, p99) = shared.tick(t, t - last);
                 last = t;
+                if ramp_stops {
+                    let mut stopped = lock(&stopped_at);
+                    if stopped.is_none() {
+                        if let Some(start) = shared.start.get() {
+                            let (n, breach) = shared.judge_ready(
+                                &profile,
+                                next_step,
+                                start.elapsed().as_secs_f64(),
+                            );
+                            next_step = n;
+                            if let Some(r) = breach {
+                                // No new requests; the run ends once those in flight have.
+                                shared
+                                    .limit
+                                    .store(shared.next.load(Ordering::Relaxed), Ordering::Relaxed);
+                                if progress {
+                                    eprintln!(
+                                        "[{t:6.1} s] step {} ({} requests/s) breached: {}; stopping",
+                                        r.step,
+                                        r.rate,
+                                        r.breaches.join("; ")
+                                    );
+                                }
+                                *stopped = Some(r);
+                            }
+                        }
+                    }
+                    if stopped.is_some()
+                        && shared.ended.load(Ordering::Relaxed)
+                            >= shared.taken.load(Ordering::Relaxed)
+                    {
+                        goose::trigger_killswitch("lmpe-load: the ramp breached a threshold");
+                    }
+                }
                 if progress {
                     eprintln!(
                         "[{t:6.1} s] sent {}/{total} ok {} http-err {} proto-err {} timeout {} transport {} | p99 this second {:.2} ms",
@@ -371,6 +458,8 @@ pub async fn run(
     let metrics = Box::pin((*attack).execute()).await;
     stop.store(true, Ordering::Relaxed);
     let _ = ticker.await;
+    // The killswitch is process-wide; a later run in this process must not inherit it.
+    goose::reset_killswitch();
     let metrics = metrics.map_err(goose_err)?;
     let elapsed_s = t0.elapsed().as_secs_f64();
     let mut goose_requests = std::collections::BTreeMap::new();
@@ -378,6 +467,8 @@ pub async fn run(
         *goose_requests.entry(a.path.clone()).or_insert(0) +=
             (a.success_count + a.fail_count) as u64;
     }
+    let stopped_at = lock(&stopped_at).take();
+    let taken = shared.taken.load(Ordering::Relaxed);
     let mut data = RunData {
         profile: profile.clone(),
         target: target.name.clone(),
@@ -385,10 +476,17 @@ pub async fn run(
         held_url,
         start_epoch_s,
         elapsed_s,
-        scheduled: profile.arrivals(),
-        claimed: shared.next.load(Ordering::Relaxed).min(profile.arrivals()),
+        // A stopped ramp scheduled only what it sent.
+        scheduled: if stopped_at.is_some() {
+            taken
+        } else {
+            profile.arrivals()
+        },
+        claimed: taken,
         kinds: Default::default(),
         goose_requests,
+        steps: final_steps(profile, &plan, &shared.steps, stopped_at.as_ref()),
+        stopped_after_step: stopped_at.map(|r| r.step),
     };
     for kind in RequestKind::ALL {
         let st = lock(&shared.kinds[kind.index()]);
@@ -400,6 +498,30 @@ pub async fn run(
         }
     }
     Ok(data)
+}
+
+/// Every step judged from the final figures (steps are judged only in a ramp). The step a
+/// stopped ramp broke at keeps the verdict that stopped it; the steps after it are reported
+/// unjudged.
+fn final_steps(
+    profile: &HttpProfile,
+    plan: &[StepPlan],
+    stats: &[Mutex<StepStats>],
+    stopped_at: Option<&StepResult>,
+) -> Vec<StepResult> {
+    let judged = profile.ramp.is_some();
+    plan.iter()
+        .zip(stats)
+        .enumerate()
+        .map(|(i, (p, st))| {
+            let r = ramp::judge(profile, i, p, &lock(st), judged);
+            match stopped_at {
+                Some(s) if i == s.step && r.pass == Some(true) => s.clone(),
+                Some(s) if i > s.step => ramp::judge(profile, i, p, &lock(st), false),
+                _ => r,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //!   HELD locationRequest by device identity, dereference), built with lmpe-location, and the
 //!   check of each answer.
 //! * [`engine`]: the goose attack carrying an open schedule; latency from the due time in µs.
+//! * [`ramp`]: capacity search: the schedule as steps, each judged by the thresholds.
 //! * [`report`]: counts, histograms, thresholds, reconciliation and the report files.
 //!
 //! A crate of its own (not a module of lmpe-load) because goose brings reqwest, clap, chrono,
@@ -14,6 +15,7 @@
 
 pub mod engine;
 pub mod profile;
+pub mod ramp;
 pub mod report;
 pub mod request;
 

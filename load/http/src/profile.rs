@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ramp::StepPlan;
 use crate::request::RequestKind;
-use lmpe_load::profile::{parse_toml, read_toml};
+use lmpe_load::profile::{parse_toml, read_toml, Ramp};
 use lmpe_load::LoadError;
 
 /// The plane a profile file is for: its top-level `plane` key (absent: `sip`).
@@ -32,10 +33,18 @@ pub struct HttpProfile {
     pub plane: String,
     /// Name in reports.
     pub name: String,
-    /// Arrival rate, requests per second (open model: request k is due at k / rate).
+    /// Arrival rate, requests per second (open model: request k is due at k / rate); not with
+    /// a `[ramp]`.
+    #[serde(default)]
     pub rate: f64,
-    /// Seconds of arrivals.
+    /// Seconds of arrivals; not with a `[ramp]`.
+    #[serde(default)]
     pub duration_s: f64,
+    /// Capacity search instead of one rate: steps of `start_rate + i * step_rate` requests/s,
+    /// `step_s` each, each judged by the thresholds; with `stop_on_breach` (default) the
+    /// requests stop after the first step that breaks one.
+    #[serde(default)]
+    pub ramp: Option<Ramp>,
     /// Goose users: how many requests may be outstanding at once. When all are busy, a due
     /// request waits and its latency (measured from the due time) shows it.
     pub users: usize,
@@ -100,14 +109,46 @@ impl HttpProfile {
                 self.plane
             ));
         }
-        if !(self.rate.is_finite() && self.rate > 0.0 && self.rate <= 1_000_000.0) {
-            return bad(format!("rate {} must be in (0, 1e6] requests/s", self.rate));
-        }
-        if !(self.duration_s.is_finite() && self.duration_s > 0.0 && self.duration_s <= 86_400.0) {
-            return bad(format!(
-                "duration_s {} must be in (0, 86400]",
-                self.duration_s
-            ));
+        let rate_ok = |r: f64| r.is_finite() && r > 0.0 && r <= 1_000_000.0;
+        match &self.ramp {
+            None => {
+                if !rate_ok(self.rate) {
+                    return bad(format!(
+                        "rate {} must be in (0, 1e6] requests/s (or give a [ramp])",
+                        self.rate
+                    ));
+                }
+                if !(self.duration_s.is_finite()
+                    && self.duration_s > 0.0
+                    && self.duration_s <= 86_400.0)
+                {
+                    return bad(format!(
+                        "duration_s {} must be in (0, 86400]",
+                        self.duration_s
+                    ));
+                }
+            }
+            Some(r) => {
+                if self.rate != 0.0 || self.duration_s != 0.0 {
+                    return bad("give either rate and duration_s or a [ramp], not both".into());
+                }
+                let last = r.start_rate + f64::from(r.max_steps.saturating_sub(1)) * r.step_rate;
+                let valid = rate_ok(r.start_rate)
+                    && r.step_rate.is_finite()
+                    && r.step_rate >= 0.0
+                    && rate_ok(last)
+                    && r.step_s.is_finite()
+                    && r.step_s > 0.0
+                    && r.max_steps > 0
+                    && r.step_s * f64::from(r.max_steps) <= 86_400.0;
+                if !valid {
+                    return bad(
+                        "ramp: start_rate > 0, step_rate >= 0, every rate at most 1e6/s, \
+                         step_s > 0, max_steps >= 1, at most 86400 s in all"
+                            .into(),
+                    );
+                }
+            }
         }
         if self.users == 0 || self.users > 10_000 {
             return bad(format!("users {} must be in 1..=10000", self.users));
@@ -150,9 +191,43 @@ impl HttpProfile {
         Ok(())
     }
 
-    /// Requests of the run: `rate * duration_s`, rounded.
+    /// The schedule as steps: one step of `rate` for `duration_s`, or the ramp's steps.
+    pub fn plan(&self) -> Vec<StepPlan> {
+        let phases: Vec<(f64, f64, f64)> = match &self.ramp {
+            None => vec![(self.rate, 0.0, self.duration_s)],
+            Some(r) => (0..r.max_steps)
+                .map(|i| {
+                    let i = f64::from(i);
+                    (r.start_rate + i * r.step_rate, i * r.step_s, r.step_s)
+                })
+                .collect(),
+        };
+        let mut first = 0;
+        phases
+            .into_iter()
+            .map(|(rate, start_s, duration_s)| {
+                let count = (rate * duration_s).round() as u64;
+                let step = StepPlan {
+                    rate,
+                    start_s,
+                    duration_s,
+                    first,
+                    count,
+                };
+                first += count;
+                step
+            })
+            .collect()
+    }
+
+    /// Requests of the run: `rate * duration_s` (each ramp step's), rounded.
     pub fn arrivals(&self) -> u64 {
-        (self.rate * self.duration_s).round() as u64
+        self.plan().iter().map(|s| s.count).sum()
+    }
+
+    /// Seconds of the whole schedule.
+    pub fn schedule_s(&self) -> f64 {
+        self.plan().last().map_or(0.0, StepPlan::end_s)
     }
 
     /// The per-request budget.
@@ -248,6 +323,16 @@ p99_ms = { "*" = 50.0, held-location-request = 20.0 }
                 GOOD.replace("duration_s = 2.0", "duration_s = 0.001"),
                 "no request",
             ),
+            (
+                GOOD.replace("[mix]", "[ramp]\nstart_rate = 1.0\nstep_rate = 1.0\nstep_s = 1.0\nmax_steps = 2\n[mix]"),
+                "not both",
+            ),
+            (
+                GOOD.replace("rate = 100.0\nduration_s = 2.0\n", "")
+                    .replace("[mix]", "[ramp]\nstart_rate = 1.0\nstep_rate = -1.0\nstep_s = 1.0\nmax_steps = 2\n[mix]"),
+                "ramp:",
+            ),
+            (GOOD.replace("rate = 100.0\n", ""), "or give a [ramp]"),
         ];
         for (text, why) in cases {
             let e = parse(&text)
@@ -256,6 +341,24 @@ p99_ms = { "*" = 50.0, held-location-request = 20.0 }
                 .unwrap_or_default();
             assert!(e.contains(why), "{why}: got {e:?}");
         }
+    }
+
+    #[test]
+    fn the_shipped_http_profiles_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).expect("load/profiles") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with("http-") && name.ends_with(".toml") {
+                HttpProfile::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 3, "only {n} HTTP profiles");
+        let ramp = HttpProfile::load(&dir.join("http-ramp.toml")).expect("http-ramp.toml");
+        assert_eq!(ramp.plan().len(), 12);
+        assert_eq!(ramp.schedule_s(), 120.0);
     }
 
     #[test]

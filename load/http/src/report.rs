@@ -16,6 +16,7 @@ use lmpe_load::{LoadError, Verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::profile::HttpProfile;
+use crate::ramp::{capacity, HttpCapacity, StepResult};
 use crate::request::{Outcome, RequestKind};
 
 /// How the requests of one type ended.
@@ -108,6 +109,21 @@ pub struct RunData {
     pub kinds: BTreeMap<RequestKind, KindData>,
     /// Goose's own request count by request name.
     pub goose_requests: BTreeMap<String, u64>,
+    /// The schedule's steps with their figures (one step without a ramp; judged in a ramp).
+    pub steps: Vec<StepResult>,
+    /// The step after whose breach a ramp stopped sending.
+    pub stopped_after_step: Option<usize>,
+}
+
+/// A ramp's outcome in `load.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RampReport {
+    /// Every step: rate, counts, p99 by type, error ratio, verdict and what broke.
+    pub steps: Vec<StepResult>,
+    /// The highest rate that held and the first breach.
+    pub capacity: HttpCapacity,
+    /// The step after whose breach the requests stopped (`stop_on_breach`).
+    pub stopped_after_step: Option<usize>,
 }
 
 /// `load.json` of the HTTP plane.
@@ -127,9 +143,9 @@ pub struct HttpReport {
     pub start_epoch_s: f64,
     /// Length of the run, seconds.
     pub elapsed_s: f64,
-    /// Requests per second asked for.
+    /// Requests per second asked for (a ramp: the rate of its last step that sent).
     pub rate: f64,
-    /// Requests answered (any answer) per second of the schedule.
+    /// Requests answered (any answer) per second of the schedule that ran.
     pub achieved_rate: f64,
     /// Requests of the schedule.
     pub scheduled: u64,
@@ -145,8 +161,11 @@ pub struct HttpReport {
     /// Latency from the due time to the last byte of the answer (µs), answered requests only,
     /// by request type.
     pub latency_us: BTreeMap<String, Summary>,
-    /// Thresholds.
+    /// Thresholds over the whole run (a ramp judges each step instead: see `ramp`).
     pub thresholds: Vec<SloResult>,
+    /// Capacity search: the steps and what they found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp: Option<RampReport>,
     /// Goose's own count of requests, by request type.
     pub goose_requests: BTreeMap<String, u64>,
     /// Identities the counts must satisfy.
@@ -193,7 +212,11 @@ pub fn summarise(d: &RunData) -> (HttpReport, Verdict) {
             c.sent,
             d.goose_requests.get(n).copied().unwrap_or(0),
         ));
-        if let Some(limit) = d.profile.p99_limit(*kind) {
+        if let Some(limit) = d
+            .profile
+            .p99_limit(*kind)
+            .filter(|_| d.profile.ramp.is_none())
+        {
             let value = (!h.is_empty()).then(|| h.value_at_quantile(0.99) as f64 / 1000.0);
             thresholds.push(SloResult {
                 what: format!("{n} p99 latency (ms)"),
@@ -208,8 +231,31 @@ pub fn summarise(d: &RunData) -> (HttpReport, Verdict) {
         d.claimed,
         total.sent,
     ));
+    recon.push(check(
+        "requests sent = the sum over the steps".into(),
+        total.sent,
+        d.steps.iter().map(|s| s.sent).sum(),
+    ));
+    recon.push(check(
+        "requests ok = the sum over the steps".into(),
+        total.ok,
+        d.steps.iter().map(|s| s.ok).sum(),
+    ));
     let not_sent = d.scheduled.saturating_sub(d.claimed);
-    if let Some(limit) = d.profile.thresholds.error_ratio {
+    let ramp = d.profile.ramp.as_ref().map(|_| RampReport {
+        capacity: capacity(&d.steps),
+        steps: d.steps.clone(),
+        stopped_after_step: d.stopped_after_step,
+    });
+    let ramp_breached = ramp
+        .as_ref()
+        .is_some_and(|r| r.steps.iter().any(|s| s.pass == Some(false)));
+    if let Some(limit) = d
+        .profile
+        .thresholds
+        .error_ratio
+        .filter(|_| d.profile.ramp.is_none())
+    {
         let value =
             (d.scheduled > 0).then(|| (total.not_ok() + not_sent) as f64 / d.scheduled as f64);
         thresholds.push(SloResult {
@@ -222,10 +268,17 @@ pub fn summarise(d: &RunData) -> (HttpReport, Verdict) {
     let reconciled = recon.iter().all(|c| c.ok);
     let verdict = if !reconciled {
         Verdict::ReconciliationFailed
-    } else if thresholds.iter().all(|t| t.pass) {
+    } else if thresholds.iter().all(|t| t.pass) && !ramp_breached {
         Verdict::Pass
     } else {
         Verdict::SloBreached
+    };
+    // The schedule that ran: up to the end of the last step that sent anything.
+    let ran = d.steps.iter().rev().find(|s| s.sent > 0);
+    let (rate, ran_s) = match (&d.profile.ramp, ran) {
+        (None, _) => (d.profile.rate, d.profile.duration_s),
+        (Some(_), Some(s)) => (s.rate, s.start_s + s.duration_s),
+        (Some(_), None) => (0.0, 0.0),
     };
     let report = HttpReport {
         name: d.profile.name.clone(),
@@ -235,8 +288,12 @@ pub fn summarise(d: &RunData) -> (HttpReport, Verdict) {
         held_url: d.held_url.clone(),
         start_epoch_s: d.start_epoch_s,
         elapsed_s: d.elapsed_s,
-        rate: d.profile.rate,
-        achieved_rate: total.answered() as f64 / d.profile.duration_s,
+        rate,
+        achieved_rate: if ran_s > 0.0 {
+            total.answered() as f64 / ran_s
+        } else {
+            0.0
+        },
         scheduled: d.scheduled,
         not_sent,
         users: d.profile.users,
@@ -244,6 +301,7 @@ pub fn summarise(d: &RunData) -> (HttpReport, Verdict) {
         total,
         latency_us,
         thresholds,
+        ramp,
         goose_requests: d.goose_requests.clone(),
         reconciliation: recon,
         reconciled,
@@ -332,12 +390,17 @@ pub fn render(r: &HttpReport, d: &RunData) -> String {
     let cls = pass_class;
     let _ = write!(
         s,
-        r#"<p>Target: {} (LoST {}, HELD {}). {} requests/s for {} s by {} goose users; {:.1} s. Verdict: <span class="{}">{}</span>. Counts reconcile: <span class="{}">{}</span>.</p>"#,
+        r#"<p>Target: {} (LoST {}, HELD {}). {} by {} goose users; {:.1} s. Verdict: <span class="{}">{}</span>. Counts reconcile: <span class="{}">{}</span>.</p>"#,
         esc(&r.target),
         esc(&r.lost_url),
         esc(&r.held_url),
-        r.rate,
-        d.profile.duration_s,
+        match &d.profile.ramp {
+            None => format!("{} requests/s for {} s", r.rate, d.profile.duration_s),
+            Some(p) => format!(
+                "a ramp from {} requests/s, +{} every {} s, at most {} steps",
+                p.start_rate, p.step_rate, p.step_s, p.max_steps
+            ),
+        },
         r.users,
         r.elapsed_s,
         cls(r.verdict == "pass"),
@@ -346,6 +409,48 @@ pub fn render(r: &HttpReport, d: &RunData) -> String {
         if r.reconciled { "yes" } else { "NO" }
     );
     checks_table(&mut s, "Thresholds", &r.thresholds, "BROKEN");
+    if let Some(ramp) = &r.ramp {
+        let c = &ramp.capacity;
+        let _ =
+            write!(
+            s,
+            "<h2>Capacity search</h2><p>Highest rate that held: <b>{}</b>. First breach: {}.{}</p>",
+            c.highest_sustained_rate
+                .map_or("none (the first step broke)".into(), |v| format!("{v} requests/s")),
+            c.first_breach.as_ref().map_or("none".into(), |(rate, why)| {
+                esc(&format!("{rate} requests/s ({})", why.join("; ")))
+            }),
+            ramp.stopped_after_step
+                .map_or(String::new(), |i| format!(" The requests stopped after step {i}."))
+        );
+        s.push_str("<table><tr><th>step</th><th>rate (1/s)</th><th>scheduled</th><th>sent</th><th>ok</th><th>not ok</th><th>not sent</th><th>error ratio</th><th>p99 by type (ms)</th><th>verdict</th></tr>");
+        for st in &ramp.steps {
+            let p99 = st
+                .p99_ms
+                .iter()
+                .map(|(k, v)| format!("{}: {v:.1}", esc(k)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (class, verdict) = match st.pass {
+                Some(true) => (cls(true), "held".to_string()),
+                Some(false) => (cls(false), esc(&st.breaches.join("; "))),
+                None => ("", "not judged".to_string()),
+            };
+            let _ = write!(
+                s,
+                r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{p99}</td><td class="{class}">{verdict}</td></tr>"#,
+                st.step,
+                st.rate,
+                st.scheduled,
+                st.sent,
+                st.ok,
+                st.not_ok,
+                st.not_sent,
+                st.error_ratio
+            );
+        }
+        s.push_str("</table>");
+    }
     let mut lat = Vec::new();
     let mut thr = Vec::new();
     for (i, (kind, (_, _, ivs))) in d.kinds.iter().enumerate() {
@@ -466,6 +571,22 @@ mod tests {
             elapsed_s: 1.0,
             scheduled: 4,
             claimed: outcomes.len() as u64,
+            steps: vec![crate::ramp::StepResult {
+                step: 0,
+                rate: 10.0,
+                start_s: 0.0,
+                duration_s: 0.4,
+                scheduled: 4,
+                sent: c.sent,
+                ok: c.ok,
+                not_ok: c.not_ok(),
+                not_sent: 4 - c.sent,
+                error_ratio: 0.0,
+                p99_ms: BTreeMap::new(),
+                pass: None,
+                breaches: Vec::new(),
+            }],
+            stopped_after_step: None,
             kinds: [(RequestKind::HeldLocationRequest, (c, h, Vec::new()))].into(),
             goose_requests: [("held-location-request".to_string(), goose)].into(),
         }
