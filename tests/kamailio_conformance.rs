@@ -288,3 +288,49 @@ fn the_smoke_load_through_kamailio_reconciles() {
     drop(kamailio);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The MESSAGE throughput path through Kamailio (`message_throughput --via`): 2,000 MESSAGE
+/// transactions at 1,000/s, harness UAC → Kamailio (stateless relay by Request-URI) → harness
+/// UAS, every one answered through it. The README's Kamailio figure is this path at full rate.
+#[test]
+fn message_transactions_through_kamailio_are_all_answered() {
+    let Some(modules) = launch::kamailio_modules("kamailio_message_throughput") else {
+        return;
+    };
+    let ecrf = format!("http://127.0.0.1:{}", free_port());
+    let mut kamailio = launch::Kamailio::start(
+        modules,
+        &format!("{ecrf}/lost"),
+        &format!("{ecrf}/held"),
+        HTTP_TIMEOUT_S,
+    );
+    let uas = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let r = runtime
+        .block_on(lmpe_load::run_message_throughput(
+            lmpe_load::ThroughputConfig {
+                count: 2_000,
+                rate: 1_000.0,
+                next_hop: Some(kamailio.addr),
+                uas_bind: Some(uas),
+                drain: Duration::from_secs(10),
+                ..lmpe_load::ThroughputConfig::default()
+            },
+        ))
+        .expect("the run starts");
+    let log = if kamailio.alive() {
+        String::new()
+    } else {
+        kamailio.log_tail()
+    };
+    assert_eq!(
+        (r.sent, r.answered_2xx, r.uas_received, r.timed_out),
+        (2_000, 2_000, 2_000, 0),
+        "{r:?}\n{log}"
+    );
+    drop(kamailio);
+}
