@@ -170,6 +170,19 @@ fn yes() -> bool {
     true
 }
 
+impl Ramp {
+    /// The steps: `start_rate + i * step_rate` for `step_s` each, back to back from 0.
+    pub fn phases(&self) -> Vec<Phase> {
+        (0..self.max_steps)
+            .map(|i| Phase {
+                start_s: f64::from(i) * self.step_s,
+                duration_s: self.step_s,
+                rate: self.start_rate + f64::from(i) * self.step_rate,
+            })
+            .collect()
+    }
+}
+
 /// One service level objective: `percentile` of `metric` for `class` at most `max_ms`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -371,13 +384,7 @@ impl Profile {
                 duration_s: self.duration_s,
                 rate: self.rate,
             }],
-            Some(r) => (0..r.max_steps)
-                .map(|i| Phase {
-                    start_s: f64::from(i) * r.step_s,
-                    duration_s: r.step_s,
-                    rate: r.start_rate + f64::from(i) * r.step_rate,
-                })
-                .collect(),
+            Some(r) => r.phases(),
         }
     }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ramp::StepPlan;
 use crate::request::RequestKind;
-use lmpe_load::profile::{parse_toml, read_toml, Ramp};
+use lmpe_load::profile::{parse_toml, read_toml, Phase, Ramp};
 use lmpe_load::LoadError;
 
 /// The plane a profile file is for: its top-level `plane` key (absent: `sip`).
@@ -193,24 +193,24 @@ impl HttpProfile {
 
     /// The schedule as steps: one step of `rate` for `duration_s`, or the ramp's steps.
     pub fn plan(&self) -> Vec<StepPlan> {
-        let phases: Vec<(f64, f64, f64)> = match &self.ramp {
-            None => vec![(self.rate, 0.0, self.duration_s)],
-            Some(r) => (0..r.max_steps)
-                .map(|i| {
-                    let i = f64::from(i);
-                    (r.start_rate + i * r.step_rate, i * r.step_s, r.step_s)
-                })
-                .collect(),
+        let phases = match &self.ramp {
+            None => vec![Phase {
+                start_s: 0.0,
+                duration_s: self.duration_s,
+                rate: self.rate,
+            }],
+            Some(r) => r.phases(),
         };
         let mut first = 0;
         phases
             .into_iter()
-            .map(|(rate, start_s, duration_s)| {
-                let count = (rate * duration_s).round() as u64;
+            .map(|p| {
+                // Rounded, as the HTTP plane always counted (the chat schedule floors).
+                let count = (p.rate * p.duration_s).round() as u64;
                 let step = StepPlan {
-                    rate,
-                    start_s,
-                    duration_s,
+                    rate: p.rate,
+                    start_s: p.start_s,
+                    duration_s: p.duration_s,
                     first,
                     count,
                 };
