@@ -509,15 +509,14 @@ fn final_steps(
     stats: &[Mutex<StepStats>],
     stopped_at: Option<&StepResult>,
 ) -> Vec<StepResult> {
-    let judged = profile.ramp.is_some();
     plan.iter()
         .zip(stats)
         .enumerate()
         .map(|(i, (p, st))| {
+            let judged = profile.ramp.is_some() && !matches!(stopped_at, Some(s) if i > s.step);
             let r = ramp::judge(profile, i, p, &lock(st), judged);
             match stopped_at {
                 Some(s) if i == s.step && r.pass == Some(true) => s.clone(),
-                Some(s) if i > s.step => ramp::judge(profile, i, p, &lock(st), false),
                 _ => r,
             }
         })
