@@ -41,10 +41,9 @@ async fn embedded(
     let alerts = start_alert_server(Some(publisher), &pubsub, &faults).await?;
     // No ladders in a load: the notifier would log every SUBSCRIBE and NOTIFY.
     alerts
-        .notifier()
-        .with(|n, _| n.set_wire_log(false))
+        .set_wire_log(false)
         .await
-        .map_err(|e| format!("the alert server's notifier: {e}"))?;
+        .map_err(|e| format!("the alert server: {e}"))?;
     let uris = |point: &str| {
         BTreeMap::from([
             (

@@ -397,10 +397,8 @@ async fn main() -> ExitCode {
                 match warning::WarningNet::start(None, &faults.loc.ecrf, &faults.alerts).await {
                     Ok(w) => {
                         if let Some(alerts) = &w.alerts {
-                            if let Err(err) =
-                                alerts.notifier().with(|n, _| n.set_wire_log(false)).await
-                            {
-                                eprintln!("error: the alert server's notifier: {err}");
+                            if let Err(err) = alerts.set_wire_log(false).await {
+                                eprintln!("error: the alert server: {err}");
                                 return ExitCode::from(2);
                             }
                         }

@@ -191,6 +191,16 @@ impl AlertServer {
         &self.shared.notifier
     }
 
+    /// Turns the SIP notifier's wire log on or off (a load or a stand-alone deployment keeps
+    /// no ladders: the log would hold every SUBSCRIBE and NOTIFY).
+    pub async fn set_wire_log(&self, on: bool) -> Result<(), AlertsError> {
+        self.shared
+            .notifier
+            .with(move |n, _| n.set_wire_log(on))
+            .await
+            .map_err(|e| AlertsError::Sip(format!("the notifier: {e}")))
+    }
+
     /// The distribution points.
     pub fn points(&self) -> &[DistributionPoint] {
         self.shared.router.points()
