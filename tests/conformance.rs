@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{run_conformance, verdict};
+use crate::support::{run_conformance, verdict, Scratch};
 
 fn run(report_dir: &Path, fault: Option<&str>) -> (i32, serde_json::Value) {
     let mut args = vec!["conformance".to_string()];
@@ -14,10 +14,8 @@ fn run(report_dir: &Path, fault: Option<&str>) -> (i32, serde_json::Value) {
     run_conformance(&args, report_dir)
 }
 
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lmpe-it-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+fn dir(name: &str) -> Scratch {
+    Scratch::new(name)
 }
 
 #[test]
@@ -675,8 +673,8 @@ fn bad_command_lines_are_clear_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
     // A target replaces the embedded elements: only the harness's own alert server can still
     // be broken.
-    let target =
-        std::env::temp_dir().join(format!("lmpe-target-{}-fault.toml", std::process::id()));
+    let scratch = Scratch::new("fault-target");
+    let target = scratch.join("fault.toml");
     std::fs::write(&target, "name = \"t\"\n[warning]\n").expect("target");
     let out = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
         .args(["conformance", "--inject-fault", "omit-reply-to", "--target"])
@@ -691,16 +689,18 @@ fn bad_command_lines_are_clear_errors() {
     );
 }
 
-fn expectations(name: &str, waivers: &[(&str, &str)]) -> PathBuf {
+/// An expectations file with `waivers`, in a scratch directory that lives as long as the pair.
+fn expectations(name: &str, waivers: &[(&str, &str)]) -> (Scratch, PathBuf) {
     let mut text = "sut = \"test\"\n".to_string();
     for (id, reason) in waivers {
         text.push_str(&format!(
             "[[waive]]\nid = \"{id}\"\nreason = \"{reason}\"\n"
         ));
     }
-    let p = std::env::temp_dir().join(format!("lmpe-exp-{}-{name}.toml", std::process::id()));
+    let scratch = Scratch::new(&format!("exp-{name}"));
+    let p = scratch.join("expectations.toml");
     std::fs::write(&p, text).expect("write expectations");
-    p
+    (scratch, p)
 }
 
 #[test]
@@ -719,7 +719,7 @@ fn waived_failures_pass_the_gate_and_stale_waivers_fail_it() {
         .iter()
         .map(|id| (id.as_str(), "known defect"))
         .collect();
-    let file = expectations("all", &waivers);
+    let (_scratch, file) = expectations("all", &waivers);
     let args: Vec<String> = [
         "conformance",
         "--inject-fault",
@@ -743,7 +743,7 @@ fn waived_failures_pass_the_gate_and_stale_waivers_fail_it() {
         assert_eq!(s["waiver"], "known defect");
     }
     // A waiver on a scenario that passes makes the gate fail, so the waiver is removed.
-    let file = expectations("stale", &[("TP_PSAP_IM2_START_BV_01", "was broken once")]);
+    let (_scratch, file) = expectations("stale", &[("TP_PSAP_IM2_START_BV_01", "was broken once")]);
     let args = vec![
         "conformance".to_string(),
         "--expectations".to_string(),
@@ -754,7 +754,7 @@ fn waived_failures_pass_the_gate_and_stale_waivers_fail_it() {
     let (v, _) = verdict(&r, "TP_PSAP_IM2_START_BV_01");
     assert_eq!(v, "pass");
     // A waiver naming no scenario is an error, not a silent no-op.
-    let file = expectations("typo", &[("TP_NO_SUCH_BV_99", "typo")]);
+    let (_scratch, file) = expectations("typo", &[("TP_NO_SUCH_BV_99", "typo")]);
     let out = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["conformance", "--report-dir"])

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::{free_port, run_conformance, run_harness, verdict};
+use crate::support::{free_port, run_conformance, run_harness, verdict, Scratch};
 
 #[path = "../harness/locsvc/tests/common/kamailio.rs"]
 pub(crate) mod launch;
@@ -37,7 +37,7 @@ fn waived_ids() -> Vec<String> {
         .collect()
 }
 
-/// A fresh directory `lmpe-it-<pid>-<name>` and in it `kamailio.toml`: `head` (name and
+/// A fresh scratch directory and in it `kamailio.toml`: `head` (name and
 /// top-level keys), Kamailio's SIP address as `[bcf]` over UDP, the harness PSAP on `psap`, and
 /// `ecrf` as the body of `[ecrf]`.
 fn target_file(
@@ -46,10 +46,8 @@ fn target_file(
     kamailio: std::net::SocketAddr,
     psap: u16,
     ecrf: &str,
-) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("lmpe-it-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("report dir");
+) -> (Scratch, PathBuf) {
+    let dir = Scratch::new(name);
     let target = dir.join("kamailio.toml");
     std::fs::write(
         &target,

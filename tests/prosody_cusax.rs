@@ -16,7 +16,7 @@ use std::time::Duration;
 use lmpe_cusax::{EndpointConfig, Faults, IntegratedEndpoint};
 use lmpe_xmpp::{Prosody, ProsodyOptions, XmppError};
 
-use crate::support::{run_conformance, verdict};
+use crate::support::{run_conformance, verdict, Scratch};
 
 // Kamailio's launcher (harness/locsvc/tests/common/kamailio.rs), shared with that test.
 use crate::kamailio_conformance::launch;
@@ -127,9 +127,7 @@ fn the_cusax_feature_passes_against_prosody_and_kamailio() {
         Err(e) => panic!("Prosody did not start: {e}"),
     };
     let kamailio = start_kamailio(modules);
-    let dir = std::env::temp_dir().join(format!("lmpe-it-{}-prosody-cusax", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = Scratch::new("prosody-cusax");
     let target = dir.join("cusax.toml");
     std::fs::write(
         &target,

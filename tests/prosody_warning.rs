@@ -9,7 +9,7 @@
 
 use lmpe_xmpp::{Prosody, ProsodyOptions, XmppError};
 
-use crate::support::{run_conformance, verdict};
+use crate::support::{run_conformance, verdict, Scratch};
 
 const IDS: [&str; 8] = [
     "TP_WARN_DISC_LIST_BV_01",
@@ -43,9 +43,7 @@ fn the_warning_feature_passes_with_prosody_as_the_xmpp_server() {
         }
         Err(e) => panic!("Prosody did not start: {e}"),
     };
-    let dir = std::env::temp_dir().join(format!("lmpe-it-{}-prosody-warning", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = Scratch::new("prosody-warning");
     let target = dir.join("prosody.toml");
     std::fs::write(
         &target,
@@ -118,13 +116,7 @@ fn a_separate_process_warning_deployment_passes_and_a_broken_one_fails() {
             printed(&sut.preamble, "ingest"),
             printed(&sut.preamble, "xmpp"),
         );
-        let dir = std::env::temp_dir().join(format!(
-            "lmpe-it-{}-warning-sut-{}",
-            std::process::id(),
-            fault.unwrap_or("ok")
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("dir");
+        let dir = Scratch::new(&format!("warning-sut-{}", fault.unwrap_or("ok")));
         let target = dir.join("warning.toml");
         std::fs::write(
             &target,

@@ -25,7 +25,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::sipp::sipp_present;
-use crate::support::{free_port, run_conformance, start_sut_with, verdict, Sut};
+use crate::support::{free_port, run_conformance, start_sut_with, verdict, Scratch, Sut};
 
 const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sipp");
 /// SIPp ends itself after this (`-timeout`); the Drop guard kills it earlier.
@@ -57,11 +57,8 @@ impl Drop for Proc {
 }
 
 /// A fresh scratch directory for one run.
-fn work_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lmpe-sipp-peers-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("work dir");
-    dir
+fn work_dir(name: &str) -> Scratch {
+    Scratch::new(&format!("sipp-peers-{name}"))
 }
 
 /// Starts SIPp in `dir` with `args`; its screen goes to `dir/sipp.log`, errors to `dir/errors.log`.
@@ -101,7 +98,7 @@ struct SippPsap {
     // Field order: SIPp goes first, then the sut.
     sipp: Proc,
     sut: Sut,
-    dir: PathBuf,
+    dir: Scratch,
 }
 
 fn start_sipp_psap(name: &str, fault: &str) -> SippPsap {

@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 
@@ -143,4 +144,58 @@ pub(crate) fn run_harness(args: &[String]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A scratch directory for one test under the system temp dir, named `lmpe-it-<name>-<random>`.
+///
+/// Removed when the test passes; kept, with its path on stderr, when the test panics, so the
+/// reports and logs of a failure can be read. (A CI run writes ~1.4 GB of reports; left behind
+/// they filled the runner's disk.)
+pub(crate) struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    /// A fresh, empty directory.
+    pub(crate) fn new(name: &str) -> Scratch {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("lmpe-it-{name}-"))
+            .tempdir()
+            .unwrap_or_else(|e| panic!("scratch directory for {name}: {e}"));
+        Scratch(dir)
+    }
+
+    /// The directory.
+    pub(crate) fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.path()
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.path().as_os_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.disable_cleanup(true);
+            eprintln!(
+                "test failed; its files are kept in {}",
+                self.path().display()
+            );
+        }
+    }
 }

@@ -5,17 +5,18 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{run_conformance, start_sut, start_sut_with, verdict};
+use crate::support::{run_conformance, start_sut, start_sut_with, verdict, Scratch};
 
-fn write_target(name: &str, body: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("lmpe-target-{}-{name}.toml", std::process::id()));
+/// A target file in a scratch directory that lives as long as the pair.
+fn write_target(name: &str, body: &str) -> (Scratch, PathBuf) {
+    let scratch = Scratch::new(&format!("target-{name}"));
+    let p = scratch.join("target.toml");
     std::fs::write(&p, body).expect("write target");
-    p
+    (scratch, p)
 }
 
 fn run(target: &Path, dir: &str) -> (i32, serde_json::Value) {
-    let report = std::env::temp_dir().join(format!("lmpe-target-{}-{dir}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&report);
+    let report = Scratch::new(&format!("target-{dir}"));
     let args = [
         "conformance".to_string(),
         "--target".to_string(),
@@ -27,7 +28,7 @@ fn run(target: &Path, dir: &str) -> (i32, serde_json::Value) {
 #[test]
 fn a_separate_process_esinet_passes_and_unavailable_scenarios_are_skipped() {
     let sut = start_sut(None);
-    let target = write_target(
+    let (_scratch, target) = write_target(
         "clean",
         &format!(
             "name = \"sut process\"\n[bcf]\naddress = \"{}\"\ntransport = \"udp\"\n",
@@ -55,7 +56,7 @@ fn a_separate_process_esinet_passes_and_unavailable_scenarios_are_skipped() {
 #[test]
 fn a_separate_process_esinet_with_a_broken_psap_fails_with_the_clause() {
     let sut = start_sut(Some("omit-reply-to"));
-    let target = write_target(
+    let (_scratch, target) = write_target(
         "broken",
         &format!(
             "name = \"broken sut\"\n[bcf]\naddress = \"{}\"\n",
@@ -78,7 +79,7 @@ fn routing_scenarios_run_when_the_sut_routes_to_a_harness_psap() {
         .and_then(|s| s.local_addr())
         .expect("free port");
     let sut = start_sut_with(&["--route-to-psap", &psap.to_string()]);
-    let target = write_target(
+    let (_scratch, target) = write_target(
         "routing",
         &format!(
             "name = \"sut routing\"\n[bcf]\naddress = \"{a}\"\n[harness_psap]\nlisten = \"{psap}\"\nreply_to = \"sip:psap@{a}\"\n",
@@ -99,7 +100,8 @@ fn routing_scenarios_run_when_the_sut_routes_to_a_harness_psap() {
 
 #[test]
 fn bad_target_files_are_clear_errors() {
-    let target = write_target("bad", "name = \"x\"\n[bcf]\naddress = \"not an address\"\n");
+    let (_scratch, target) =
+        write_target("bad", "name = \"x\"\n[bcf]\naddress = \"not an address\"\n");
     let out = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
         .args(["conformance", "--target"])
         .arg(&target)
@@ -116,6 +118,7 @@ fn bad_target_files_are_clear_errors() {
 #[test]
 fn every_example_target_file_is_accepted() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("targets");
+    let report = Scratch::new("examples");
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).expect("targets/") {
         let path = entry.expect("entry").path();
@@ -128,7 +131,7 @@ fn every_example_target_file_is_accepted() {
             .args(["conformance", "--filter", "TP_NO_SUCH_SCENARIO", "--target"])
             .arg(&path)
             .arg("--report-dir")
-            .arg(std::env::temp_dir().join(format!("lmpe-examples-{}", std::process::id())))
+            .arg(&report)
             .output()
             .expect("run");
         let stderr = String::from_utf8_lossy(&out.stderr);
