@@ -181,6 +181,12 @@ impl Ramp {
             })
             .collect()
     }
+
+    /// The rate of the last step, `start_rate + (max_steps - 1) * step_rate`: the highest the
+    /// ramp offers.
+    pub fn last_rate(&self) -> f64 {
+        self.start_rate + f64::from(self.max_steps.saturating_sub(1)) * self.step_rate
+    }
 }
 
 /// One service level objective: `percentile` of `metric` for `class` at most `max_ms`.
@@ -292,9 +298,7 @@ impl Profile {
             }
         }
         if let Some(r) = &self.ramp {
-            if r.start_rate + f64::from(r.max_steps) * r.step_rate > 1e6
-                || r.step_s * f64::from(r.max_steps) > 1e7
-            {
+            if r.last_rate() > 1e6 || r.step_s * f64::from(r.max_steps) > 1e7 {
                 return bad("ramp: rates at most 1e6/s, at most 1e7 s in all".into());
             }
         }
@@ -461,5 +465,24 @@ mod tests {
         assert_eq!(ph.len(), r.max_steps as usize);
         assert!((ph[1].rate - ph[0].rate - r.step_rate).abs() < 1e-9);
         assert!((ph[1].start_s - r.step_s).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ramp_rate_bound_is_the_last_step() {
+        let mut p: Profile =
+            toml::from_str(include_str!("../profiles/ramp.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let r = Ramp {
+            start_rate: 1e6 - 9.0,
+            step_rate: 1.0,
+            step_s: 1.0,
+            max_steps: 10,
+            stop_on_breach: true,
+        };
+        assert!((r.last_rate() - 1e6).abs() < 1e-9);
+        p.ramp = Some(r.clone());
+        p.validate()
+            .unwrap_or_else(|e| panic!("last step at 1e6/s: {e}"));
+        p.ramp = Some(Ramp { max_steps: 11, ..r });
+        assert!(p.validate().is_err_and(|e| e.to_string().contains("1e6")));
     }
 }

@@ -132,7 +132,7 @@ impl HttpProfile {
                 if self.rate != 0.0 || self.duration_s != 0.0 {
                     return bad("give either rate and duration_s or a [ramp], not both".into());
                 }
-                let last = r.start_rate + f64::from(r.max_steps.saturating_sub(1)) * r.step_rate;
+                let last = r.last_rate();
                 let valid = rate_ok(r.start_rate)
                     && r.step_rate.is_finite()
                     && r.step_rate >= 0.0
