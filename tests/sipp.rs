@@ -9,8 +9,6 @@
 
 use std::fs::File;
 
-use std::net::UdpSocket;
-
 use crate::support::{start_sut, Sut};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -23,11 +21,9 @@ const UDP_LIMIT: usize = 1300;
 /// SIPp stops itself after `-timeout 20s`; this is only a backstop against a hung process.
 const SIPP_DEADLINE: Duration = Duration::from_secs(60);
 
+/// A port for SIPp, outside the ephemeral range (see `lmpe_net::unused_port`).
 fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free port")
-        .port()
+    lmpe_net::unused_port([127, 0, 0, 1].into()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Whether `sipp` can run here; panics under CI when it cannot, so CI never skips silently.

@@ -1,7 +1,7 @@
 //! Shared test support: `lmpe-harness sut` as a child process.
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -29,15 +29,10 @@ impl Drop for Sut {
     }
 }
 
-/// A port that is free for TCP and UDP alike (the sut binds both).
+/// A port that is free for TCP and UDP alike (the sut binds both), outside the ephemeral range
+/// so that no outgoing connection of a parallel test takes it before the child binds it.
 fn free_tcp_udp_port() -> u16 {
-    (0..50)
-        .find_map(|_| {
-            let tcp = TcpListener::bind("127.0.0.1:0").ok()?;
-            let port = tcp.local_addr().ok()?.port();
-            UdpSocket::bind(("127.0.0.1", port)).ok().map(|_| port)
-        })
-        .expect("no port free for both TCP and UDP")
+    lmpe_net::unused_port([127, 0, 0, 1].into()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Starts the sut; retries on another port when the chosen one was taken meanwhile.

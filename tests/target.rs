@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{run_conformance, start_sut, start_sut_with, verdict, Scratch};
+use crate::support::{free_port, run_conformance, start_sut, start_sut_with, verdict, Scratch};
 
 /// A target file in a scratch directory that lives as long as the pair.
 fn write_target(name: &str, body: &str) -> (Scratch, PathBuf) {
@@ -75,9 +75,7 @@ fn a_separate_process_esinet_with_a_broken_psap_fails_with_the_clause() {
 
 #[test]
 fn routing_scenarios_run_when_the_sut_routes_to_a_harness_psap() {
-    let psap: SocketAddr = std::net::UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free port");
+    let psap = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let sut = start_sut_with(&["--route-to-psap", &psap.to_string()]);
     let (_scratch, target) = write_target(
         "routing",

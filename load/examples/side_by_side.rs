@@ -87,11 +87,9 @@ fn screen_total_time(screen: &str) -> Option<f64> {
     None
 }
 
+/// A port for SIPp, outside the ephemeral range (see `lmpe_net::unused_port`).
 fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(5098)
+    lmpe_net::unused_port([127, 0, 0, 1].into()).unwrap_or(5098)
 }
 
 fn sipp(count: u64, rate: f64, dir: &Path, repo: &Path) -> Result<Value, String> {

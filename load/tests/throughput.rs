@@ -11,10 +11,10 @@ use lmpe_net::{spawn_endpoint, SipSocketConfig};
 use lmpe_proto::endpoint::TransportKind;
 use lmpe_reference::proxy::{Proxy, ProxyConfig, ProxyFaults, ProxyRole, Route};
 
+/// An address for a UAS or proxy bound later, outside the ephemeral range.
 fn free_udp_port() -> SocketAddr {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .unwrap()
+    let port = lmpe_net::unused_port([127, 0, 0, 1].into()).unwrap_or_else(|e| panic!("{e}"));
+    SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 fn assert_all_answered(r: &ThroughputReport, count: u64) {

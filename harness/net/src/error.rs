@@ -33,6 +33,14 @@ pub enum NetError {
         /// The operating system's error.
         source: io::Error,
     },
+    /// [`crate::unused_port`] found no port free for both TCP and UDP on the address.
+    #[error("no port on {ip} is free for both TCP and UDP (tried {tried})")]
+    NoFreePort {
+        /// The address.
+        ip: std::net::IpAddr,
+        /// How many ports were tried.
+        tried: u32,
+    },
     /// Generating a run-time test certificate failed.
     #[error("cannot generate a test certificate: {detail}")]
     TlsPki {

@@ -30,6 +30,7 @@
 mod driver;
 mod error;
 pub mod pki;
+mod port;
 mod stats;
 mod tcp;
 mod tls;
@@ -38,6 +39,7 @@ mod udp;
 
 pub use driver::{spawn_endpoint, EndpointHandle};
 pub use error::NetError;
+pub use port::unused_port;
 /// The rustls version whose types [`TlsConfig`] holds (certificates, keys, root stores).
 pub use rustls;
 pub use stats::NetStats;

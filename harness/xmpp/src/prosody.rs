@@ -14,7 +14,7 @@
 //! temporary directory is given to that user. Otherwise they run as the current user.
 
 use std::fs;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -398,13 +398,15 @@ fn make_dir() -> Result<PathBuf, XmppError> {
     Ok(dir)
 }
 
-/// A 127.0.0.1 port that was free a moment ago.
+/// A 127.0.0.1 port that is free now, outside the ephemeral range (so that no outgoing
+/// connection takes it before Prosody binds it).
 fn free_port() -> Result<u16, XmppError> {
-    let l = TcpListener::bind(("127.0.0.1", 0))
-        .map_err(|e| XmppError::io("find a free port on 127.0.0.1", e))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| XmppError::io("find a free port on 127.0.0.1", e))
+    lmpe_net::unused_port([127, 0, 0, 1].into()).map_err(|e| {
+        XmppError::io(
+            "find a free port on 127.0.0.1",
+            std::io::Error::new(std::io::ErrorKind::AddrInUse, e.to_string()),
+        )
+    })
 }
 
 fn write(path: &Path, text: &str) -> Result<(), XmppError> {

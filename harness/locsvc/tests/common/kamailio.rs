@@ -5,7 +5,7 @@
 
 #![allow(dead_code)] // each including test uses a different subset
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -69,15 +69,9 @@ pub(crate) fn kamailio_modules(test: &str) -> Option<&'static str> {
     None
 }
 
-/// A port free for TCP and UDP alike (Kamailio listens on both).
+/// A port free for TCP and UDP alike (Kamailio listens on both), outside the ephemeral range.
 pub(crate) fn free_port() -> u16 {
-    (0..50)
-        .find_map(|_| {
-            let tcp = TcpListener::bind("127.0.0.1:0").ok()?;
-            let port = tcp.local_addr().ok()?.port();
-            UdpSocket::bind(("127.0.0.1", port)).ok().map(|_| port)
-        })
-        .expect("no port free for both TCP and UDP")
+    lmpe_net::unused_port([127, 0, 0, 1].into()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Kamailio as a child process, killed on drop; its stderr log in `dir`.
