@@ -42,6 +42,9 @@ pub enum XmppError {
         /// The end of Prosody's log file and output.
         log: String,
     },
+    /// No port on 127.0.0.1 was free for Prosody's client-to-server listener.
+    #[error("no port for Prosody: {0}")]
+    NoFreePort(#[source] lmpe_net::NetError),
     /// A local file or process operation failed.
     #[error("{what}: {source}")]
     Io {

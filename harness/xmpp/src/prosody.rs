@@ -401,12 +401,7 @@ fn make_dir() -> Result<PathBuf, XmppError> {
 /// A 127.0.0.1 port that is free now, outside the ephemeral range (so that no outgoing
 /// connection takes it before Prosody binds it).
 fn free_port() -> Result<u16, XmppError> {
-    lmpe_net::unused_port([127, 0, 0, 1].into()).map_err(|e| {
-        XmppError::io(
-            "find a free port on 127.0.0.1",
-            std::io::Error::new(std::io::ErrorKind::AddrInUse, e.to_string()),
-        )
-    })
+    lmpe_net::unused_port([127, 0, 0, 1].into()).map_err(XmppError::NoFreePort)
 }
 
 fn write(path: &Path, text: &str) -> Result<(), XmppError> {
