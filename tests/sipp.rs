@@ -9,7 +9,7 @@
 
 use std::fs::File;
 
-use crate::support::{start_sut, Sut};
+use crate::support::{free_port, start_sut, Sut};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
@@ -20,11 +20,6 @@ const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sipp");
 const UDP_LIMIT: usize = 1300;
 /// SIPp stops itself after `-timeout 20s`; this is only a backstop against a hung process.
 const SIPP_DEADLINE: Duration = Duration::from_secs(60);
-
-/// A port for SIPp, outside the ephemeral range (see `lmpe_net::unused_port`).
-fn free_udp_port() -> u16 {
-    lmpe_net::unused_port([127, 0, 0, 1].into()).unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// Whether `sipp` can run here; panics under CI when it cannot, so CI never skips silently.
 pub(crate) fn sipp_present(test: &str) -> bool {
@@ -97,8 +92,8 @@ fn run_sipp_once(sut: &Sut, calls: &[&str], trace_msg: bool) -> SippRun {
         .arg("-oocsf")
         .arg(scenario("lmpe_app_psap_requests.xml"))
         .args(calls)
-        .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
-        .args(["-cp", &free_udp_port().to_string()])
+        .args(["-i", "127.0.0.1", "-p", &free_port().to_string()])
+        .args(["-cp", &free_port().to_string()])
         .arg("-trace_err")
         .arg("-error_file")
         .arg(&error_file)

@@ -29,12 +29,6 @@ impl Drop for Sut {
     }
 }
 
-/// A port that is free for TCP and UDP alike (the sut binds both), outside the ephemeral range
-/// so that no outgoing connection of a parallel test takes it before the child binds it.
-fn free_tcp_udp_port() -> u16 {
-    lmpe_net::unused_port([127, 0, 0, 1].into()).unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// Starts the sut; retries on another port when the chosen one was taken meanwhile.
 /// Starts the sut with extra arguments.
 pub(crate) fn start_sut_with(args: &[&str]) -> Sut {
@@ -49,7 +43,7 @@ pub(crate) fn start_sut(fault: Option<&str>) -> Sut {
 fn start_sut_args(fault: Option<&str>, args: &[&str]) -> Sut {
     let mut first = String::new();
     for _ in 0..5 {
-        let port = free_tcp_udp_port();
+        let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"));
         cmd.args(["sut", "--listen", &format!("127.0.0.1:{port}")]);
         if let Some(f) = fault {
@@ -122,9 +116,11 @@ pub(crate) fn verdict<'a>(results: &'a serde_json::Value, id: &str) -> (&'a str,
     )
 }
 
-/// A port free for TCP and UDP on 127.0.0.1 (for listeners a test hands to the binary).
+/// A port free for TCP and UDP on 127.0.0.1 (for listeners a test hands to the binary; the sut
+/// binds both), outside the ephemeral range so that no outgoing connection of a parallel test
+/// takes it before the child binds it.
 pub(crate) fn free_port() -> u16 {
-    free_tcp_udp_port()
+    lmpe_net::unused_port([127, 0, 0, 1].into()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Runs `lmpe-harness ARGS` from the repository root; returns the exit code, stdout and stderr.
