@@ -674,8 +674,7 @@ fn bad_command_lines_are_clear_errors() {
     // A target replaces the embedded elements: only the harness's own alert server can still
     // be broken.
     let scratch = Scratch::new("fault-target");
-    let target = scratch.join("fault.toml");
-    std::fs::write(&target, "name = \"t\"\n[warning]\n").expect("target");
+    let target = scratch.write("fault.toml", "name = \"t\"\n[warning]\n");
     let out = Command::new(env!("CARGO_BIN_EXE_lmpe-harness"))
         .args(["conformance", "--inject-fault", "omit-reply-to", "--target"])
         .arg(&target)
@@ -698,8 +697,7 @@ fn expectations(name: &str, waivers: &[(&str, &str)]) -> (Scratch, PathBuf) {
         ));
     }
     let scratch = Scratch::new(&format!("exp-{name}"));
-    let p = scratch.join("expectations.toml");
-    std::fs::write(&p, text).expect("write expectations");
+    let p = scratch.write("expectations.toml", text);
     (scratch, p)
 }
 

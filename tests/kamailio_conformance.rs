@@ -48,16 +48,14 @@ fn target_file(
     ecrf: &str,
 ) -> (Scratch, PathBuf) {
     let dir = Scratch::new(name);
-    let target = dir.join("kamailio.toml");
-    std::fs::write(
-        &target,
+    let target = dir.write(
+        "kamailio.toml",
         format!(
             "{head}[bcf]\naddress = \"{kamailio}\"\ntransport = \"udp\"\n\
              [harness_psap]\nlisten = \"127.0.0.1:{psap}\"\nreply_to = \"sip:psap@127.0.0.1:{psap}\"\n\
              [ecrf]\n{ecrf}"
         ),
-    )
-    .expect("write target file");
+    );
     (dir, target)
 }
 

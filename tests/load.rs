@@ -234,17 +234,14 @@ fn a_lossy_slow_rejecting_relay_shows_up_exactly() {
     let sut = start_sut_with(&["--route-to-psap", &psap.to_string()]);
     let stop = Arc::new(AtomicBool::new(false));
     let relay = start_relay(sut.addr(), stop.clone());
-    let profile = dir.join("profile.toml");
-    std::fs::write(&profile, FAULT_PROFILE).expect("profile");
-    let target = dir.join("target.toml");
-    std::fs::write(
-        &target,
+    let profile = dir.write("profile.toml", FAULT_PROFILE);
+    let target = dir.write(
+        "target.toml",
         format!(
             "name = \"reference ESInet behind a faulty relay\"\n[bcf]\naddress = \"{relay}\"\ntransport = \"udp\"\n[harness_psap]\nlisten = \"{psap}\"\nreply_to = \"sip:psap@{}\"\n",
             sut.addr()
         ),
-    )
-    .expect("target");
+    );
     let out = dir.join("out");
     let (code, stdout, stderr) = run_harness(&[
         "load".into(),
@@ -352,8 +349,7 @@ max_ms = 1000.0
 #[test]
 fn two_shards_merge_into_one_report() {
     let dir = tmp("shards");
-    let profile = dir.join("profile.toml");
-    std::fs::write(&profile, SHARD_PROFILE).expect("profile");
+    let profile = dir.write("profile.toml", SHARD_PROFILE);
     let start = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -423,12 +419,10 @@ fn two_shards_merge_into_one_report() {
 #[test]
 fn bad_input_exits_2_with_the_reason() {
     let dir = tmp("bad");
-    let profile = dir.join("p.toml");
-    std::fs::write(
-        &profile,
+    let profile = dir.write(
+        "p.toml",
         SHARD_PROFILE.replace("hold_s = 1.0", "hold_s = 0.2"),
-    )
-    .expect("p");
+    );
     let (code, _, stderr) = run_harness(&[
         "load".into(),
         "--profile".into(),
@@ -475,8 +469,7 @@ max_ms = 0.001   # 1 µs: cannot hold
 #[test]
 fn a_ramp_stops_at_the_first_breaking_step() {
     let dir = tmp("ramp");
-    let profile = dir.join("ramp.toml");
-    std::fs::write(&profile, RAMP_PROFILE).expect("profile");
+    let profile = dir.write("ramp.toml", RAMP_PROFILE);
     let (code, stdout, stderr) = run_harness(&[
         "load".into(),
         "--profile".into(),
@@ -591,8 +584,7 @@ p99_ms = { lost-find-service-geodetic = 250.0, lost-list-services-by-location = 
 #[test]
 fn http_faults_of_the_embedded_ecrf_show_exactly_in_the_counts() {
     let dir = tmp("http-faults");
-    let profile = dir.join("short.toml");
-    std::fs::write(&profile, HTTP_SHORT).expect("profile");
+    let profile = dir.write("short.toml", HTTP_SHORT);
     let profile = profile.display().to_string();
 
     // Every LoST answer is HTTP 500: the LoST requests are all http errors, HELD is untouched.
@@ -699,8 +691,7 @@ fn steps(r: &Value) -> Vec<Value> {
 #[test]
 fn http_ramp_judges_every_step_and_names_the_capacity() {
     let dir = tmp("http-ramp");
-    let profile = dir.join("ramp.toml");
-    std::fs::write(&profile, HTTP_RAMP).expect("profile");
+    let profile = dir.write("ramp.toml", HTTP_RAMP);
     let out = dir.join("out");
     let (code, stdout, stderr) = run_http(&profile.display().to_string(), &out, &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -728,13 +719,11 @@ fn http_ramp_judges_every_step_and_names_the_capacity() {
 #[test]
 fn http_ramp_against_a_slow_ecrf_stops_after_the_first_step() {
     let dir = tmp("http-ramp-slow");
-    let profile = dir.join("ramp.toml");
     // Ten steps of 2 s: the whole ramp would take 20 s.
-    std::fs::write(
-        &profile,
+    let profile = dir.write(
+        "ramp.toml",
         HTTP_RAMP.replace("max_steps = 3", "max_steps = 10"),
-    )
-    .expect("profile");
+    );
     let out = dir.join("out");
     let started = std::time::Instant::now();
     let (code, stdout, stderr) = run_http(
@@ -808,8 +797,7 @@ fn http_bad_input_exits_2_with_the_reason() {
         (HTTP_SHORT.to_string(), vec!["--shard", "0/2"], "--shard"),
     ];
     for (i, (text, extra, why)) in cases.into_iter().enumerate() {
-        let p = dir.join(format!("p{i}.toml"));
-        std::fs::write(&p, text).expect("profile");
+        let p = dir.write(&format!("p{i}.toml"), text);
         let (code, stdout, stderr) = run_http(&p.display().to_string(), &dir.join("o"), &extra);
         assert_eq!(code, 2, "{why}: {stdout}\n{stderr}");
         assert!(stderr.contains(why), "{why}: {stderr}");
@@ -894,13 +882,10 @@ fn alert_server_faults_show_exactly_in_the_fanout_counts() {
 #[test]
 fn alert_fanout_bad_input_exits_2_with_the_reason() {
     let dir = tmp("alerts-bad");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let profile = dir.join("bad.toml");
-    std::fs::write(
-        &profile,
+    let profile = dir.write(
+        "bad.toml",
         "plane = \"alerts\"\nname = \"bad\"\nalerts = 1\ninterval_ms = 100\ntimeout_ms = 100\n",
-    )
-    .expect("write");
+    );
     let (code, _, stderr) = run_http(profile.to_str().expect("utf-8"), &dir, &[]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no subscribers"), "{stderr}");

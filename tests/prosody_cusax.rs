@@ -128,9 +128,8 @@ fn the_cusax_feature_passes_against_prosody_and_kamailio() {
     };
     let kamailio = start_kamailio(modules);
     let dir = Scratch::new("prosody-cusax");
-    let target = dir.join("cusax.toml");
-    std::fs::write(
-        &target,
+    let target = dir.write(
+        "cusax.toml",
         format!(
             "name = \"Prosody 0.12 and Kamailio 5.6 with the harness's peer endpoint\"\n\
              [cusax]\nsip_proxy = \"{}\"\nsip_domain = \"{DOMAIN}\"\n\
@@ -139,8 +138,7 @@ fn the_cusax_feature_passes_against_prosody_and_kamailio() {
             kamailio.addr,
             prosody.addr()
         ),
-    )
-    .expect("target file");
+    );
     let args = |filter: &str| {
         vec![
             "conformance".to_string(),

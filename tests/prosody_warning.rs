@@ -44,9 +44,8 @@ fn the_warning_feature_passes_with_prosody_as_the_xmpp_server() {
         Err(e) => panic!("Prosody did not start: {e}"),
     };
     let dir = Scratch::new("prosody-warning");
-    let target = dir.join("prosody.toml");
-    std::fs::write(
-        &target,
+    let target = dir.write(
+        "prosody.toml",
         format!(
             "name = \"Prosody 0.12 as the XMPP server of the warning deployment\"\n\
              [warning.xmpp]\nserver = \"{}\"\ndomain = \"lmpe.test\"\npubsub = \"{}\"\n\
@@ -55,8 +54,7 @@ fn the_warning_feature_passes_with_prosody_as_the_xmpp_server() {
             prosody.addr(),
             prosody.pubsub_jid()
         ),
-    )
-    .expect("target file");
+    );
     let args = |fault: Option<&str>| {
         let mut a = vec![
             "conformance".to_string(),
@@ -117,15 +115,13 @@ fn a_separate_process_warning_deployment_passes_and_a_broken_one_fails() {
             printed(&sut.preamble, "xmpp"),
         );
         let dir = Scratch::new(&format!("warning-sut-{}", fault.unwrap_or("ok")));
-        let target = dir.join("warning.toml");
-        std::fs::write(
-            &target,
+        let target = dir.write(
+            "warning.toml",
             format!(
                 "name = \"lmpe-harness sut --warning\"\n[warning]\necrf = \"{ecrf}\"\ningest = \"{ingest}\"\nmet_mappings = 2\n\
                  [warning.xmpp]\nserver = \"{xmpp}\"\ndomain = \"lmpe.test\"\ncitizens = [[\"citizen-a\", \"x\"], [\"citizen-b\", \"y\"]]\n"
             ),
-        )
-        .expect("target");
+        );
         let args: Vec<String> = ["conformance", "--filter", "TP_WARN", "--target"]
             .iter()
             .map(|s| s.to_string())

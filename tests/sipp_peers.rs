@@ -79,12 +79,6 @@ fn spawn_sipp(dir: &Path, args: &[String]) -> Proc {
     Proc { child, log }
 }
 
-fn write_target(dir: &Path, body: &str) -> PathBuf {
-    let p = dir.join("target.toml");
-    std::fs::write(&p, body).expect("write target");
-    p
-}
-
 fn scenario(name: &str) -> String {
     Path::new(SCENARIOS).join(name).display().to_string()
 }
@@ -158,9 +152,9 @@ fn start_sipp_psap(name: &str, fault: &str) -> SippPsap {
 impl SippPsap {
     /// `conformance --target` (the sut's BCF) with `--filter filter`: exit code, results.json.
     fn conformance(&self, filter: &str) -> (i32, serde_json::Value) {
-        let target = write_target(
-            &self.dir,
-            &format!(
+        let target = self.dir.write(
+            "target.toml",
+            format!(
                 "name = \"sut with a SIPp PSAP\"\nresponse_timeout_s = 2.0\n[bcf]\naddress = \"{}\"\ntransport = \"udp\"\n",
                 self.sut.addr()
             ),
@@ -313,9 +307,9 @@ fn sipp_psaps_with_wrong_message_identifiers_fail_6_1_2_7_and_6_2_3() {
 fn app_conformance(name: &str, id: &str, fault: &str) -> serde_json::Value {
     let dir = work_dir(name);
     let harness = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let target = write_target(
-        &dir,
-        &format!(
+    let target = dir.write(
+        "target.toml",
+        format!(
             "name = \"SIPp APP\"\nresponse_timeout_s = 2.0\n[app]\nharness_listen = \"{harness}\"\noperator_timeout_s = 3.0\n"
         ),
     );

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 
@@ -157,6 +157,14 @@ impl Scratch {
     /// The directory.
     pub(crate) fn path(&self) -> &Path {
         self.0.path()
+    }
+
+    /// Writes `text` to `file` in the directory (a profile, a target or expectations file);
+    /// returns its path.
+    pub(crate) fn write(&self, file: &str, text: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path().join(file);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
     }
 }
 

@@ -10,8 +10,7 @@ use crate::support::{free_port, run_conformance, start_sut, start_sut_with, verd
 /// A target file in a scratch directory that lives as long as the pair.
 fn write_target(name: &str, body: &str) -> (Scratch, PathBuf) {
     let scratch = Scratch::new(&format!("target-{name}"));
-    let p = scratch.join("target.toml");
-    std::fs::write(&p, body).expect("write target");
+    let p = scratch.write("target.toml", body);
     (scratch, p)
 }
 
